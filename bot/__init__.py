@@ -1,0 +1,1 @@
+"""Runtime of Đối thoại bot: config, channels, scheduler, matching, digest, exports, CLI."""

@@ -1,0 +1,1 @@
+"""Channel adapters: they only translate between a platform and the flows."""

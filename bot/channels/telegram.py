@@ -1,0 +1,254 @@
+"""The Telegram channel: python-telegram-bot 22, long polling, inline keyboards.
+
+It only translates: a Telegram update becomes an `Incoming`, each `Reply` becomes a message with
+inline buttons. Text is sent without parse mode, so nothing a member types can break formatting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from handlers.types import Incoming, Kind, Reply
+
+from ..outbox import OutboxWorker, RetryLater, Undeliverable
+from ..runtime import Runtime
+from ._split import split_text
+
+__all__ = ["TelegramChannel"]
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_BUTTON = 60  # characters; long topic names are cut on the button, shown whole in text
+
+COMMANDS = (
+    ("start", "Gửi câu hỏi mới"),
+    ("cua_toi", "Câu hỏi của tôi và tình trạng trả lời"),
+    ("huy", "Dừng việc đang làm"),
+    ("help", "Hướng dẫn"),
+    ("xoa_du_lieu", "Xóa thông tin cá nhân của tôi"),
+)
+
+
+class TelegramChannel:
+    def __init__(self, runtime: Runtime, *, token: str | None = None, base_url: str | None = None,
+                 rate_limit: bool = True, concurrent_updates: int | bool = 256) -> None:
+        self.runtime = runtime
+        config = runtime.config
+        base = (base_url or config.telegram_base_url).rstrip("/")
+        builder = (
+            ApplicationBuilder()
+            .token(token or config.telegram_token.value)
+            .base_url(base)
+            .base_file_url(_file_url(base))
+            .concurrent_updates(concurrent_updates)
+            .get_updates_read_timeout(40)
+        )
+        if rate_limit:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        self.app: Application = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self.outbox = OutboxWorker(runtime.db, CHANNEL, self._send_text)
+        self.username = ""
+
+    # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
+
+    async def start(self, poll_timeout: int = 30, poll_interval: float = 0.0) -> None:
+        await self.app.initialize()
+        self.username = (self.app.bot.username or "").lower()
+        await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+        await self.app.start()
+        await self.app.updater.start_polling(
+            poll_interval=poll_interval, timeout=poll_timeout, drop_pending_updates=False,
+            allowed_updates=["message", "edited_message", "callback_query"],
+        )
+        self._outbox_task = self.app.create_task(self.outbox.run(), name="telegram-outbox")
+
+    async def stop(self) -> None:
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = self.to_incoming(update)
+        if incoming is None:
+            return
+        if update.callback_query is not None:
+            await self._acknowledge(update)
+
+        async def deliver(replies: list[Reply]) -> None:
+            await self.send_replies(incoming.chat_id, replies)
+
+        await self.runtime.dispatcher.handle(incoming, deliver)
+        self.outbox.wake()
+
+    def to_incoming(self, update: Update) -> Incoming | None:
+        query = update.callback_query
+        if query is not None:
+            message = query.message
+            if message is None or query.from_user is None:
+                return None
+            return Incoming(
+                channel=CHANNEL, chat_id=str(message.chat.id), user_id=str(query.from_user.id),
+                kind=Kind.ACTION, action=(query.data or "")[:64],
+                display_name=query.from_user.full_name, update_key=str(update.update_id),
+                is_group=message.chat.type != "private",
+            )
+        message = update.message or update.edited_message
+        if message is None or message.from_user is None:
+            return None
+        kind, text, media = _content(message)
+        return Incoming(
+            channel=CHANNEL, chat_id=str(message.chat.id), user_id=str(message.from_user.id),
+            kind=kind, text=self._own_command(text), media_url=media,
+            display_name=message.from_user.full_name, update_key=str(update.update_id),
+            is_group=message.chat.type != "private", is_edit=update.edited_message is not None,
+        )
+
+    def _own_command(self, text: str) -> str:
+        """"/start@ThisBot" → "/start"; a command for another bot keeps its @name."""
+        if text.startswith("/") and self.username:
+            word, sep, rest = text.partition(" ")
+            name, at, addressee = word.partition("@")
+            if at and addressee.lower() == self.username:
+                return name + sep + rest
+        return text
+
+    async def _acknowledge(self, update: Update) -> None:
+        """Stop the button's spinner and show her choice in place of the old buttons."""
+        query = update.callback_query
+        assert query is not None
+        try:
+            await query.answer()
+            message = query.message
+            if isinstance(message, Message) and message.reply_markup is not None:
+                label = _label_for(message.reply_markup, query.data or "")
+                if label and message.text:
+                    await message.edit_text(f"{message.text}\n\n👉 {label}")
+                else:
+                    await message.edit_reply_markup(None)
+        except (BadRequest, TimedOut, NetworkError) as exc:  # cosmetic; the choice still counts
+            log.info("could not acknowledge callback: %s", exc)
+
+    # -- outgoing ---------------------------------------------------------------------------
+
+    async def send_replies(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            if reply.image:
+                await self.app.bot.send_photo(chat_id, InputFile(reply.image, "chart.png"))
+            if reply.document:
+                name, content = reply.document
+                await self.app.bot.send_document(chat_id, InputFile(content, name))
+            pieces = split_text(reply.text, MAX_TEXT) if reply.text else []
+            for i, piece in enumerate(pieces):
+                last = i == len(pieces) - 1
+                await self.app.bot.send_message(
+                    chat_id, piece, reply_markup=_keyboard(reply) if last else None)
+
+    async def _send_text(self, chat_id: str, text: str) -> None:
+        """The outbox's sender: map Telegram errors to retry or give up."""
+        try:
+            for piece in split_text(text, MAX_TEXT):
+                await self.app.bot.send_message(chat_id, piece)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "429") from exc
+        except Forbidden as exc:
+            raise Undeliverable(str(exc)) from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                raise Undeliverable(str(exc)) from exc
+            raise
+        except (TimedOut, NetworkError) as exc:
+            raise RetryLater(5, "network") from exc
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update failed", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await self.app.bot.send_message(
+                    update.effective_chat.id, self.runtime.services.locale.t("error.internal"))
+            except Exception:
+                log.warning("could not tell the user about the error")
+
+
+def _file_url(base: str) -> str:
+    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
+
+
+def _seconds(value: int | float | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _content(message: Message) -> tuple[Kind, str, str]:
+    if message.text is not None:
+        return Kind.TEXT, message.text, ""
+    if message.voice is not None:
+        return Kind.VOICE, "", f"telegram-file:{message.voice.file_id}"
+    if message.audio is not None or message.video_note is not None:
+        media = message.audio or message.video_note
+        return Kind.VOICE, "", f"telegram-file:{media.file_id}"
+    if message.sticker is not None:
+        return Kind.STICKER, "", ""
+    if message.photo:
+        return Kind.PHOTO, message.caption or "", ""
+    if message.document is not None:
+        return Kind.DOCUMENT, message.caption or "", ""
+    return Kind.OTHER, "", ""
+
+
+def _button_text(option_label: str, number: int | None) -> str:
+    label = option_label
+    if len(label) > MAX_BUTTON:
+        label = label[: MAX_BUTTON - 1] + "…"
+    return f"{number}. {label}" if number else label
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.options:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for option in reply.options:
+        button = InlineKeyboardButton(_button_text(option.label, option.number),
+                                      callback_data=option.action[:64])
+        # Navigation (Quay lại, Hủy) always gets its own row, under the choices.
+        if option.number in (0, None):
+            if row:
+                rows.append(row)
+                row = []
+            rows.append([button])
+            continue
+        row.append(button)
+        if len(row) >= reply.columns:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    return InlineKeyboardMarkup(rows)
+
+
+def _label_for(markup: InlineKeyboardMarkup, data: str) -> str:
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return ""

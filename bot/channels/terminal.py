@@ -1,0 +1,69 @@
+"""The terminal channel: `python -m bot chat`. Each input line is one message.
+
+Works interactively and with piped stdin (exits 0 at end of input). Menus are numbered text,
+exactly as on Zalo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from handlers.types import Incoming, Reply
+from storage import queries as q
+
+from ..runtime import Runtime
+
+__all__ = ["run_terminal"]
+
+CHANNEL = "terminal"
+
+
+async def run_terminal(
+    runtime: Runtime,
+    user: str = "demo",
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty()
+    show = _printer(runtime, stdout)
+    if interactive:
+        stdout.write(runtime.services.locale.t("terminal.banner", user=user) + "\n")
+    loop = asyncio.get_running_loop()
+    counter = 0
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            break
+        counter += 1
+        incoming = Incoming(channel=CHANNEL, chat_id=user, user_id=user,
+                            text=line.rstrip("\r\n"), display_name=user)
+        for reply in await runtime.dispatcher.handle(incoming):
+            show(reply)
+        await _deliver_outbox(runtime, user, show)
+        stdout.flush()
+    return 0
+
+
+def _printer(runtime: Runtime, stdout: TextIO) -> Callable[[Reply], None]:
+    def show(reply: Reply) -> None:
+        stdout.write(runtime.dispatcher.render_text(reply) + "\n\n")
+
+    return show
+
+
+async def _deliver_outbox(runtime: Runtime, user: str, show: Callable[[Reply], None]) -> None:
+    """Messages queued for this terminal user (answers, notices) are shown inline."""
+    async with runtime.db.transaction() as conn:
+        pending = await q.pending_outbox(conn, CHANNEL)
+        for message in pending:
+            if message.chat_id == user:
+                show(Reply("📣 " + message.text))
+                await q.mark_outbox_sent(conn, message.id)

@@ -1,0 +1,126 @@
+"""Sending queued messages (answers, alerts, announcements) through one channel.
+
+Rows are written by flows in the same transaction as the change that causes them, so a message
+is never lost; a row is marked sent right after the platform accepts it. A crash in the few
+milliseconds between the two re-sends that one message on restart: at-least-once, by choice,
+because a missed answer is worse than a repeated one.
+
+Error tree:
+    DeliveryError
+      ├─ RetryLater(seconds)   429, network trouble: try again later
+      └─ Undeliverable         blocked the bot, chat gone: stop trying
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from storage import queries as q
+from storage.db import Database
+
+__all__ = ["DeliveryError", "OutboxWorker", "RetryLater", "Undeliverable"]
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class RetryLater(DeliveryError):
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {seconds}s")
+        self.seconds = seconds
+
+
+class Undeliverable(DeliveryError):
+    pass
+
+
+Send = Callable[[str, str], Awaitable[None]]
+
+
+class OutboxWorker:
+    """Drains one channel's outbox. `wake()` makes it look now instead of at the next tick."""
+
+    def __init__(self, db: Database, channel: str, send: Send, *, concurrency: int = 8,
+                 idle_seconds: float = 1.0) -> None:
+        self.db = db
+        self.channel = channel
+        self.send = send
+        self.concurrency = concurrency
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                busy = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox %s: drain failed", self.channel)
+                busy = False
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
+
+    async def drain_once(self, batch: int = 200) -> bool:
+        """Send one batch; True when there may be more waiting."""
+        async with self.db.transaction() as conn:
+            pending = await q.pending_outbox(conn, self.channel, batch)
+        if not pending:
+            return False
+        # One sender per chat at a time keeps each woman's messages in order; the platform
+        # rate limiter paces the whole.
+        by_chat: dict[str, list[q.OutboxMessage]] = {}
+        for message in pending:
+            by_chat.setdefault(message.chat_id, []).append(message)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def chat_worker(messages: list[q.OutboxMessage]) -> None:
+            async with gate:
+                for message in messages:
+                    if not await self._deliver(message):
+                        break
+
+        await asyncio.gather(*(chat_worker(m) for m in by_chat.values()))
+        return len(pending) == batch
+
+    async def _deliver(self, message: q.OutboxMessage) -> bool:
+        try:
+            await self.send(message.chat_id, message.text)
+        except RetryLater as exc:
+            await self._retry(message, str(exc), exc.seconds, give_up=False)
+            return False
+        except Undeliverable as exc:
+            log.warning("outbox %s #%s undeliverable: %s", self.channel, message.id, exc)
+            await self._retry(message, str(exc), 0, give_up=True)
+            return False
+        except Exception as exc:  # an unexpected error must not stop the other messages
+            log.exception("outbox %s #%s failed", self.channel, message.id)
+            give_up = message.attempts + 1 >= MAX_ATTEMPTS
+            await self._retry(message, repr(exc), 2 ** min(message.attempts, 8), give_up)
+            return False
+        async with self.db.transaction() as conn:
+            await q.mark_outbox_sent(conn, message.id)
+        self.sent += 1
+        return True
+
+    async def _retry(self, message: q.OutboxMessage, error: str, seconds: float,
+                     give_up: bool) -> None:
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        async with self.db.transaction() as conn:
+            await q.mark_outbox_retry(conn, message.id, error,
+                                      when.isoformat(timespec="seconds"), give_up)

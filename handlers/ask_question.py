@@ -1,0 +1,680 @@
+"""A member asks a question: consent → commune → topic → question → (similar?) → name → confirm.
+
+Each state has a prompt (`ask_*`) that shows its question and a handler (`on_*`) for the answer.
+Diagram: ask_question.mmd beside this file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from storage import queries as q
+
+from .domain import Dialogue
+from .engine import IDLE, Context
+from .menus import BACK, CANCEL, menu
+from .types import Option
+
+__all__ = ["AskQuestion", "State"]
+
+COMMUNES_PER_PAGE = 8
+MAX_SIMILAR = 3
+
+
+class State:
+    DIALOGUE = "ask.dialogue"
+    CONSENT = "ask.consent"
+    COMMUNE = "ask.commune"
+    TOPIC = "ask.topic"
+    QUESTION = "ask.question"
+    SIMILAR = "ask.similar"
+    ANONYMITY = "ask.anonymity"
+    CONFIRM = "ask.confirm"
+    EDIT = "ask.edit"
+    APPEND = "ask.append"
+    ABANDON = "ask.abandon"
+
+
+# Where "Quay lại" leads from each step.
+_BACK = {
+    State.CONSENT: IDLE,
+    State.COMMUNE: State.CONSENT,
+    State.TOPIC: State.COMMUNE,
+    State.QUESTION: State.TOPIC,
+    State.SIMILAR: State.QUESTION,
+    State.ANONYMITY: State.QUESTION,
+    State.CONFIRM: State.ANONYMITY,
+    State.EDIT: State.CONFIRM,
+}
+
+
+def fmt_date(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+class AskQuestion:
+    """The member flow. Also owns the idle state and the commands every user has."""
+
+    def __init__(self) -> None:
+        self.states = {
+            IDLE: self.on_idle,
+            State.DIALOGUE: self.on_dialogue,
+            State.CONSENT: self.on_consent,
+            State.COMMUNE: self.on_commune,
+            State.TOPIC: self.on_topic,
+            State.QUESTION: self.on_question,
+            State.QUESTION + ":media": self.on_question_media,
+            State.SIMILAR: self.on_similar,
+            State.ANONYMITY: self.on_anonymity,
+            State.CONFIRM: self.on_confirm,
+            State.EDIT: self.on_edit,
+            State.APPEND: self.on_append,
+            State.ABANDON: self.on_abandon,
+        }
+        self.prompts = {
+            IDLE: self.ask_idle,
+            State.DIALOGUE: self.ask_dialogue,
+            State.CONSENT: self.ask_consent,
+            State.COMMUNE: self.ask_commune,
+            State.TOPIC: self.ask_topic,
+            State.QUESTION: self.ask_question,
+            State.SIMILAR: self.ask_similar,
+            State.ANONYMITY: self.ask_anonymity,
+            State.CONFIRM: self.ask_confirm,
+            State.EDIT: self.ask_edit,
+            State.APPEND: self.ask_append,
+            State.ABANDON: self.ask_abandon,
+        }
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def command(self, ctx: Context, name: str, args: str) -> bool:
+        if name == "start":
+            await self.start(ctx)
+        elif name in ("help", "huong_dan", "trogiup"):
+            ctx.say(ctx.t("help.member"))
+            if ctx.state != IDLE:
+                await ctx.show(ctx.state)
+        elif name in ("cua_toi", "cuatoi"):
+            await self.my_questions(ctx)
+        elif name in ("huy", "cancel"):
+            await self.cancel(ctx)
+        else:
+            return False
+        return True
+
+    async def start(self, ctx: Context) -> None:
+        if _in_progress(ctx):
+            ctx.data["resume"] = ctx.state
+            await ctx.show(State.ABANDON)
+            return
+        await self.begin(ctx)
+
+    async def begin(self, ctx: Context, draft: str = "") -> None:
+        """A fresh question: choose the dialogue (if several are open), then consent."""
+        ctx.reset()
+        if draft:
+            ctx.data["text"] = draft
+        open_now = ctx.settings.open_dialogues(ctx.today)
+        if not open_now:
+            ctx.say(_closed_message(ctx))
+            return
+        if len(open_now) > 1:
+            await ctx.show(State.DIALOGUE)
+            return
+        ctx.data["dialogue"] = open_now[0].id
+        await ctx.show(State.CONSENT)
+
+    async def cancel(self, ctx: Context) -> None:
+        ctx.reset()
+        ctx.say(ctx.t("ask.cancelled"), menu([(ctx.t("button.new_question"), "ask:new")]))
+
+    async def my_questions(self, ctx: Context) -> None:
+        rows = await q.questions_of_user(ctx.conn, ctx.user.id)
+        if not rows:
+            ctx.say(ctx.t("mine.none"))
+        else:
+            lines = [ctx.t("mine.header", count=len(rows))]
+            lines.extend(_my_line(ctx, row) for row in rows)
+            ctx.say("\n\n".join(lines))
+        if ctx.state != IDLE:
+            await ctx.show(ctx.state)
+
+    # -- idle -------------------------------------------------------------------------------
+
+    async def ask_idle(self, ctx: Context) -> None:
+        ctx.say(ctx.t("idle.prompt"), menu([
+            (ctx.t("button.new_question"), "ask:new"),
+            (ctx.t("button.my_questions"), "ask:mine"),
+        ]))
+
+    async def on_idle(self, ctx: Context) -> None:
+        if ctx.action == "ask:new":
+            await self.begin(ctx)
+        elif ctx.action == "ask:mine":
+            await self.my_questions(ctx)
+        elif len(ctx.text) >= ctx.settings.question_min_chars:
+            # She typed her question straight away: keep it and collect the rest around it.
+            await self.begin(ctx, draft=ctx.text[: ctx.settings.question_max_chars])
+        else:
+            await self.begin(ctx)
+
+    # -- dialogue ---------------------------------------------------------------------------
+
+    async def ask_dialogue(self, ctx: Context) -> None:
+        open_now = ctx.settings.open_dialogues(ctx.today)
+        if not open_now:
+            ctx.reset()
+            ctx.say(_closed_message(ctx))
+            return
+        choices = [(d.title, f"ask:dlg:{d.id}") for d in open_now]
+        ctx.say(ctx.t("ask.choose_dialogue"), menu(choices, cancel_label=ctx.t("button.cancel")))
+
+    async def on_dialogue(self, ctx: Context) -> None:
+        if ctx.action == CANCEL:
+            await self.cancel(ctx)
+            return
+        chosen = ctx.action.removeprefix("ask:dlg:") if ctx.action.startswith("ask:dlg:") else ""
+        dialogue = ctx.settings.dialogue(chosen)
+        if dialogue is None or not dialogue.is_open(ctx.today):
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.DIALOGUE)
+            return
+        ctx.data["dialogue"] = dialogue.id
+        await ctx.show(State.CONSENT)
+
+    # -- consent ----------------------------------------------------------------------------
+
+    async def ask_consent(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        welcome = ctx.t(
+            "ask.welcome", union=ctx.settings.union_name, title=dialogue.title,
+            theme=dialogue.theme, closes=fmt_date(dialogue.closes),
+        )
+        if ctx.user.consented:
+            ctx.say(welcome)
+            await ctx.show(State.COMMUNE)
+            return
+        ctx.say(welcome + "\n\n" + ctx.t("ask.consent"), menu([
+            (ctx.t("button.agree"), "ask:consent:yes"),
+            (ctx.t("button.disagree"), "ask:consent:no"),
+        ]))
+
+    async def on_consent(self, ctx: Context) -> None:
+        if ctx.action == "ask:consent:yes":
+            await q.record_consent(ctx.conn, ctx.user.id, ctx.settings.consent_version)
+            ctx.user = await q.user_by_id(ctx.conn, ctx.user.id) or ctx.user
+            await ctx.show(State.COMMUNE)
+        elif ctx.action in ("ask:consent:no", CANCEL):
+            ctx.reset()  # nothing of hers is kept, not even a draft she typed before
+            ctx.say(ctx.t("ask.no_consent"))
+        else:
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.CONSENT)
+
+    # -- commune ----------------------------------------------------------------------------
+
+    async def ask_commune(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        book = ctx.services.communes(dialogue.province_code)
+        candidates = ctx.data.get("commune_candidates")
+        if candidates:
+            choices = [(name, f"ask:cm:{book.names.index(name)}") for name in candidates
+                       if name in book.names]
+            text = ctx.t("ask.commune_candidates")
+        else:
+            page = min(ctx.data.get("page", 0), book.pages(COMMUNES_PER_PAGE) - 1)
+            first = page * COMMUNES_PER_PAGE
+            choices = [(name, f"ask:cm:{first + i}")
+                       for i, name in enumerate(book.page(page, COMMUNES_PER_PAGE))]
+            if page + 1 < book.pages(COMMUNES_PER_PAGE):
+                choices.append((ctx.t("button.next_page"), "ask:page:next"))
+            if page > 0:
+                choices.append((ctx.t("button.prev_page"), "ask:page:prev"))
+            text = ctx.t("ask.commune", page=page + 1, pages=book.pages(COMMUNES_PER_PAGE))
+        ctx.say(text, _nav_menu(ctx, choices, back=ctx.user.consented), columns=2)
+
+    async def on_commune(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        book = ctx.services.communes(dialogue.province_code)
+        if await self._navigate(ctx):
+            return
+        if ctx.action in ("ask:page:next", "ask:page:prev"):
+            step = 1 if ctx.action.endswith("next") else -1
+            ctx.data["page"] = max(0, ctx.data.get("page", 0) + step)
+            await ctx.show(State.COMMUNE)
+            return
+        index = _int_suffix(ctx.action, "ask:cm:")
+        if index is not None and index < len(book):
+            await self._commune_chosen(ctx, book.names[index])
+            return
+        found = book.search(ctx.text) if ctx.text and not ctx.action else []
+        if len(found) == 1:
+            await self._commune_chosen(ctx, found[0])
+        elif found:
+            ctx.data["commune_candidates"] = found
+            await ctx.show(State.COMMUNE)
+        else:
+            ctx.data.pop("commune_candidates", None)
+            ctx.say(ctx.t("ask.commune_not_found", typed=ctx.text[:60]) if ctx.text
+                    else ctx.t("error.choose_from_list"))
+            await ctx.show(State.COMMUNE)
+
+    async def _commune_chosen(self, ctx: Context, name: str) -> None:
+        ctx.data["commune"] = name
+        ctx.data.pop("commune_candidates", None)
+        ctx.data.pop("page", None)
+        await self._next(ctx, State.TOPIC)
+
+    # -- topic ------------------------------------------------------------------------------
+
+    async def ask_topic(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        choices = [(name, f"ask:topic:{i}") for i, name in enumerate(dialogue.topics, 1)]
+        ctx.say(ctx.t("ask.topic", commune=ctx.data.get("commune", "")), _nav_menu(ctx, choices))
+
+    async def on_topic(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None or await self._navigate(ctx):
+            return
+        number = _int_suffix(ctx.action, "ask:topic:")
+        if number is None or not 1 <= number <= len(dialogue.topics):
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.TOPIC)
+            return
+        ctx.data["topic"] = number
+        if ctx.data.get("text") and not ctx.data.get("editing"):
+            await self._question_ready(ctx)  # she already typed it at the start
+            return
+        await self._next(ctx, State.QUESTION)
+
+    # -- question ---------------------------------------------------------------------------
+
+    async def ask_question(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        draft = ctx.data.get("draft", "")
+        key = "ask.question_more" if draft else "ask.question"
+        ctx.say(ctx.t(key, topic=dialogue.topic_name(ctx.data.get("topic", 0)),
+                      minimum=ctx.settings.question_min_chars,
+                      maximum=ctx.settings.question_max_chars), _nav_menu(ctx, []))
+
+    async def on_question(self, ctx: Context) -> None:
+        if await self._navigate(ctx):
+            return
+        if ctx.action == "ask:truncate" and ctx.data.get("draft"):
+            ctx.data["text"] = ctx.data.pop("draft")[: ctx.settings.question_max_chars]
+            await self._question_ready(ctx)
+            return
+        text = _join(ctx.data.get("draft", ""), ctx.text)
+        settings = ctx.settings
+        if not any(ch.isalpha() for ch in ctx.text):
+            ctx.say(ctx.t("ask.question_no_words"))
+            await ctx.show(State.QUESTION)
+            return
+        if len(text) > settings.question_max_chars:
+            ctx.data["draft"] = text[: settings.question_max_chars * 3]
+            ctx.say(ctx.t("ask.question_too_long", length=len(text),
+                          maximum=settings.question_max_chars),
+                    _nav_menu(ctx, [(ctx.t("button.truncate"), "ask:truncate")]))
+            return
+        if len(text) < settings.question_min_chars:
+            ctx.data["draft"] = text
+            ctx.say(ctx.t("ask.question_too_short", minimum=settings.question_min_chars))
+            await ctx.show(State.QUESTION)
+            return
+        ctx.data.pop("draft", None)
+        ctx.data["text"] = text
+        await self._question_ready(ctx)
+
+    async def on_question_media(self, ctx: Context) -> None:
+        incoming = ctx.incoming
+        if incoming.kind.value == "voice" and incoming.media_url:
+            # A spoken question is kept (its URL) so staff can listen to it.
+            ctx.data["voice_url"] = incoming.media_url[:1000]
+            ctx.data["text"] = ctx.t("ask.voice_placeholder")
+            ctx.say(ctx.t("ask.voice_received"))
+            await self._question_ready(ctx, look_for_similar=False)
+            return
+        ctx.say(ctx.t(f"media.{incoming.kind.value}"))
+        await ctx.show(State.QUESTION)
+
+    async def _question_ready(self, ctx: Context, look_for_similar: bool = True) -> None:
+        ctx.data.pop("draft", None)
+        if look_for_similar and not ctx.data.get("editing") and await self._similar(ctx):
+            await ctx.show(State.SIMILAR)
+            return
+        await self._next(ctx, State.ANONYMITY)
+
+    # -- similar questions ------------------------------------------------------------------
+
+    async def _similar(self, ctx: Context) -> list[dict[str, Any]]:
+        matcher = ctx.services.matcher
+        if matcher is None:
+            return []
+        found = await matcher.similar(ctx.conn, ctx.data["dialogue"], ctx.data["text"],
+                                      ctx.data.get("topic"))
+        ctx.data["similar"] = [
+            {"cluster": m.cluster_id, "question": m.item_id, "text": m.text, "count": m.count}
+            for m in found[:MAX_SIMILAR]
+        ]
+        return ctx.data["similar"]
+
+    async def ask_similar(self, ctx: Context) -> None:
+        items = ctx.data.get("similar", [])
+        lines = [ctx.t("ask.similar_intro")]
+        choices = []
+        for i, item in enumerate(items, 1):
+            lines.append(ctx.t("ask.similar_item", n=i, text=_shorten(item["text"], 160),
+                               count=item["count"]))
+            choices.append((ctx.t("button.support", n=i), f"ask:sup:{i}"))
+        choices.append((ctx.t("button.mine_differs"), "ask:sup:none"))
+        ctx.say("\n\n".join(lines), _nav_menu(ctx, choices))
+
+    async def on_similar(self, ctx: Context) -> None:
+        if await self._navigate(ctx):
+            return
+        if ctx.action == "ask:sup:none":
+            await self._next(ctx, State.ANONYMITY)
+            return
+        number = _int_suffix(ctx.action, "ask:sup:")
+        items = ctx.data.get("similar", [])
+        if number is None or not 1 <= number <= len(items):
+            await self._offer_append(ctx, State.SIMILAR)
+            return
+        await self._support(ctx, items[number - 1])
+
+    async def _support(self, ctx: Context, item: dict[str, Any]) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        cluster_id = int(item["cluster"])
+        if not await q.cluster_exists(ctx.conn, cluster_id, dialogue.id):
+            ctx.say(ctx.t("ask.similar_gone"))
+            await self._next(ctx, State.ANONYMITY)
+            return
+        existing = await q.user_supports_cluster(ctx.conn, ctx.user.id, cluster_id)
+        if existing:
+            ctx.reset()
+            ctx.say(ctx.t("ask.already_supported", receipt=existing), _after_menu(ctx))
+            return
+        receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
+        await q.insert_question(ctx.conn, q.NewQuestion(
+            dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
+            kind="support", commune=ctx.data.get("commune", ""), topic=ctx.data["topic"],
+            text="", anonymous=True, cluster_id=cluster_id,
+            supports_question_id=int(item["question"]),
+        ), receipt)
+        ctx.reset()
+        ctx.say(ctx.t("ask.supported", receipt=receipt,
+                      deadline=fmt_date(dialogue.answer_deadline)), _after_menu(ctx))
+
+    # -- anonymity --------------------------------------------------------------------------
+
+    async def ask_anonymity(self, ctx: Context) -> None:
+        ctx.say(ctx.t("ask.anonymity"), _nav_menu(ctx, [
+            (ctx.t("button.named"), "ask:anon:0"),
+            (ctx.t("button.anonymous"), "ask:anon:1"),
+        ]))
+
+    async def on_anonymity(self, ctx: Context) -> None:
+        if await self._navigate(ctx):
+            return
+        if ctx.action not in ("ask:anon:0", "ask:anon:1"):
+            await self._offer_append(ctx, State.ANONYMITY)
+            return
+        ctx.data["anonymous"] = ctx.action == "ask:anon:1"
+        await ctx.show(State.CONFIRM)
+
+    # -- confirm ----------------------------------------------------------------------------
+
+    async def ask_confirm(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        ctx.data.pop("editing", None)
+        name = ctx.t("ask.anonymous") if ctx.data.get("anonymous") else (
+            ctx.user.display_name or ctx.t("ask.named"))
+        ctx.say(ctx.t(
+            "ask.confirm", dialogue=dialogue.title, commune=ctx.data.get("commune", ""),
+            topic=dialogue.topic_name(ctx.data.get("topic", 0)), text=ctx.data.get("text", ""),
+            name=name,
+        ), menu([
+            (ctx.t("button.send"), "ask:send"),
+            (ctx.t("button.edit"), "ask:edit"),
+        ], back_label=ctx.t("button.back"), cancel_label=ctx.t("button.cancel"),
+            cancel_keywords=("huy", "thoat", "dung", "khong gui")))
+
+    async def on_confirm(self, ctx: Context) -> None:
+        if await self._navigate(ctx):
+            return
+        if ctx.action == "ask:edit":
+            await ctx.show(State.EDIT)
+        elif ctx.action == "ask:send":
+            await self._store(ctx)
+        else:
+            await self._offer_append(ctx, State.CONFIRM)
+
+    async def _store(self, ctx: Context) -> None:
+        dialogue = _dialogue_or_none(ctx)
+        if dialogue is None:
+            return
+        if not dialogue.is_open(ctx.today):
+            ctx.reset()
+            ctx.say(_closed_message(ctx))
+            return
+        data = ctx.data
+        text, topic = data["text"], int(data["topic"])
+        matcher = ctx.services.matcher
+        match = await matcher.best_cluster(ctx.conn, dialogue.id, text, topic) if matcher else None
+        urgent = bool(data.get("danger"))
+        if match is not None and await q.cluster_exists(ctx.conn, int(match.cluster_id),
+                                                        dialogue.id):
+            cluster_id = int(match.cluster_id)
+        else:
+            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent)
+        receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
+        question_id = await q.insert_question(ctx.conn, q.NewQuestion(
+            dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
+            kind="member", commune=data.get("commune", ""), topic=topic, text=text,
+            anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
+            voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
+        ), receipt)
+        if matcher is not None and not data.get("voice_url"):
+            ctx.after_commit.append(
+                lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
+        if urgent:
+            await _alert_staff_urgent(ctx, receipt)
+        ctx.reset()
+        ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),
+                _after_menu(ctx))
+
+    # -- edit -------------------------------------------------------------------------------
+
+    async def ask_edit(self, ctx: Context) -> None:
+        ctx.say(ctx.t("ask.edit"), _nav_menu(ctx, [
+            (ctx.t("button.edit_commune"), "ask:ed:" + State.COMMUNE),
+            (ctx.t("button.edit_topic"), "ask:ed:" + State.TOPIC),
+            (ctx.t("button.edit_question"), "ask:ed:" + State.QUESTION),
+            (ctx.t("button.edit_name"), "ask:ed:" + State.ANONYMITY),
+        ]))
+
+    async def on_edit(self, ctx: Context) -> None:
+        if await self._navigate(ctx):
+            return
+        target = ctx.action.removeprefix("ask:ed:")
+        if target not in (State.COMMUNE, State.TOPIC, State.QUESTION, State.ANONYMITY):
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.EDIT)
+            return
+        ctx.data["editing"] = True
+        await ctx.show(target)
+
+    # -- a second message mid-flow ----------------------------------------------------------
+
+    async def _offer_append(self, ctx: Context, back_to: str) -> None:
+        """Free text where a choice was expected: maybe she is adding to her question."""
+        if not ctx.text or not any(ch.isalpha() for ch in ctx.text):
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(back_to)
+            return
+        ctx.data["pending_text"] = ctx.text[: ctx.settings.question_max_chars]
+        ctx.data["append_return"] = back_to
+        await ctx.show(State.APPEND)
+
+    async def ask_append(self, ctx: Context) -> None:
+        ctx.say(ctx.t("ask.append", text=_shorten(ctx.data.get("pending_text", ""), 200)),
+                menu([(ctx.t("button.append_yes"), "ask:app:yes"),
+                      (ctx.t("button.append_no"), "ask:app:no")]))
+
+    async def on_append(self, ctx: Context) -> None:
+        back_to = ctx.data.pop("append_return", State.CONFIRM)
+        pending = ctx.data.pop("pending_text", "")
+        if ctx.action == "ask:app:yes":
+            joined = _join(ctx.data.get("text", ""), pending)
+            if len(joined) > ctx.settings.question_max_chars:
+                ctx.say(ctx.t("ask.append_too_long", maximum=ctx.settings.question_max_chars))
+            else:
+                ctx.data["text"] = joined
+                ctx.say(ctx.t("ask.appended"))
+        elif ctx.action != "ask:app:no":
+            ctx.data["append_return"], ctx.data["pending_text"] = back_to, pending
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.APPEND)
+            return
+        await ctx.show(back_to)
+
+    # -- /start mid-flow --------------------------------------------------------------------
+
+    async def ask_abandon(self, ctx: Context) -> None:
+        ctx.say(ctx.t("ask.abandon"), menu([
+            (ctx.t("button.continue"), "ask:resume"),
+            (ctx.t("button.restart"), "ask:restart"),
+        ]))
+
+    async def on_abandon(self, ctx: Context) -> None:
+        resume = ctx.data.pop("resume", IDLE)
+        if ctx.action == "ask:restart":
+            await self.begin(ctx)
+        elif ctx.action == "ask:resume":
+            await ctx.show(resume)
+        else:
+            ctx.data["resume"] = resume
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.ABANDON)
+
+    # -- navigation -------------------------------------------------------------------------
+
+    async def _navigate(self, ctx: Context) -> bool:
+        """Handle Quay lại and Hủy; True when the input was one of them."""
+        if ctx.action == CANCEL:
+            await self.cancel(ctx)
+            return True
+        if ctx.action != BACK:
+            return False
+        ctx.data.pop("commune_candidates", None)
+        if ctx.data.pop("editing", None):
+            await ctx.show(State.CONFIRM)
+            return True
+        target = _BACK.get(ctx.state, IDLE)
+        if target == State.CONSENT and ctx.user.consented:
+            target = IDLE
+        if target == IDLE:
+            ctx.reset()
+        await ctx.show(target)
+        return True
+
+    async def _next(self, ctx: Context, state: str) -> None:
+        """Go on to `state`, or back to the confirmation when she was editing one field."""
+        if ctx.data.get("editing") and "text" in ctx.data and "anonymous" in ctx.data:
+            await ctx.show(State.CONFIRM)
+        else:
+            await ctx.show(state)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _nav_menu(ctx: Context, choices: list[tuple[str, str]], back: bool = True) -> tuple[
+        Option, ...]:
+    return menu(choices, back_label=ctx.t("button.back") if back else None,
+                cancel_label=ctx.t("button.cancel"))
+
+
+def _after_menu(ctx: Context) -> tuple[Option, ...]:
+    return menu([(ctx.t("button.new_question"), "ask:new"),
+                 (ctx.t("button.my_questions"), "ask:mine")])
+
+
+def _dialogue_or_none(ctx: Context) -> Dialogue | None:
+    dialogue = ctx.dialogue()
+    if dialogue is None:  # config changed under a half-done conversation
+        ctx.reset()
+        ctx.say(ctx.t("error.dialogue_gone"))
+    return dialogue
+
+
+def _closed_message(ctx: Context) -> str:
+    today = ctx.today
+    upcoming = sorted((d for d in ctx.settings.dialogues if d.opens > today), key=lambda d: d.opens)
+    if upcoming:
+        d = upcoming[0]
+        return ctx.t("ask.not_open_yet", title=d.title, opens=fmt_date(d.opens),
+                     closes=fmt_date(d.closes))
+    past = sorted(ctx.settings.dialogues, key=lambda d: d.closes)
+    d = past[-1]
+    return ctx.t("ask.closed", title=d.title, closes=fmt_date(d.closes))
+
+
+def _in_progress(ctx: Context) -> bool:
+    return ctx.state not in (IDLE, State.ABANDON) and bool(ctx.data)
+
+
+def _int_suffix(action: str, prefix: str) -> int | None:
+    if not action.startswith(prefix):
+        return None
+    rest = action.removeprefix(prefix)
+    return int(rest) if rest.isdigit() and len(rest) < 4 else None
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first} {second}".strip() if first else second
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _my_line(ctx: Context, row: q.MyQuestion) -> str:
+    status = ctx.t(f"status.{row.status}")
+    text = _shorten(row.text, 120)
+    line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
+    if row.kind == "support":
+        line += "\n" + ctx.t("mine.supported")
+    if row.rejected_reason:
+        line += "\n" + ctx.t("mine.rejected", reason=row.rejected_reason)
+    elif row.answer:
+        line += "\n" + ctx.t("mine.answer", agency=row.answered_by or "",
+                             answer=_shorten(row.answer, 500))
+    return line
+
+
+async def _alert_staff_urgent(ctx: Context, receipt: str) -> None:
+    """Tell staff now, outside the digest, that an urgent question was stored."""
+    for channel, chat_id in ctx.settings.staff_chats.items():
+        await q.enqueue(
+            ctx.conn, channel, chat_id,
+            ctx.t("staff.urgent_stored", receipt=receipt, commune=ctx.data.get("commune", "?"),
+                  category=ctx.data.get("danger", "")),
+            purpose="urgent", dedupe_key=f"urgent-stored:{receipt}:{channel}", priority=10,
+        )

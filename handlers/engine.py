@@ -1,0 +1,292 @@
+"""The dispatcher: one incoming message in, replies out, state saved in SQLite.
+
+Every incoming is one unit of work in one transaction: drop a duplicate delivery, load the
+conversation, run the state's handler, save the new state and anything stored. Replies are
+returned only after the commit, so a receipt is never shown for a question that is not stored.
+
+Error tree (handlers.errors):
+    FlowError
+      └─ InvalidInput   bad value for the current step; the user is told and stays
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aiosqlite
+
+from storage import queries as q
+from storage.db import Database
+
+from .domain import Dialogue, Settings
+from .locale import Locale
+from .menus import offered_from, render_text, resolve_typed
+from .text import clean
+from .types import Incoming, Kind, Option, Reply
+
+__all__ = ["Context", "Dispatcher", "Flow", "Services"]
+
+log = logging.getLogger(__name__)
+
+IDLE = "idle"
+
+
+class Matcher(Protocol):
+    """Finds similar questions; implemented in bot.matching over storage."""
+
+    async def similar(self, conn: aiosqlite.Connection, dialogue_id: str, text: str,
+                      topic: int | None) -> list[Any]: ...
+
+    async def best_cluster(self, conn: aiosqlite.Connection, dialogue_id: str, text: str,
+                           topic: int | None) -> Any | None: ...
+
+    def add(self, dialogue_id: str, question_id: int, text: str, cluster_id: int,
+            topic: int | None) -> None: ...
+
+
+class Danger(Protocol):
+    def __call__(self, text: str) -> Any | None: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    locale: Locale
+    communes: Callable[[int], Any]  # province_code -> CommuneBook
+    matcher: Matcher | None = None
+    danger: Danger | None = None
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Context:
+    """Everything one step of a flow may read or change."""
+
+    incoming: Incoming
+    conn: aiosqlite.Connection
+    user: q.User
+    state: str
+    data: dict[str, Any]
+    offered: list[dict]
+    services: Services
+    replies: list[Reply] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    action: str = ""  # the resolved button/typed choice, "" for free text
+    text: str = ""  # cleaned free text
+    prompts: dict[str, Callable[[Context], Awaitable[None]]] = field(default_factory=dict)
+
+    # -- helpers used by every flow ----------------------------------------------------------
+
+    def t(self, key: str, /, **values: object) -> str:
+        return self.services.locale.t(key, **values)
+
+    def say(self, text: str, options: tuple[Option, ...] = (), columns: int = 1) -> None:
+        self.replies.append(Reply(text, options, columns))
+
+    def go(self, state: str, text: str, options: tuple[Option, ...] = (),
+           columns: int = 1) -> None:
+        self.state = state
+        self.say(text, options, columns)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.services.clock()
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.settings.timezone).date()
+
+    @property
+    def is_staff(self) -> bool:
+        return self.settings.is_staff(self.incoming.channel, self.incoming.user_id)
+
+    def dialogue(self) -> Dialogue | None:
+        return self.settings.dialogue(self.data.get("dialogue", ""))
+
+    def reset(self, state: str = IDLE) -> None:
+        self.state = state
+        self.data = {}
+
+    async def show(self, state: str) -> None:
+        """Move to `state` and ask its question."""
+        self.state = state
+        await (self.prompts.get(state) or self.prompts[IDLE])(self)
+
+
+class Flow(Protocol):
+    """A conversation flow: owns some states and some commands."""
+
+    states: dict[str, Callable[[Context], Awaitable[None]]]
+    prompts: dict[str, Callable[[Context], Awaitable[None]]]
+
+    async def command(self, ctx: Context, name: str, args: str) -> bool: ...
+
+
+Handler = Callable[[Context], Awaitable[None]]
+
+
+class Dispatcher:
+    """Routes each incoming to the flow that owns the conversation's state."""
+
+    def __init__(self, db: Database, services: Services, flows: list[Any]) -> None:
+        self.db = db
+        self.services = services
+        self.flows = flows
+        self.states: dict[str, Handler] = {}
+        self.prompts: dict[str, Handler] = {}
+        for flow in flows:
+            self.states.update(flow.states)
+            self.prompts.update(flow.prompts)
+        self._recent: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    @property
+    def locale(self) -> Locale:
+        return self.services.locale
+
+    def render_text(self, reply: Reply) -> str:
+        """Reply as numbered text (terminal, Zalo)."""
+        return render_text(reply, self.locale.t("menu.type_number"), self.locale.t("menu.keyword"))
+
+    async def handle(
+        self, incoming: Incoming, deliver: Callable[[list[Reply]], Awaitable[None]] | None = None
+    ) -> list[Reply]:
+        """Handle one incoming message, one at a time per chat, in arrival order.
+
+        `deliver` sends the replies while the chat is still held, so two quick messages from one
+        woman are answered in the order she sent them.
+        """
+        key = (incoming.channel, incoming.chat_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                replies = await self._handle(incoming)
+                if deliver is not None and replies:
+                    await deliver(replies)
+                return replies
+        finally:
+            if not lock.locked() and not lock._waiters:  # drop idle locks: no unbounded growth
+                self._locks.pop(key, None)
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
+        if incoming.is_group and not self._addressed_in_group(incoming):
+            return []  # deliberate silence: groups are for staff, not member conversations
+        if self._flooding(incoming):
+            return self._flood_reply(incoming)
+        async with self.db.transaction() as conn:
+            if incoming.update_key and not await q.claim_update(
+                conn, incoming.channel, incoming.update_key
+            ):
+                log.info("duplicate delivery %s/%s dropped", incoming.channel, incoming.update_key)
+                return []
+            ctx = await self._context(conn, incoming)
+            await self._route(ctx)
+            await q.save_conversation(
+                conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+                offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+            )
+        for hook in ctx.after_commit:
+            hook()
+        return ctx.replies
+
+    def _addressed_in_group(self, incoming: Incoming) -> bool:
+        # In a group only staff commands are answered (the staff group uses them).
+        return incoming.text.startswith("/") and self.services.settings.is_staff(
+            incoming.channel, incoming.user_id)
+
+    def _flooding(self, incoming: Incoming) -> bool:
+        settings = self.services.settings
+        window = self._recent[(incoming.channel, incoming.user_id)]
+        now = time.monotonic()
+        while window and now - window[0] > settings.flood_window_seconds:
+            window.popleft()
+        window.append(now)
+        return len(window) > settings.flood_max_messages
+
+    def _flood_reply(self, incoming: Incoming) -> list[Reply]:
+        # One polite word when the limit is first passed, then silence until she slows down.
+        window = self._recent[(incoming.channel, incoming.user_id)]
+        if len(window) == self.services.settings.flood_max_messages + 1:
+            return [Reply(self.locale.t("error.flood"))]
+        return []
+
+    async def _context(self, conn: aiosqlite.Connection, incoming: Incoming) -> Context:
+        user = await q.ensure_user(
+            conn, incoming.channel, incoming.user_id, incoming.chat_id, incoming.display_name
+        )
+        conv = await q.get_conversation(conn, incoming.channel, incoming.chat_id)
+        state, data, offered = (conv.state, conv.data, conv.offered) if conv else (IDLE, {}, [])
+        if state not in self.states and state != IDLE:
+            log.warning("unknown stored state %r reset to idle", state)
+            state, data, offered = IDLE, {}, []
+        return Context(incoming, conn, user, state, data, offered, self.services,
+                       prompts=self.prompts)
+
+    async def _route(self, ctx: Context) -> None:
+        incoming = ctx.incoming
+        if incoming.is_edit:
+            ctx.say(ctx.t("error.edited"))
+            return
+        if incoming.kind == Kind.ACTION:
+            await self._on_action(ctx, incoming.action)
+            return
+        if incoming.kind != Kind.TEXT:
+            await self._on_media(ctx)
+            return
+        text = clean(incoming.text)
+        if text.startswith("/"):
+            await self._on_command(ctx, text)
+            return
+        ctx.text = text
+        ctx.action = resolve_typed(text, ctx.offered) or "" if text else ""
+        await self._run_state(ctx)
+
+    async def _on_action(self, ctx: Context, action: str) -> None:
+        if not any(o["a"] == action for o in ctx.offered):
+            # Forged, stale (an old message's button) or from before a restart with new options.
+            ctx.say(ctx.t("error.stale_button"))
+            await self.prompt(ctx)
+            return
+        ctx.action = action
+        await self._run_state(ctx)
+
+    async def _on_media(self, ctx: Context) -> None:
+        handler = self.states.get(ctx.state + ":media")
+        if handler:
+            await handler(ctx)
+            return
+        ctx.say(ctx.t(f"media.{ctx.incoming.kind.value}"))
+        await self.prompt(ctx)
+
+    async def _on_command(self, ctx: Context, text: str) -> None:
+        word, _, args = text[1:].partition(" ")
+        name, _, addressee = word.partition("@")
+        if addressee:
+            return  # a command for another bot: not ours to answer
+        name = name.lower()
+        for flow in self.flows:
+            if await flow.command(ctx, name, args.strip()):
+                return
+        ctx.say(ctx.t("error.unknown_command", command="/" + name[:30]))
+        await self.prompt(ctx)
+
+    async def _run_state(self, ctx: Context) -> None:
+        handler = self.states.get(ctx.state)
+        if handler is None:  # idle: the first flow decides what an unprompted message means
+            handler = self.states[IDLE]
+        await handler(ctx)
+
+    async def prompt(self, ctx: Context) -> None:
+        """Show the current step's question again, so she is never left without a way on."""
+        await ctx.show(ctx.state)

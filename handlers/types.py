@@ -1,0 +1,64 @@
+"""The contract between channels and flows.
+
+A channel adapter turns whatever its platform delivers into an `Incoming`, hands it to the
+dispatcher, and shows each returned `Reply`: inline buttons on Telegram, a numbered text menu on
+Zalo and the terminal. Flows never see a platform object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["Incoming", "Kind", "Option", "Reply"]
+
+
+class Kind(StrEnum):
+    """What the user sent. Anything that is not text or a button press gets a kind reply."""
+
+    TEXT = "text"
+    ACTION = "action"  # a button press; `action` holds its data (never trusted)
+    STICKER = "sticker"
+    PHOTO = "photo"
+    VOICE = "voice"
+    DOCUMENT = "document"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str  # "telegram" | "zalo" | "terminal"
+    chat_id: str
+    user_id: str
+    kind: Kind = Kind.TEXT
+    text: str = ""
+    action: str = ""
+    display_name: str = ""
+    media_url: str = ""  # voice/photo URL where the platform gives one
+    update_key: str = ""  # platform id of the delivery, for dropping duplicates
+    is_group: bool = False
+    is_edit: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice offered to the user.
+
+    `number` is what she can type instead of pressing a button: choices are numbered 1..n, the
+    "Quay lại" option is 0, and options without a number (Hủy) are reached by button or keyword.
+    """
+
+    label: str
+    action: str
+    number: int | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+    columns: int = 1  # buttons per row on Telegram
+    image: bytes | None = None  # a PNG to send before the text (digest chart)
+    document: tuple[str, bytes] | None = None  # (file name, content) for exports
+    extra: dict = field(default_factory=dict, compare=False)

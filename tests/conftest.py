@@ -1,0 +1,44 @@
+"""Shared fixtures: the shipped config, a fixed clock inside the open dialogue, a fresh database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bot.config import load_config  # noqa: E402
+from bot.runtime import open_runtime  # noqa: E402
+
+# 1 December 2026, 10:00 in Vietnam: the shipped Lai Châu 2027 dialogue is collecting.
+FIXED_NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self, now: dt.datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def config():
+    return load_config(ROOT / "config.toml", environ={})
+
+
+@pytest.fixture
+async def runtime(config, clock, tmp_path):
+    rt = await open_runtime(config, tmp_path / "test.db", clock=clock)
+    yield rt
+    await rt.close()
