@@ -6,6 +6,8 @@ inline buttons. Text is sent without parse mode, so nothing a member types can b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -77,9 +79,15 @@ class TelegramChannel:
             poll_interval=poll_interval, timeout=poll_timeout, drop_pending_updates=False,
             allowed_updates=["message", "edited_message", "callback_query"],
         )
-        self._outbox_task = self.app.create_task(self.outbox.run(), name="telegram-outbox")
+        # Not app.create_task: Application.stop() waits for those, and this one never ends.
+        self._outbox_task = asyncio.create_task(self.outbox.run(), name="telegram-outbox")
 
     async def stop(self) -> None:
+        task = getattr(self, "_outbox_task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:

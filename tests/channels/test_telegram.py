@@ -1,0 +1,206 @@
+"""The real python-telegram-bot Application, end to end, against a fake Bot API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.channels.telegram import TelegramChannel
+from bot.runtime import open_runtime
+from tests.fakes.fake_bot_api import FakeBotAPI
+
+
+@pytest.fixture
+async def fake():
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def start_channel(runtime, fake: FakeBotAPI) -> TelegramChannel:
+    channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    return channel
+
+
+@pytest.fixture
+async def telegram(runtime, fake):
+    channel = await start_channel(runtime, fake)
+    yield channel
+    await channel.stop()
+
+
+def messages(fake: FakeBotAPI, chat: int) -> list[dict]:
+    return [m for m in fake.sent(chat) if not m.get("edited")]
+
+
+async def settle(fake: FakeBotAPI, chat: int, before: int, timeout: float = 5.0) -> list[dict]:
+    """Wait for the bot's answer to one update: new messages, then a short quiet spell."""
+    await fake.wait_for(lambda f: len(messages(f, chat)) > before, timeout,
+                        what=f"a reply in chat {chat}")
+    seen = -1
+    while seen != len(messages(fake, chat)):
+        seen = len(messages(fake, chat))
+        await asyncio.sleep(0.15)
+    return messages(fake, chat)[before:]
+
+
+async def send(fake: FakeBotAPI, chat: int, text: str) -> list[dict]:
+    before = len(messages(fake, chat))
+    fake.push_message(chat, text)
+    return await settle(fake, chat, before)
+
+
+async def press(fake: FakeBotAPI, chat: int, label: str) -> list[dict]:
+    """Press the button whose text contains `label` on the bot's latest keyboard."""
+    keyboard = next(m["reply_markup"] for m in reversed(messages(fake, chat))
+                    if m.get("reply_markup"))
+    data = next(b["callback_data"] for row in keyboard["inline_keyboard"] for b in row
+                if label.lower() in b["text"].lower())
+    before = len(messages(fake, chat))
+    fake.push_callback(chat, data)
+    return await settle(fake, chat, before)
+
+
+def text_of(replies: list[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in replies)
+
+
+def buttons(reply: dict) -> list[str]:
+    markup = reply.get("reply_markup") or {"inline_keyboard": []}
+    return [b["text"] for row in markup["inline_keyboard"] for b in row]
+
+
+async def questions(runtime) -> list:
+    async with runtime.db.transaction() as conn:
+        return await (await conn.execute("SELECT * FROM questions ORDER BY id")).fetchall()
+
+
+QUESTION = "Chị em bản em muốn vay vốn chăn nuôi bò sinh sản thì làm thủ tục thế nào ạ?"
+
+
+async def test_full_flow_by_buttons(runtime, fake, telegram):
+    chat = 501
+    replies = await send(fake, chat, "/start")
+    assert "hệ thống tự động" in text_of(replies)
+    assert any("đồng ý" in b for b in buttons(replies[-1]))
+    await press(fake, chat, "Tôi đồng ý")
+    await press(fake, chat, "Trang sau")
+    await press(fake, chat, "Trang sau")
+    await press(fake, chat, "Nậm Tăm")
+    replies = await press(fake, chat, "1. Kinh tế")
+    assert "viết câu hỏi" in text_of(replies)
+    await send(fake, chat, QUESTION)
+    replies = await press(fake, chat, "Ẩn danh")
+    assert "Xã Nậm Tăm" in text_of(replies) and "Gửi" in " ".join(buttons(replies[-1]))
+    replies = await press(fake, chat, "Gửi")
+    assert "LC27-000001" in text_of(replies)
+    rows = await questions(runtime)
+    assert [(r["channel"], r["commune"], r["topic"], r["text"]) for r in rows] == [
+        ("telegram", "Xã Nậm Tăm", 1, QUESTION)]
+    # The pressed keyboard was replaced by her choice, so old buttons cannot be pressed again.
+    edits = [m for m in fake.sent(chat) if m.get("edited")]
+    assert any("👉" in (m.get("text") or "") for m in edits)
+
+
+async def test_full_flow_by_typing_only(runtime, fake, telegram):
+    chat = 502
+    for line in ("/start", "1", "nam tam", "1", QUESTION, "2"):
+        await send(fake, chat, line)
+    replies = await send(fake, chat, "gui")
+    assert "LC27-000001" in text_of(replies)
+    assert len(await questions(runtime)) == 1
+
+
+async def test_restart_mid_flow_continues_at_the_same_step(config, clock, tmp_path, fake):
+    db = tmp_path / "restart.db"
+    chat = 503
+    first = await open_runtime(config, db, clock=clock)
+    channel = await start_channel(first, fake)
+    for line in ("/start", "1", "nam tam"):
+        await send(fake, chat, line)
+    await channel.stop()
+    await first.close()
+
+    second = await open_runtime(config, db, clock=clock)
+    channel = await start_channel(second, fake)
+    try:
+        replies = await send(fake, chat, "1")  # the topic step, where she was
+        assert "viết câu hỏi" in text_of(replies)
+        await send(fake, chat, QUESTION)
+        await send(fake, chat, "1")
+        replies = await send(fake, chat, "1")
+        assert "LC27-000001" in text_of(replies)
+    finally:
+        await channel.stop()
+        await second.close()
+
+
+async def test_forged_callback_data_gets_a_clear_reply(runtime, fake, telegram):
+    chat = 504
+    await send(fake, chat, "/start")
+    await press(fake, chat, "Tôi đồng ý")
+    for forged in ("ask:send", "st:answer:1", "ask:cm:9999", "💣" * 10):
+        before = len(messages(fake, chat))
+        fake.push_callback(chat, forged)
+        replies = await settle(fake, chat, before)
+        assert "Nút này đã cũ" in text_of(replies) or "chỉ dành cho cán bộ" in text_of(replies)
+    assert await questions(runtime) == []
+
+
+async def test_start_mid_flow_asks_whether_to_abandon(runtime, fake, telegram):
+    chat = 505
+    for line in ("/start", "1", "nam tam"):
+        await send(fake, chat, line)
+    replies = await send(fake, chat, "/start")
+    assert "bắt đầu lại" in text_of(replies).lower()
+    replies = await press(fake, chat, "Tiếp tục")
+    assert "nhóm vấn đề" in text_of(replies)
+
+
+async def test_two_members_interleaved(runtime, fake, telegram):
+    a, b = 601, 602
+    script_a = ["/start", "1", "nam tam", "1", QUESTION, "1", "1"]
+    script_b = ["/start", "1", "muong te", "2", "Rác thải ở suối bản em không ai thu gom", "2",
+                "1"]
+    for line_a, line_b in zip(script_a, script_b, strict=True):
+        before_a, before_b = len(messages(fake, a)), len(messages(fake, b))
+        fake.push_message(a, line_a)
+        fake.push_message(b, line_b)
+        await settle(fake, a, before_a)
+        await settle(fake, b, before_b)
+    rows = await questions(runtime)
+    assert {(r["commune"], r["topic"]) for r in rows} == {("Xã Nậm Tăm", 1), ("Xã Mường Tè", 2)}
+
+
+async def test_the_same_update_delivered_twice_is_handled_once(runtime, fake, telegram):
+    chat = 506
+    await send(fake, chat, "/start")
+    await send(fake, chat, "1")
+    update = fake.push_message(chat, "nam tam")
+    await settle(fake, chat, len(messages(fake, chat)) - 0)
+    count = len(messages(fake, chat))
+    fake.push_raw(update)  # Telegram delivers it again (e.g. after a crash before the ack)
+    await asyncio.sleep(0.6)
+    assert len(messages(fake, chat)) == count
+    replies = await send(fake, chat, "1")
+    assert "viết câu hỏi" in text_of(replies)  # the topic step, not one further
+
+
+async def test_vietnamese_command_menu_is_set(fake, telegram):
+    commands = [params for method, params in fake.calls if method == "setMyCommands"]
+    assert commands
+    names = [c["command"] for c in commands[-1]["commands"]]
+    assert names[:2] == ["start", "cua_toi"]
+    assert "Gửi câu hỏi" in commands[-1]["commands"][0]["description"]
+
+
+async def test_groups_and_other_bots_get_silence(runtime, fake, telegram):
+    fake.push_message(-100123, "/start", user_id=77, chat_type="supergroup")
+    fake.push_message(507, "/start@otherbot")
+    await asyncio.sleep(0.6)
+    assert messages(fake, -100123) == [] and messages(fake, 507) == []
+    replies = await send(fake, 507, "/start@doithoai_test_bot")
+    assert "hệ thống tự động" in text_of(replies)
