@@ -1,0 +1,142 @@
+"""Masking personal data inside question text before staff see it in digests and exports.
+
+Women write their phone number, ID-card number or email into a question ("gọi em số 0912 345
+678"). Staff need the question, not the number: contact details live in the member record, where
+consent and anonymity rules apply. `mask_pii` replaces each with a short bracketed label that
+keeps the LAST THREE digits, so two numbers can still be told apart and a woman can confirm on
+the phone that it was hers, without the full number leaking into an Excel sheet:
+
+    0912 345 678, +84 912 345 678, 84912345678   →  [SĐT ẩn …678]
+    012345678901 (CCCD, 12 digits)               →  [CCCD ẩn …901]
+    123456789    (CMND, 9 digits)                →  [CMND ẩn …789]
+    after "stk", "số tài khoản"                  →  [STK ẩn …321]
+    other unbroken runs of 9+ digits             →  [số ẩn …321]
+    lan.nguyen@gmail.com                         →  [email ẩn l…@gmail.com]
+
+Money, years, ages, dates and counts are left alone ("2026", "50 triệu", "500.000.000 đồng",
+"15 tuổi", "200 hộ", "25/7/2026", hotlines "111", "1900 969 680"). How a number is read:
+  - a digit run may contain single spaces, dots or dashes ("0912.345.678"); groups are glued
+    only while the number has fewer than 10 digits, so "0912345678 15 tuổi" stays two numbers;
+  - fewer than 9 digits: never personal, left alone;
+  - right after "sđt", "zalo", "cccd", "cmnd", "stk", "số tài khoản"...: always masked;
+  - starting with 0 or +84/84: phone (10-11 digits), CCCD (12), CMND (9) - amounts, years and
+    counts never start with 0;
+  - otherwise masked only as one unbroken group of 9+ digits that does not end in 000 and is not
+    followed by a money unit (đồng, đ, vnđ, k, triệu...): "500.000.000", "200000000" and
+    "250000001 đồng" are amounts.
+The output never contains 4 digits in a row from a masked number, so masking twice changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handlers.text import fold
+
+__all__ = ["mask_pii"]
+
+_EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
+# A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
+_RUN = re.compile(r"(?<!\d)(?:\(\+?(?=84)|\+\s?)?\d+(?:(?:\)?[ .\-\u00a0]|\))\d+)*")
+_GROUP = re.compile(r"\d+")
+_MONEY_AFTER = re.compile(
+    r"\s?(?:(?:đồng|dong|vnđ|vnd|nghìn|ngàn|nghin|ngan|triệu|trieu|tỷ|ty|tr|đ|d|k)\b|₫)",
+    re.IGNORECASE,
+)
+# Words after which any 9+ digit number is personal, whatever its shape.
+_PHONE_WORDS = re.compile(
+    r"(?:sdt|so dt|so dien thoai|dien thoai|dt|zalo|lien he|goi)\W*(?:so)?\W*$"
+)
+_ID_WORDS = re.compile(r"(?:cmnd|cccd|cmt|can cuoc|chung minh|dinh danh|ho chieu)\W*(?:so)?\W*$")
+_ACCOUNT_WORDS = re.compile(r"(?:tai khoan|stk|tk|the atm|so the)\W*(?:so)?\W*$")
+_CONTEXT_WINDOW = 30
+_MIN_DIGITS = 9
+_JOIN_BELOW = 10  # a phone has 10 digits: stop gluing groups once a number is that long
+_BY_LENGTH = {9: "CMND", 12: "CCCD"}
+_BY_LENGTH_NATIONAL = {9: "CMND", 10: "SĐT", 11: "SĐT", 12: "CCCD"}
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    start: int
+    end: int
+    digits: str
+    grouped: bool
+    plus: bool
+
+
+def mask_pii(text: str) -> str:
+    """Phones, ID-card numbers and emails replaced by labelled hints. Never raises on a str."""
+    if not text:
+        return text or ""
+    text = _EMAIL.sub(_mask_email, text)
+    return _RUN.sub(lambda m: _mask_run(m, text), text)
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    return f"[email ẩn {match.group(1)[0]}…@{match.group(2)}]"
+
+
+def _chunks(match: re.Match[str]) -> list[_Chunk]:
+    """Split a run into numbers: glue groups while the number is shorter than a phone."""
+    plus = match.group(0)[0] in "(+"
+    out: list[_Chunk] = []
+    current: list[re.Match[str]] = []
+    for group in _GROUP.finditer(match.group(0)):
+        if sum(len(g.group(0)) for g in current) >= _JOIN_BELOW:
+            out.append(_chunk(current, match.start(), plus and not out))
+            current = []
+        current.append(group)
+    out.append(_chunk(current, match.start(), plus and not out))
+    return out
+
+
+def _chunk(groups: list[re.Match[str]], base: int, plus: bool) -> _Chunk:
+    return _Chunk(
+        start=base if plus else base + groups[0].start(),  # "+84 ..." is masked with its "+"
+        end=base + groups[-1].end(),
+        digits="".join(g.group(0) for g in groups),
+        grouped=len(groups) > 1,
+        plus=plus,
+    )
+
+
+def _mask_run(match: re.Match[str], text: str) -> str:
+    pieces: list[str] = []
+    position = match.start()
+    for chunk in _chunks(match):
+        label = _label(chunk, text)
+        if label:
+            pieces.append(text[position : chunk.start])
+            pieces.append(f"[{label} ẩn …{chunk.digits[-3:]}]")
+            position = chunk.end
+    pieces.append(text[position : match.end()])
+    return "".join(pieces)
+
+
+def _national(chunk: _Chunk) -> str:
+    digits = chunk.digits
+    if digits.startswith("84") and (chunk.plus or len(digits) == 11):
+        return "0" + digits[2:]
+    return digits
+
+
+def _label(chunk: _Chunk, text: str) -> str | None:
+    """What the number is, or None to leave it as written."""
+    if len(chunk.digits) < _MIN_DIGITS:
+        return None
+    number = _national(chunk)
+    before = fold(text[max(0, chunk.start - _CONTEXT_WINDOW) : chunk.start])
+    if _PHONE_WORDS.search(before):
+        return "SĐT"
+    if _ID_WORDS.search(before):
+        return _BY_LENGTH.get(len(number), "số")
+    if _ACCOUNT_WORDS.search(before):
+        return "STK"
+    if number.startswith("0"):  # amounts, years and counts never start with 0
+        return _BY_LENGTH_NATIONAL.get(len(number), "số")
+    if chunk.grouped or number.endswith("000") or _MONEY_AFTER.match(text, chunk.end):
+        return None  # 500.000.000, 200000000 and "250000000 đồng" are amounts
+    return _BY_LENGTH.get(len(number), "số")
