@@ -113,6 +113,149 @@ async def _applied(path: Path) -> list[str]:
         return [r[0] for r in await cur.fetchall()]
 
 
+def _digest_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--print", dest="print_only", action="store_true",
+                        help="print today's digest without sending or claiming the day")
+    _db_option(parser)
+
+
+@command(_digest_options)
+def cmd_digest(args: argparse.Namespace, config: Config) -> int:
+    """Today's staff digest. With --print: show it, send nothing.
+
+    Without --print it claims today and queues the digest for the staff chats, exactly as the
+    scheduled job does (a second call the same day does nothing); `run` sends it.
+
+    Example: python -m bot digest --print
+    """
+    from .digest import send_daily_digest
+    from .runtime import open_runtime
+
+    async def go() -> int:
+        runtime = await open_runtime(config, args.db)
+        try:
+            services = runtime.services
+            if args.print_only:
+                async with runtime.db.transaction() as conn:
+                    digest = await services.tools.digest(conn, services.clock())
+                print(digest.text)
+                return 0
+            queued = await send_daily_digest(runtime.db, services.settings, services.locale,
+                                             services.clock())
+            print("queued" if queued else "today's digest was already sent")
+            return 0
+        finally:
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
+def _dialogue_option(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--dialogue", required=required,
+                        help="dialogue id from config (default: the open one)")
+
+
+def _stats_options(parser: argparse.ArgumentParser) -> None:
+    _dialogue_option(parser)
+    _db_option(parser)
+
+
+def _pick_dialogue(config: Config, dialogue_id: str | None, today):
+    settings = config.settings
+    if dialogue_id:
+        dialogue = settings.dialogue(dialogue_id)
+        if dialogue is None:
+            known = ", ".join(d.id for d in settings.dialogues)
+            raise SystemExit(f"Unknown dialogue {dialogue_id!r}. Known: {known}")
+        return dialogue
+    open_now = settings.open_dialogues(today)
+    return open_now[0] if open_now else max(settings.dialogues, key=lambda d: d.opens)
+
+
+@command(_stats_options)
+def cmd_stats(args: argparse.Namespace, config: Config) -> int:
+    """Follow-up figures: totals, answered %, overdue by department, by topic and commune.
+
+    Example: python -m bot stats --dialogue lai-chau-2027
+    """
+    from .runtime import open_runtime
+
+    async def go() -> int:
+        runtime = await open_runtime(config, args.db)
+        try:
+            services = runtime.services
+            today = services.clock().astimezone(services.settings.timezone).date()
+            dialogue = _pick_dialogue(config, args.dialogue, today)
+            async with runtime.db.transaction() as conn:
+                stats = await services.tools.stats(conn, dialogue, today)
+            print(services.tools.stats_text(stats))
+            return 0
+        finally:
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
+def _export_options(parser: argparse.ArgumentParser) -> None:
+    _dialogue_option(parser)
+    parser.add_argument("--format", choices=("xlsx", "docx"), default="xlsx")
+    parser.add_argument("--out", type=Path, required=True, help="file to write")
+    _db_option(parser)
+
+
+@command(_export_options)
+def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    """The official summary of a dialogue: Excel (one sheet per topic) or Word (NĐ 30/2020).
+
+    Anonymous askers are never named; phone numbers, ID numbers and emails are masked.
+
+    Example: python -m bot export --dialogue lai-chau-2027 --format docx --out tong-hop.docx
+    """
+    from .runtime import open_runtime
+
+    async def go() -> int:
+        runtime = await open_runtime(config, args.db)
+        try:
+            services = runtime.services
+            today = services.clock().astimezone(services.settings.timezone).date()
+            dialogue = _pick_dialogue(config, args.dialogue, today)
+            async with runtime.db.transaction() as conn:
+                _, content = await services.tools.export(conn, dialogue, args.format, today)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_bytes(content)
+            print(f"{args.out}: {len(content)} bytes")
+            return 0
+        finally:
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
+def _backup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", type=Path, help="file to write the copy to")
+    _db_option(parser)
+
+
+@command(_backup_options)
+def cmd_backup(args: argparse.Namespace, config: Config) -> int:
+    """A consistent copy of the live database (SQLite backup API), safe while the bot runs.
+
+    Example: python -m bot backup backups/doithoai-2026-12-01.db
+    """
+    from storage.db import Database
+
+    async def go() -> int:
+        db = await Database.open(args.db or config.database)
+        try:
+            await db.backup(args.out)
+        finally:
+            await db.close()
+        print(f"{args.out}: backup written")
+        return 0
+
+    return asyncio.run(go())
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 

@@ -159,6 +159,8 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         dialogues=dialogues,
         staff_ids={ch: ids for ch, (ids, _) in staff.items()},
         staff_chats={ch: chat for ch, (_, chat) in staff.items() if chat},
+        leaders=_leaders(r),
+        commune_contacts=_str_map(r, "communes.contacts"),
     )
     return Config(
         path=path,
@@ -233,6 +235,21 @@ def _staff(r: _Reader, channel: str) -> tuple[frozenset[str], str]:
         r.check(f"{channel}.staff_ids[{i}]", v, (int, str), "Use user ids, e.g. [123456789].")
     chat = r.get(f"{channel}.staff_chat_id", (int, str), "")
     return frozenset(str(v) for v in ids), "" if chat in (0, "") else str(chat)
+
+
+def _leaders(r: _Reader) -> dict[str, str]:
+    """[[leaders]] channel = "telegram", user_id = "123", commune = "Xã Nậm Tăm"."""
+    out = {}
+    for i, item in enumerate(r.get("leaders", list, [])):
+        r.check(f"leaders[{i}]", item, dict,
+                'Write [[leaders]] with channel = "telegram", user_id = "…", commune = "…".')
+        channel = r.check(f"leaders[{i}].channel", item.get("channel"), str)
+        if channel not in ("telegram", "zalo", "terminal"):
+            raise ConfigError(f'{r.path}: `leaders[{i}].channel` must be "telegram", "zalo" '
+                              'or "terminal"')
+        user_id = r.check(f"leaders[{i}].user_id", item.get("user_id"), (str, int))
+        out[f"{channel}:{user_id}"] = r.check(f"leaders[{i}].commune", item.get("commune"), str)
+    return out
 
 
 def _hotlines(r: _Reader) -> tuple[Hotline, ...]:

@@ -44,16 +44,19 @@ class Undeliverable(DeliveryError):
 
 
 Send = Callable[[str, str], Awaitable[None]]
+SendPhoto = Callable[[str, bytes], Awaitable[None]]
 
 
 class OutboxWorker:
     """Drains one channel's outbox. `wake()` makes it look now instead of at the next tick."""
 
-    def __init__(self, db: Database, channel: str, send: Send, *, concurrency: int = 8,
+    def __init__(self, db: Database, channel: str, send: Send, *,
+                 send_photo: SendPhoto | None = None, concurrency: int = 8,
                  idle_seconds: float = 1.0) -> None:
         self.db = db
         self.channel = channel
         self.send = send
+        self.send_photo = send_photo
         self.concurrency = concurrency
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
@@ -100,6 +103,8 @@ class OutboxWorker:
 
     async def _deliver(self, message: q.OutboxMessage) -> bool:
         try:
+            if message.image and self.send_photo is not None:
+                await self.send_photo(message.chat_id, message.image)
             await self.send(message.chat_id, message.text)
         except RetryLater as exc:
             await self._retry(message, str(exc), exc.seconds, give_up=False)

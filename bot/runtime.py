@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.ask_question import AskQuestion
 from handlers.engine import Dispatcher, Services
+from handlers.escalation import escalate_danger
+from handlers.leader import Leader
 from handlers.locale import Locale
+from handlers.my_data import MyData
+from handlers.safety import DangerKeywords, detect_danger
+from handlers.staff import Staff
 from storage.db import Database
 
 from .communes import commune_loader
 from .config import Config
+from .staff_tools import StaffTools
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -35,11 +42,16 @@ async def open_runtime(
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Runtime:
     db = await Database.open(database or config.database)
+    locale = Locale.load(config.locale)
+    keywords = DangerKeywords.from_file()
     services = Services(
         settings=config.settings,
-        locale=Locale.load(config.locale),
+        locale=locale,
         communes=commune_loader(config.communes_add, config.communes_rename),
+        tools=StaffTools(config.settings, locale),
+        danger=functools.partial(detect_danger, keywords=keywords),
         **({"clock": clock} if clock else {}),
     )
-    flows = [AskQuestion()]
-    return Runtime(config, db, services, Dispatcher(db, services, flows))
+    flows = [Staff(), Leader(), MyData(), AskQuestion()]
+    dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger])
+    return Runtime(config, db, services, dispatcher)

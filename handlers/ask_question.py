@@ -36,6 +36,8 @@ class State:
     ABANDON = "ask.abandon"
 
 
+_SAFETY_KEYS = ("danger", "urgent_question", "urgent_receipt", "dialogue")
+
 # Where "Quay lại" leads from each step.
 _BACK = {
     State.CONSENT: IDLE,
@@ -113,7 +115,10 @@ class AskQuestion:
 
     async def begin(self, ctx: Context, draft: str = "") -> None:
         """A fresh question: choose the dialogue (if several are open), then consent."""
+        # An urgent message already stored keeps its receipt through the new start.
+        safety = {k: ctx.data[k] for k in _SAFETY_KEYS if k in ctx.data}
         ctx.reset()
+        ctx.data.update(safety)
         if draft:
             ctx.data["text"] = draft
         open_now = ctx.settings.open_dialogues(ctx.today)
@@ -351,6 +356,7 @@ class AskQuestion:
 
     async def _question_ready(self, ctx: Context, look_for_similar: bool = True) -> None:
         ctx.data.pop("draft", None)
+        look_for_similar = look_for_similar and not ctx.data.get("danger")
         if look_for_similar and not ctx.data.get("editing") and await self._similar(ctx):
             await ctx.show(State.SIMILAR)
             return
@@ -469,11 +475,14 @@ class AskQuestion:
         dialogue = _dialogue_or_none(ctx)
         if dialogue is None:
             return
+        data = ctx.data
+        if data.get("urgent_question"):
+            await self._complete_urgent(ctx, dialogue)
+            return
         if not dialogue.is_open(ctx.today):
             ctx.reset()
             ctx.say(_closed_message(ctx))
             return
-        data = ctx.data
         text, topic = data["text"], int(data["topic"])
         matcher = ctx.services.matcher
         match = await matcher.best_cluster(ctx.conn, dialogue.id, text, topic) if matcher else None
@@ -495,6 +504,17 @@ class AskQuestion:
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         if urgent:
             await _alert_staff_urgent(ctx, receipt)
+        ctx.reset()
+        ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),
+                _after_menu(ctx))
+
+    async def _complete_urgent(self, ctx: Context, dialogue: Dialogue) -> None:
+        """Her message was stored at once because it spoke of danger: fill in the rest."""
+        data = ctx.data
+        receipt = await q.complete_urgent_question(
+            ctx.conn, int(data["urgent_question"]), data.get("commune", ""), int(data["topic"]),
+            data["text"], bool(data.get("anonymous")), data.get("voice_url"))
+        await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
         ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),
                 _after_menu(ctx))

@@ -70,6 +70,8 @@ class Settings:
     dialogues: tuple[Dialogue, ...]
     staff_ids: Mapping[str, frozenset[str]] = field(default_factory=dict)
     staff_chats: Mapping[str, str] = field(default_factory=dict)
+    leaders: Mapping[str, str] = field(default_factory=dict)  # "channel:user id" -> commune
+    commune_contacts: Mapping[str, str] = field(default_factory=dict)  # commune -> union contact
 
     def dialogue(self, dialogue_id: str) -> Dialogue | None:
         return next((d for d in self.dialogues if d.id == dialogue_id), None)

@@ -62,6 +62,7 @@ class Services:
     communes: Callable[[int], Any]  # province_code -> CommuneBook
     matcher: Matcher | None = None
     danger: Danger | None = None
+    tools: Any = None  # bot.staff_tools.StaffTools: digest, stats, exports for staff commands
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
@@ -124,6 +125,9 @@ class Context:
         await (self.prompts.get(state) or self.prompts[IDLE])(self)
 
 
+Handler = Callable[[Context], Awaitable[None]]
+
+
 class Flow(Protocol):
     """A conversation flow: owns some states and some commands."""
 
@@ -133,16 +137,16 @@ class Flow(Protocol):
     async def command(self, ctx: Context, name: str, args: str) -> bool: ...
 
 
-Handler = Callable[[Context], Awaitable[None]]
-
-
 class Dispatcher:
     """Routes each incoming to the flow that owns the conversation's state."""
 
-    def __init__(self, db: Database, services: Services, flows: list[Any]) -> None:
+    def __init__(self, db: Database, services: Services, flows: list[Any],
+                 screens: list[Handler] | None = None) -> None:
         self.db = db
         self.services = services
         self.flows = flows
+        # Run on every free-text message before the flow sees it (danger escalation).
+        self.screens = screens or []
         self.states: dict[str, Handler] = {}
         self.prompts: dict[str, Handler] = {}
         for flow in flows:
@@ -250,9 +254,18 @@ class Dispatcher:
             return
         ctx.text = text
         ctx.action = resolve_typed(text, ctx.offered) or "" if text else ""
+        if not ctx.action:
+            for screen in self.screens:
+                await screen(ctx)
         await self._run_state(ctx)
 
     async def _on_action(self, ctx: Context, action: str) -> None:
+        for flow in self.flows:
+            # Some buttons stay valid on older messages (staff cluster cards); the flow that
+            # owns them checks who pressed.
+            global_action = getattr(flow, "global_action", None)
+            if global_action is not None and await global_action(ctx, action):
+                return
         if not any(o["a"] == action for o in ctx.offered):
             # Forged, stale (an old message's button) or from before a restart with new options.
             ctx.say(ctx.t("error.stale_button"))

@@ -13,14 +13,6 @@ import aiosqlite
 
 from .db import utcnow
 
-__all__ = [
-    "Conversation",
-    "MyQuestion",
-    "NewQuestion",
-    "OutboxMessage",
-    "User",
-]
-
 Conn = aiosqlite.Connection
 
 
@@ -271,6 +263,36 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
     ]
 
 
+async def last_commune_of_user(conn: Conn, user_id: int) -> str | None:
+    cur = await conn.execute(
+        "SELECT commune FROM questions WHERE user_id = ? AND commune != '' ORDER BY id DESC "
+        "LIMIT 1", (user_id,))
+    row = await cur.fetchone()
+    return row["commune"] if row else None
+
+
+async def complete_urgent_question(
+    conn: Conn, question_id: int, commune: str, topic: int, text: str, anonymous: bool,
+    voice_url: str | None,
+) -> str:
+    """Fill in an urgent question stored early with what she chose later; its receipt."""
+    await conn.execute(
+        """
+        UPDATE questions SET commune = ?, topic = ?, text = ?, anonymous = ?,
+            voice_url = COALESCE(?, voice_url)
+        WHERE id = ?
+        """,
+        (commune, topic, text, int(anonymous), voice_url, question_id),
+    )
+    await conn.execute(
+        "UPDATE clusters SET topic = ? WHERE id = (SELECT cluster_id FROM questions WHERE id = ?)",
+        (topic, question_id),
+    )
+    cur = await conn.execute("SELECT receipt FROM questions WHERE id = ?", (question_id,))
+    (receipt,) = await cur.fetchone()
+    return receipt
+
+
 async def question_by_receipt(conn: Conn, receipt: str) -> aiosqlite.Row | None:
     cur = await conn.execute("SELECT * FROM questions WHERE receipt = ?", (receipt,))
     return await cur.fetchone()
@@ -287,20 +309,21 @@ class OutboxMessage:
     text: str
     purpose: str
     attempts: int
+    image: bytes | None = None
 
 
 async def enqueue(
     conn: Conn, channel: str, chat_id: str, text: str, purpose: str,
-    dedupe_key: str | None = None, priority: int = 0,
+    dedupe_key: str | None = None, priority: int = 0, image: bytes | None = None,
 ) -> bool:
     """Queue a message; False when one with the same dedupe key was queued before."""
     cur = await conn.execute(
         """
         INSERT OR IGNORE INTO outbox (channel, chat_id, text, purpose, dedupe_key, priority,
-            created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
+            image, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         """,
-        (channel, chat_id, text, purpose, dedupe_key, priority, utcnow()),
+        (channel, chat_id, text, purpose, dedupe_key, priority, image, utcnow()),
     )
     return cur.rowcount == 1
 
@@ -308,7 +331,7 @@ async def enqueue(
 async def pending_outbox(conn: Conn, channel: str, limit: int = 100) -> list[OutboxMessage]:
     cur = await conn.execute(
         """
-        SELECT id, channel, chat_id, text, purpose, attempts FROM outbox
+        SELECT id, channel, chat_id, text, purpose, attempts, image FROM outbox
         WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
           AND (not_before IS NULL OR not_before <= ?)
         ORDER BY priority DESC, id LIMIT ?
@@ -317,7 +340,7 @@ async def pending_outbox(conn: Conn, channel: str, limit: int = 100) -> list[Out
     )
     return [
         OutboxMessage(r["id"], r["channel"], r["chat_id"], r["text"], r["purpose"],
-                      r["attempts"])
+                      r["attempts"], r["image"])
         for r in await cur.fetchall()
     ]
 
@@ -337,3 +360,237 @@ async def mark_outbox_retry(
         """,
         (error[:500], not_before, int(give_up), utcnow(), message_id),
     )
+
+
+# --- staff changes to clusters -----------------------------------------------------------------
+
+
+async def set_cluster_status(conn: Conn, cluster_id: int, status: str) -> None:
+    await conn.execute("UPDATE clusters SET status = ? WHERE id = ?", (status, cluster_id))
+
+
+async def set_cluster_topic(conn: Conn, cluster_id: int, topic: int) -> None:
+    await conn.execute("UPDATE clusters SET topic = ? WHERE id = ?", (topic, cluster_id))
+    await conn.execute("UPDATE questions SET topic = ? WHERE cluster_id = ?", (topic, cluster_id))
+
+
+async def toggle_cluster_urgent(conn: Conn, cluster_id: int) -> bool:
+    await conn.execute("UPDATE clusters SET urgent = 1 - urgent WHERE id = ?", (cluster_id,))
+    cur = await conn.execute("SELECT urgent FROM clusters WHERE id = ?", (cluster_id,))
+    (urgent,) = await cur.fetchone()
+    return bool(urgent)
+
+
+async def forward_cluster(conn: Conn, cluster_id: int, department: str, deadline: str) -> None:
+    await conn.execute(
+        """
+        UPDATE clusters SET department = ?, deadline = ?, forwarded_at = ?,
+            status = CASE WHEN status IN ('moi', 'da_duyet') THEN 'da_chuyen' ELSE status END
+        WHERE id = ?
+        """,
+        (department, deadline, utcnow(), cluster_id),
+    )
+
+
+async def record_answer(conn: Conn, cluster_id: int, answer: str, agency: str) -> None:
+    await conn.execute(
+        """
+        UPDATE clusters SET answer = ?, answered_by = ?, answered_at = ?, status = 'da_tra_loi'
+        WHERE id = ?
+        """,
+        (answer, agency, utcnow(), cluster_id),
+    )
+
+
+async def reject_cluster(conn: Conn, cluster_id: int, reason: str) -> None:
+    await conn.execute(
+        "UPDATE clusters SET status = 'khong_phu_hop', reject_reason = ? WHERE id = ?",
+        (reason, cluster_id),
+    )
+
+
+async def reject_question(conn: Conn, question_id: int, reason: str) -> None:
+    await conn.execute(
+        "UPDATE questions SET rejected_reason = ? WHERE id = ?", (reason, question_id))
+
+
+async def merge_clusters(conn: Conn, source: int, target: int) -> int:
+    """Move every question of `source` into `target`; returns how many moved."""
+    cur = await conn.execute(
+        "UPDATE questions SET cluster_id = ? WHERE cluster_id = ?", (target, source))
+    await conn.execute(
+        """
+        UPDATE clusters SET urgent = MAX(urgent, (SELECT urgent FROM clusters WHERE id = ?))
+        WHERE id = ?
+        """,
+        (source, target),
+    )
+    await conn.execute("UPDATE clusters SET merged_into = ? WHERE id = ?", (target, source))
+    return cur.rowcount
+
+
+async def move_question(conn: Conn, question_id: int, cluster_id: int) -> None:
+    await conn.execute(
+        "UPDATE questions SET cluster_id = ? WHERE id = ? OR supports_question_id = ?",
+        (cluster_id, question_id, question_id),
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    question_id: int
+    receipt: str
+    channel: str
+    chat_id: str
+
+
+async def recipients_of_cluster(conn: Conn, cluster_id: int) -> list[Recipient]:
+    """Everyone to tell about this cluster: askers, supporters, leaders who relayed it."""
+    cur = await conn.execute(
+        """
+        SELECT q.id, q.receipt, q.channel, u.chat_id FROM questions q
+        JOIN users u ON u.id = q.user_id
+        WHERE q.cluster_id = ? AND q.deleted_at IS NULL AND u.deleted_at IS NULL
+          AND q.rejected_reason IS NULL
+        ORDER BY q.id
+        """,
+        (cluster_id,),
+    )
+    return [Recipient(r["id"], r["receipt"], r["channel"], r["chat_id"])
+            for r in await cur.fetchall()]
+
+
+async def recipient_of_question(conn: Conn, question_id: int) -> Recipient | None:
+    cur = await conn.execute(
+        """
+        SELECT q.id, q.receipt, q.channel, u.chat_id FROM questions q
+        JOIN users u ON u.id = q.user_id
+        WHERE q.id = ? AND q.deleted_at IS NULL AND u.deleted_at IS NULL
+        """,
+        (question_id,),
+    )
+    r = await cur.fetchone()
+    return Recipient(r["id"], r["receipt"], r["channel"], r["chat_id"]) if r else None
+
+
+# --- commune leaders ---------------------------------------------------------------------------
+
+
+async def create_invite(conn: Conn, code: str, commune: str, created_by: str) -> None:
+    await conn.execute(
+        "INSERT INTO leader_invites (code, commune, created_by, created_at) VALUES (?, ?, ?, ?)",
+        (code, commune, created_by, utcnow()),
+    )
+
+
+async def redeem_invite(conn: Conn, code: str, user_id: int) -> str | None:
+    """The invite's commune if the code exists and is unused; it is used up by this call."""
+    cur = await conn.execute(
+        "UPDATE leader_invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
+        (user_id, utcnow(), code),
+    )
+    if cur.rowcount != 1:
+        return None
+    cur = await conn.execute("SELECT commune FROM leader_invites WHERE code = ?", (code,))
+    (commune,) = await cur.fetchone()
+    return commune
+
+
+@dataclass(frozen=True)
+class CommuneQuestion:
+    receipt: str
+    kind: str
+    text: str
+    represented: int
+    status: str
+
+
+async def questions_of_commune(conn: Conn, commune: str, limit: int = 200) -> list[
+        CommuneQuestion]:
+    """Everything sent from a commune (members and relays), newest first, with status."""
+    cur = await conn.execute(
+        """
+        SELECT q.receipt, q.kind, q.text, q.represented, q.rejected_reason, c.status
+        FROM questions q JOIN clusters c ON c.id = q.cluster_id
+        WHERE q.commune = ? AND q.kind IN ('member', 'relay') AND q.deleted_at IS NULL
+        ORDER BY q.id DESC LIMIT ?
+        """,
+        (commune, limit),
+    )
+    return [
+        CommuneQuestion(r["receipt"], r["kind"], r["text"], r["represented"],
+                        "khong_phu_hop" if r["rejected_reason"] else r["status"])
+        for r in await cur.fetchall()
+    ]
+
+
+# --- personal data -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deleted:
+    questions: int
+    outbox: int
+
+
+async def delete_user_data(conn: Conn, user_id: int) -> Deleted:
+    """Erase a member's identity and the text of her questions. The rows stay, anonymous and
+    empty, so cluster counts keep counting her; nothing can lead back to her."""
+    now = utcnow()
+    cur = await conn.execute(
+        """
+        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1, deleted_at = ?
+        WHERE user_id = ? AND deleted_at IS NULL
+        """,
+        (now, user_id),
+    )
+    questions = cur.rowcount
+    user = await user_by_id(conn, user_id)
+    outbox = 0
+    if user is not None:
+        cur = await conn.execute(
+            "DELETE FROM outbox WHERE channel = ? AND chat_id = ? AND sent_at IS NULL",
+            (user.channel, user.chat_id),
+        )
+        outbox = cur.rowcount
+        await conn.execute(
+            "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",
+            (user.channel, user.chat_id),
+        )
+    await conn.execute(
+        """
+        UPDATE users SET external_id = 'deleted:' || id, chat_id = '', display_name = '',
+            consent_at = NULL, consent_version = NULL, announcements = 0, leader_commune = NULL,
+            deleted_at = ?
+        WHERE id = ?
+        """,
+        (now, user_id),
+    )
+    return Deleted(questions, outbox)
+
+
+async def purge_dialogue(conn: Conn, dialogue_id: str) -> int:
+    """Remove personal data of a closed dialogue: texts, voice links and who asked.
+    Counts, communes, topics and the departments' answers stay for the records."""
+    cur = await conn.execute(
+        """
+        UPDATE questions SET text = '', voice_url = NULL, user_id = NULL, anonymous = 1,
+            deleted_at = COALESCE(deleted_at, ?)
+        WHERE dialogue_id = ? AND (text != '' OR user_id IS NOT NULL OR voice_url IS NOT NULL)
+        """,
+        (utcnow(), dialogue_id),
+    )
+    return cur.rowcount
+
+
+async def announcement_recipients(conn: Conn) -> list[tuple[int, str, str]]:
+    """(user id, channel, chat id) of every member who consented and wants announcements."""
+    cur = await conn.execute(
+        """
+        SELECT id, channel, chat_id FROM users
+        WHERE consent_at IS NOT NULL AND announcements = 1 AND deleted_at IS NULL
+          AND chat_id != ''
+        ORDER BY id
+        """
+    )
+    return [(r["id"], r["channel"], r["chat_id"]) for r in await cur.fetchall()]

@@ -99,6 +99,7 @@ CREATE TABLE outbox (
     chat_id     TEXT NOT NULL,
     text        TEXT NOT NULL,
     purpose     TEXT NOT NULL,
+    image       BLOB,                       -- a PNG sent before the text (digest chart)
     dedupe_key  TEXT UNIQUE,
     priority    INTEGER NOT NULL DEFAULT 0,  -- higher first: danger alerts jump the queue
     created_at  TEXT NOT NULL,

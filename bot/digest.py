@@ -1,0 +1,147 @@
+"""The daily digest for the staff group: exactly once a day, even across restarts.
+
+The day is claimed with an INSERT into `digest_runs` in the same transaction that queues the
+digest in the outbox. Whoever claims it first (the scheduled job, or the catch-up at start-up
+after the bot was down at that minute) queues it; everyone after finds the row and does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import aiosqlite
+
+from handlers.domain import Dialogue, Settings, Status
+from handlers.locale import Locale
+from handlers.privacy import mask_pii
+from storage import queries as q
+from storage import reports
+from storage.db import Database
+
+from .charts import render_digest_chart
+
+__all__ = ["Digest", "build_digest", "due_today", "send_daily_digest"]
+
+TOP_PER_TOPIC = 5
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: dt.date
+    text: str
+    chart: bytes | None
+    new_count: int
+
+
+async def build_digest(
+    conn: aiosqlite.Connection, settings: Settings, locale: Locale, now: dt.datetime,
+    since: str, with_chart: bool = True,
+) -> Digest:
+    day = now.astimezone(settings.timezone).date()
+    new_count = await reports.new_questions_since(conn, since)
+    dialogues = _digest_dialogues(settings, day)
+    parts = [locale.t("digest.title", date=day.strftime("%d/%m/%Y"))]
+    chart = None
+    if new_count == 0:
+        parts.append(locale.t("digest.nothing_new"))
+    for dialogue in dialogues:
+        clusters = await reports.clusters_of_dialogue(conn, dialogue.id)
+        section = await _dialogue_section(conn, locale, dialogue, clusters, since, day, new_count)
+        if section:
+            parts.append(section)
+        if with_chart and chart is None and clusters:
+            chart = await _chart(conn, settings, dialogue, clusters)
+    return Digest(day, "\n\n".join(parts), chart, new_count)
+
+
+def _digest_dialogues(settings: Settings, day: dt.date) -> list[Dialogue]:
+    """Open dialogues, and closed ones whose answers are still being chased."""
+    return [d for d in settings.dialogues
+            if d.opens <= day <= d.summary_deadline + dt.timedelta(days=60)]
+
+
+async def _dialogue_section(
+    conn: aiosqlite.Connection, locale: Locale, dialogue: Dialogue,
+    clusters: list[reports.ClusterSummary], since: str, day: dt.date, new_count: int,
+) -> str:
+    new_here = await reports.new_questions_since(conn, since, dialogue.id)
+    overdue = [c for c in clusters if c.overdue(day)]
+    urgent = [c for c in clusters if c.urgent and c.status not in (
+        Status.ANSWERED, Status.REJECTED)]
+    if not (new_here or overdue or urgent):
+        return ""
+    total_people = sum(c.total for c in clusters)
+    lines = [locale.t("digest.dialogue", title=dialogue.title, new=new_here,
+                      clusters=len(clusters), people=total_people)]
+    if urgent:
+        lines.append(locale.t("digest.urgent", count=len(urgent)))
+        lines.extend(_line(locale, c) for c in urgent[:10])
+    if new_here:
+        lines.append(locale.t("digest.by_topic"))
+        for number, name in enumerate(dialogue.topics, 1):
+            in_topic = [c for c in clusters if c.topic == number]
+            if not in_topic:
+                continue
+            people = sum(c.total for c in in_topic)
+            lines.append(locale.t("digest.topic", number=number, name=name, people=people,
+                                  clusters=len(in_topic)))
+            lines.extend("  " + _line(locale, c) for c in in_topic[:TOP_PER_TOPIC])
+        communes = await reports.counts_by_commune(conn, dialogue.id, since)
+        if communes:
+            shown = ", ".join(f"{name} {n}" for name, n in communes[:15])
+            lines.append(locale.t("digest.by_commune", communes=shown))
+    if overdue:
+        lines.append(locale.t("digest.overdue", count=len(overdue)))
+        by_department: dict[str, list[int]] = {}
+        for c in overdue:
+            by_department.setdefault(c.department, []).append(c.id)
+        for department, ids in sorted(by_department.items()):
+            lines.append(locale.t("digest.overdue_department", department=department,
+                                  ids=", ".join(f"#{i}" for i in ids)))
+    return "\n".join(lines)
+
+
+def _line(locale: Locale, c: reports.ClusterSummary) -> str:
+    text = mask_pii(c.text) or locale.t("staff.voice_only")
+    short = text if len(text) <= 100 else text[:99] + "…"
+    if c.relayed:
+        count = locale.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)
+    else:
+        count = locale.t("staff.count_direct", direct=c.direct)
+    return locale.t("digest.cluster", id=c.id, count=count, text=short)
+
+
+async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialogue,
+                 clusters: list[reports.ClusterSummary]) -> bytes:
+    per_topic = []
+    for number, name in enumerate(dialogue.topics, 1):
+        per_topic.append((f"{number}. {name}", sum(c.total for c in clusters
+                                                    if c.topic == number)))
+    offset = settings.timezone.utcoffset(dt.datetime.now()).total_seconds() // 3600
+    per_day = await reports.counts_by_day(conn, dialogue.id, int(offset))
+    return render_digest_chart(per_topic, per_day, dialogue.title)
+
+
+async def send_daily_digest(db: Database, settings: Settings, locale: Locale,
+                            now: dt.datetime) -> bool:
+    """Claim today and queue the digest for every staff chat; False if already done today."""
+    day = now.astimezone(settings.timezone).date()
+    async with db.transaction() as conn:
+        since = await reports.last_digest(conn)
+        if not await reports.claim_digest_day(conn, day, now.isoformat(timespec="seconds"),
+                                              since):
+            return False
+        digest = await build_digest(conn, settings, locale, now, since,
+                                    with_chart=bool(settings.staff_chats))
+        for channel, chat_id in settings.staff_chats.items():
+            await q.enqueue(conn, channel, chat_id, digest.text, purpose="digest",
+                            dedupe_key=f"digest:{day.isoformat()}:{channel}",
+                            image=digest.chart, priority=1)
+    return True
+
+
+def due_today(settings: Settings, digest_time: dt.time, now: dt.datetime) -> bool:
+    """Has today's slot passed (local time)? Used for the catch-up at start-up."""
+    local = now.astimezone(settings.timezone)
+    return local.time() >= digest_time

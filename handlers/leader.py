@@ -1,0 +1,371 @@
+"""Commune union leaders relay their branch's concerns, several in a row.
+
+A leader is made by a one-time code staff create (/moi_can_bo) or by config. Her flow remembers
+her commune; each relayed question counts the members she speaks for in its cluster.
+Diagram: leader.mmd beside this file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from storage import queries as q
+
+from .domain import Dialogue
+from .engine import IDLE, Context
+from .menus import BACK, CANCEL, menu
+
+__all__ = ["Leader"]
+
+MAX_REPRESENTED = 10_000
+_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
+_CODE = re.compile(r"^CB-[A-Z0-9]{6}$")
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
+
+
+class State:
+    CONSENT = "lead.consent"
+    DIALOGUE = "lead.dialogue"
+    TOPIC = "lead.topic"
+    QUESTION = "lead.question"
+    COUNT = "lead.count"
+    DATE = "lead.date"
+    MORE = "lead.more"
+
+
+class Leader:
+    def __init__(self) -> None:
+        self.states = {
+            State.CONSENT: self.on_consent,
+            State.DIALOGUE: self.on_dialogue,
+            State.TOPIC: self.on_topic,
+            State.QUESTION: self.on_question,
+            State.COUNT: self.on_count,
+            State.DATE: self.on_date,
+            State.MORE: self.on_more,
+        }
+        self.prompts = {
+            State.CONSENT: self.ask_consent,
+            State.DIALOGUE: self.ask_dialogue,
+            State.TOPIC: self.ask_topic,
+            State.QUESTION: self.ask_question,
+            State.COUNT: self.ask_count,
+            State.DATE: self.ask_date,
+            State.MORE: self.ask_more,
+        }
+
+    async def command(self, ctx: Context, name: str, args: str) -> bool:
+        if name == "can_bo":
+            await self.redeem(ctx, args)
+        elif name in ("chi_hoi", "gui_chi_hoi"):
+            await self.start(ctx)
+        elif name == "xa_toi":
+            await self.commune_status(ctx)
+        elif name == "moi_can_bo":
+            await self.invite(ctx, args)
+        else:
+            return False
+        return True
+
+    async def global_action(self, ctx: Context, action: str) -> bool:
+        if action == "lead:start" and _commune(ctx):
+            await self.start(ctx)
+            return True
+        return False
+
+    # -- becoming a leader ------------------------------------------------------------------
+
+    async def invite(self, ctx: Context, args: str) -> None:
+        """Staff: a one-time code for the leader of a commune."""
+        if not ctx.is_staff:
+            ctx.say(ctx.t("staff.not_allowed"))
+            return
+        dialogue = _any_dialogue(ctx)
+        found = ctx.services.communes(dialogue.province_code).search(args) if args else []
+        if len(found) != 1:
+            ctx.say(ctx.t("leader.invite_usage") if not found else
+                    ctx.t("leader.invite_ambiguous", names=", ".join(found)))
+            return
+        code = "CB-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+        await q.create_invite(ctx.conn, code, found[0], f"{ctx.incoming.channel}:"
+                              f"{ctx.incoming.user_id}")
+        ctx.say(ctx.t("leader.invite_created", code=code, commune=found[0]))
+
+    async def redeem(self, ctx: Context, args: str) -> None:
+        code = args.strip().upper()
+        commune = await q.redeem_invite(ctx.conn, code, ctx.user.id) if _CODE.match(code) else None
+        if commune is None:
+            ctx.say(ctx.t("leader.bad_code"))
+            return
+        await q.set_leader_commune(ctx.conn, ctx.user.id, commune)
+        ctx.user = await q.user_by_id(ctx.conn, ctx.user.id) or ctx.user
+        ctx.say(ctx.t("leader.welcome", commune=commune))
+        await self.start(ctx)
+
+    # -- relay session ----------------------------------------------------------------------
+
+    async def start(self, ctx: Context) -> None:
+        commune = _commune(ctx)
+        if not commune:
+            ctx.say(ctx.t("leader.not_leader"))
+            return
+        ctx.reset()
+        ctx.data["relayed"] = []
+        if not ctx.user.consented:
+            await ctx.show(State.CONSENT)
+            return
+        await self._choose_dialogue(ctx)
+
+    async def _choose_dialogue(self, ctx: Context) -> None:
+        open_now = ctx.settings.open_dialogues(ctx.today)
+        if not open_now:
+            ctx.reset()
+            ctx.say(ctx.t("leader.none_open"))
+        elif len(open_now) > 1:
+            await ctx.show(State.DIALOGUE)
+        else:
+            ctx.data["dialogue"] = open_now[0].id
+            await ctx.show(State.TOPIC)
+
+    async def ask_consent(self, ctx: Context) -> None:
+        ctx.say(ctx.t("leader.consent"), menu([(ctx.t("button.agree"), "lead:consent:yes"),
+                                                (ctx.t("button.disagree"), "lead:consent:no")]))
+
+    async def on_consent(self, ctx: Context) -> None:
+        if ctx.action == "lead:consent:yes":
+            await q.record_consent(ctx.conn, ctx.user.id, ctx.settings.consent_version)
+            ctx.user = await q.user_by_id(ctx.conn, ctx.user.id) or ctx.user
+            await self._choose_dialogue(ctx)
+        elif ctx.action in ("lead:consent:no", CANCEL):
+            ctx.reset()
+            ctx.say(ctx.t("ask.no_consent"))
+        else:
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.CONSENT)
+
+    async def ask_dialogue(self, ctx: Context) -> None:
+        choices = [(d.title, f"lead:dlg:{d.id}") for d in ctx.settings.open_dialogues(ctx.today)]
+        ctx.say(ctx.t("ask.choose_dialogue"), menu(choices, cancel_label=ctx.t("button.cancel")))
+
+    async def on_dialogue(self, ctx: Context) -> None:
+        if ctx.action == CANCEL:
+            await self._finish(ctx)
+            return
+        dialogue = ctx.settings.dialogue(ctx.action.removeprefix("lead:dlg:"))
+        if dialogue is None or not dialogue.is_open(ctx.today):
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.DIALOGUE)
+            return
+        ctx.data["dialogue"] = dialogue.id
+        await ctx.show(State.TOPIC)
+
+    async def ask_topic(self, ctx: Context) -> None:
+        dialogue = _dialogue(ctx)
+        if dialogue is None:
+            return
+        choices = [(name, f"lead:topic:{i}") for i, name in enumerate(dialogue.topics, 1)]
+        count = len(ctx.data.get("relayed", []))
+        ctx.say(ctx.t("leader.topic", commune=_commune(ctx), n=count + 1),
+                menu(choices, cancel_label=ctx.t("leader.button.finish"),
+                     cancel_keywords=("xong", "ket thuc", "huy")))
+
+    async def on_topic(self, ctx: Context) -> None:
+        dialogue = _dialogue(ctx)
+        if dialogue is None:
+            return
+        if ctx.action == CANCEL:
+            await self._finish(ctx)
+            return
+        rest = ctx.action.removeprefix("lead:topic:")
+        if not rest.isdigit() or not 1 <= int(rest) <= len(dialogue.topics):
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.TOPIC)
+            return
+        ctx.data["topic"] = int(rest)
+        await ctx.show(State.QUESTION)
+
+    async def ask_question(self, ctx: Context) -> None:
+        ctx.say(ctx.t("leader.question", minimum=ctx.settings.question_min_chars,
+                      maximum=ctx.settings.question_max_chars), _nav(ctx))
+
+    async def on_question(self, ctx: Context) -> None:
+        if await self._navigate(ctx, State.TOPIC):
+            return
+        text, settings = ctx.text, ctx.settings
+        if not any(ch.isalpha() for ch in text) or len(text) < settings.question_min_chars:
+            ctx.say(ctx.t("ask.question_too_short", minimum=settings.question_min_chars))
+            await ctx.show(State.QUESTION)
+            return
+        if len(text) > settings.question_max_chars:
+            ctx.say(ctx.t("leader.question_too_long", length=len(text),
+                          maximum=settings.question_max_chars))
+            await ctx.show(State.QUESTION)
+            return
+        ctx.data["text"] = text
+        await ctx.show(State.COUNT)
+
+    async def ask_count(self, ctx: Context) -> None:
+        ctx.say(ctx.t("leader.count", maximum=f"{MAX_REPRESENTED:,}".replace(",", ".")),
+                _nav(ctx))
+
+    async def on_count(self, ctx: Context) -> None:
+        if await self._navigate(ctx, State.QUESTION):
+            return
+        digits = ctx.text.replace(".", "").replace(",", "").replace(" ", "")
+        if not digits.isdigit() or not 1 <= int(digits) <= MAX_REPRESENTED:
+            ctx.say(ctx.t("leader.bad_count", maximum=MAX_REPRESENTED))
+            await ctx.show(State.COUNT)
+            return
+        ctx.data["count"] = int(digits)
+        await ctx.show(State.DATE)
+
+    async def ask_date(self, ctx: Context) -> None:
+        ctx.say(ctx.t("leader.date"),
+                menu([(ctx.t("leader.button.skip_date"), "lead:date:skip")],
+                     back_label=ctx.t("button.back"), cancel_label=ctx.t("button.cancel")))
+
+    async def on_date(self, ctx: Context) -> None:
+        if await self._navigate(ctx, State.COUNT):
+            return
+        meeting = None
+        if ctx.action != "lead:date:skip":
+            meeting = _parse_date(ctx.text, ctx.today)
+            if meeting is None:
+                ctx.say(ctx.t("leader.bad_date"))
+                await ctx.show(State.DATE)
+                return
+        await self._store(ctx, meeting)
+
+    async def _store(self, ctx: Context, meeting: dt.date | None) -> None:
+        dialogue = _dialogue(ctx)
+        if dialogue is None:
+            return
+        data = ctx.data
+        text, topic = data["text"], int(data["topic"])
+        matcher = ctx.services.matcher
+        match = await matcher.best_cluster(ctx.conn, dialogue.id, text, topic) if matcher else None
+        if match is not None and await q.cluster_exists(ctx.conn, int(match.cluster_id),
+                                                        dialogue.id):
+            cluster_id = int(match.cluster_id)
+        else:
+            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic)
+        receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
+        danger = data.get("danger")
+        question_id = await q.insert_question(ctx.conn, q.NewQuestion(
+            dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
+            kind="relay", commune=_commune(ctx), topic=topic, text=text, anonymous=False,
+            cluster_id=cluster_id, represented=int(data["count"]),
+            meeting_date=meeting.isoformat() if meeting else None,
+            urgent=bool(danger), danger=danger,
+        ), receipt)
+        if matcher is not None:
+            ctx.after_commit.append(
+                lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
+        data["relayed"].append([receipt, topic, int(data["count"])])
+        for key in ("text", "topic", "count", "danger"):
+            data.pop(key, None)
+        ctx.say(ctx.t("leader.stored", receipt=receipt, count=data["relayed"][-1][2]))
+        await ctx.show(State.MORE)
+
+    async def ask_more(self, ctx: Context) -> None:
+        ctx.say(ctx.t("leader.more"), menu([
+            (ctx.t("leader.button.another"), "lead:more"),
+            (ctx.t("leader.button.finish"), "lead:finish"),
+        ]))
+
+    async def on_more(self, ctx: Context) -> None:
+        if ctx.action == "lead:more":
+            await ctx.show(State.TOPIC)
+        elif ctx.action in ("lead:finish", CANCEL):
+            await self._finish(ctx)
+        elif len(ctx.text) >= ctx.settings.question_min_chars:
+            ctx.say(ctx.t("leader.choose_topic_first"))
+            await ctx.show(State.TOPIC)
+        else:
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.MORE)
+
+    async def _finish(self, ctx: Context) -> None:
+        relayed = ctx.data.get("relayed", [])
+        dialogue = _dialogue(ctx, quiet=True)
+        if relayed:
+            lines = [ctx.t("leader.summary", count=len(relayed),
+                           members=sum(r[2] for r in relayed))]
+            for receipt, topic, count in relayed:
+                name = dialogue.topic_name(topic) if dialogue else str(topic)
+                lines.append(ctx.t("leader.summary_item", receipt=receipt, topic=name,
+                                   count=count))
+            ctx.say("\n".join(lines))
+        else:
+            ctx.say(ctx.t("leader.nothing_relayed"))
+        ctx.reset()
+        ctx.say(ctx.t("leader.after"), menu([(ctx.t("leader.button.relay"), "lead:start")]))
+
+    async def _navigate(self, ctx: Context, back_to: str) -> bool:
+        if ctx.action == CANCEL:
+            await self._finish(ctx)
+            return True
+        if ctx.action == BACK:
+            await ctx.show(back_to)
+            return True
+        return False
+
+    # -- status of her commune --------------------------------------------------------------
+
+    async def commune_status(self, ctx: Context) -> None:
+        commune = _commune(ctx)
+        if not commune:
+            ctx.say(ctx.t("leader.not_leader"))
+            return
+        rows = await q.questions_of_commune(ctx.conn, commune)
+        if not rows:
+            ctx.say(ctx.t("leader.commune_empty", commune=commune))
+        else:
+            lines = [ctx.t("leader.commune_header", commune=commune, count=len(rows))]
+            for row in rows[:40]:
+                lines.append(ctx.t("leader.commune_item", receipt=row.receipt,
+                                   status=ctx.t(f"status.{row.status}"),
+                                   text=row.text[:100], count=row.represented))
+            ctx.say("\n".join(lines))
+        if ctx.state != IDLE:
+            await ctx.show(ctx.state)
+
+
+def _commune(ctx: Context) -> str:
+    configured = ctx.settings.leaders.get(f"{ctx.incoming.channel}:{ctx.incoming.user_id}")
+    return ctx.user.leader_commune or configured or ""
+
+
+def _dialogue(ctx: Context, quiet: bool = False) -> Dialogue | None:
+    dialogue = ctx.dialogue()
+    if dialogue is None and not quiet:
+        ctx.reset()
+        ctx.say(ctx.t("error.dialogue_gone"))
+    return dialogue
+
+
+def _any_dialogue(ctx: Context) -> Dialogue:
+    open_now = ctx.settings.open_dialogues(ctx.today)
+    return open_now[0] if open_now else max(ctx.settings.dialogues, key=lambda d: d.opens)
+
+
+def _nav(ctx: Context):
+    return menu([], back_label=ctx.t("button.back"), cancel_label=ctx.t("leader.button.finish"),
+                cancel_keywords=("xong", "ket thuc", "huy"))
+
+
+def _parse_date(text: str, today: dt.date) -> dt.date | None:
+    match = _DATE.match(text.strip())
+    if not match:
+        return None
+    year = int(match[3]) if match[3] else today.year
+    if year < 100:
+        year += 2000
+    try:
+        day = dt.date(year, int(match[2]), int(match[1]))
+    except ValueError:
+        return None
+    return day if day <= today else None  # a meeting that already happened
+

@@ -1,0 +1,549 @@
+"""Provincial union staff: review clusters, forward to departments, record answers.
+
+Every command and button here checks `ctx.is_staff` first; anyone else gets a polite refusal and
+nothing changes. Cluster buttons stay valid on older messages (`global_action`), because staff
+work through a digest from the morning, not only the last message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from storage import queries as q
+from storage import reports
+
+from .domain import Dialogue, Status
+from .engine import IDLE, Context
+from .menus import CANCEL, menu
+from .privacy import mask_pii
+from .types import Reply
+
+__all__ = ["Staff"]
+
+LIST_LIMIT = 15
+
+
+class State:
+    ANSWER_TEXT = "staff.answer_text"
+    ANSWER_AGENCY = "staff.answer_agency"
+    ANSWER_CONFIRM = "staff.answer_confirm"
+    REJECT_REASON = "staff.reject_reason"
+
+
+_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_RECEIPT = re.compile(r"^[A-Z0-9]{2,8}-\d{6}$")
+
+
+class Staff:
+    def __init__(self) -> None:
+        self.states = {
+            State.ANSWER_TEXT: self.on_answer_text,
+            State.ANSWER_AGENCY: self.on_answer_agency,
+            State.ANSWER_CONFIRM: self.on_answer_confirm,
+            State.REJECT_REASON: self.on_reject_reason,
+        }
+        self.prompts = {
+            State.ANSWER_TEXT: self.ask_answer_text,
+            State.ANSWER_AGENCY: self.ask_answer_agency,
+            State.ANSWER_CONFIRM: self.ask_answer_confirm,
+            State.REJECT_REASON: self.ask_reject_reason,
+        }
+        self.commands = {
+            "help": self.help,
+            "cum": self.list_clusters,
+            "xem": self.open_cluster,
+            "duyet": self.approve,
+            "chuyen": self.forward,
+            "traloi": self.answer,
+            "tuchoi": self.reject,
+            "khan": self.urgent,
+            "gop": self.merge,
+            "tach": self.split,
+            "chude": self.change_topic,
+            "dot": self.choose_dialogue,
+            "nhan": self.message_member,
+            "tonghop": self.digest,
+            "thongke": self.stats,
+            "xuat": self.export,
+            "thongbao": self.announce,
+        }
+
+    # -- routing ----------------------------------------------------------------------------
+
+    async def command(self, ctx: Context, name: str, args: str) -> bool:
+        handler = self.commands.get(name)
+        if handler is None:
+            return False
+        if not ctx.is_staff:
+            if name == "help":
+                return False  # members get their own help
+            ctx.say(ctx.t("staff.not_allowed"))
+            return True
+        await handler(ctx, args)
+        return True
+
+    async def global_action(self, ctx: Context, action: str) -> bool:
+        if not action.startswith("st:"):
+            return False
+        if not ctx.is_staff:
+            ctx.say(ctx.t("staff.not_allowed"))
+            return True
+        verb, _, rest = action[3:].partition(":")
+        args = rest.replace(":", " ")
+        handlers = {"open": self.open_cluster, "approve": self.approve, "fwd": self.forward,
+                    "answer": self.answer, "reject": self.reject, "urgent": self.urgent,
+                    "list": self.list_clusters, "announce": self.send_announcement}
+        handler = handlers.get(verb)
+        if handler is None:
+            ctx.say(ctx.t("error.stale_button"))
+            return True
+        await handler(ctx, args)
+        return True
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def help(self, ctx: Context, args: str) -> None:
+        ctx.say(ctx.t("help.member"))
+        ctx.say(ctx.t("help.staff"))
+
+    async def digest(self, ctx: Context, args: str) -> None:
+        digest = await ctx.services.tools.digest(ctx.conn, ctx.now)
+        ctx.replies.append(Reply(digest.text, image=digest.chart))
+
+    async def stats(self, ctx: Context, args: str) -> None:
+        tools = ctx.services.tools
+        ctx.say(tools.stats_text(await tools.stats(ctx.conn, _dialogue(ctx), ctx.today)))
+
+    async def export(self, ctx: Context, args: str) -> None:
+        fmt = args.strip().lower() or "xlsx"
+        if fmt not in ("xlsx", "docx"):
+            ctx.say(ctx.t("staff.usage.export"))
+            return
+        name, content = await ctx.services.tools.export(ctx.conn, _dialogue(ctx), fmt, ctx.today)
+        ctx.replies.append(Reply(ctx.t("staff.exported", name=name), document=(name, content)))
+
+    async def announce(self, ctx: Context, args: str) -> None:
+        """Preview the open dialogue's announcement; a button queues it for every member."""
+        open_now = ctx.settings.open_dialogues(ctx.today)
+        if not open_now:
+            ctx.say(ctx.t("staff.announce_none_open"))
+            return
+        dialogue = _dialogue(ctx) if _dialogue(ctx) in open_now else open_now[0]
+        recipients = await q.announcement_recipients(ctx.conn)
+        ctx.say(ctx.t("staff.announce_preview", count=len(recipients),
+                      text=_announcement(ctx, dialogue)),
+                menu([(ctx.t("staff.button.announce", count=len(recipients)),
+                       f"st:announce:{dialogue.id}")]))
+
+    async def send_announcement(self, ctx: Context, args: str) -> None:
+        dialogue = ctx.settings.dialogue(args.strip())
+        if dialogue is None or not dialogue.is_open(ctx.today):
+            ctx.say(ctx.t("staff.announce_none_open"))
+            return
+        text = _announcement(ctx, dialogue)
+        queued = 0
+        for user_id, channel, chat_id in await q.announcement_recipients(ctx.conn):
+            # One announcement per member per dialogue, however often the button is pressed.
+            if await q.enqueue(ctx.conn, channel, chat_id, text, purpose="announcement",
+                               dedupe_key=f"announce:{dialogue.id}:{user_id}", priority=-1):
+                queued += 1
+        ctx.say(ctx.t("staff.announce_queued", count=queued))
+
+    async def choose_dialogue(self, ctx: Context, args: str) -> None:
+        chosen = ctx.settings.dialogue(args.strip())
+        if chosen is None:
+            lines = [ctx.t("staff.dialogues")]
+            current = _dialogue(ctx)
+            for d in ctx.settings.dialogues:
+                mark = "👉 " if d.id == current.id else ""
+                lines.append(f"{mark}{d.id} — {d.title} ({_fmt(d.opens)}–{_fmt(d.closes)})")
+            ctx.say("\n".join(lines))
+            return
+        ctx.data["staff_dialogue"] = chosen.id
+        ctx.say(ctx.t("staff.dialogue_chosen", title=chosen.title))
+
+    async def list_clusters(self, ctx: Context, args: str) -> None:
+        dialogue = _dialogue(ctx)
+        topic = int(args) if args.strip().isdigit() else None
+        clusters = await reports.clusters_of_dialogue(ctx.conn, dialogue.id, topic)
+        if not clusters:
+            ctx.say(ctx.t("staff.no_clusters", title=dialogue.title))
+            return
+        lines = [ctx.t("staff.cluster_list", title=dialogue.title, count=len(clusters))]
+        for c in clusters[:LIST_LIMIT]:
+            lines.append(_cluster_line(ctx, c))
+        if len(clusters) > LIST_LIMIT:
+            lines.append(ctx.t("staff.more_clusters", count=len(clusters) - LIST_LIMIT))
+        options = menu([(f"#{c.id}", f"st:open:{c.id}") for c in clusters[:8]])
+        ctx.say("\n".join(lines), options, columns=4)
+
+    async def open_cluster(self, ctx: Context, args: str) -> None:
+        cluster = await self._cluster(ctx, args)
+        if cluster is None:
+            return
+        dialogue = ctx.settings.dialogue(cluster.dialogue_id)
+        lines = [_cluster_header(ctx, cluster, dialogue)]
+        for line in await reports.questions_in_cluster(ctx.conn, cluster.id):
+            lines.append(_question_line(ctx, line))
+        ctx.say("\n".join(lines)[:3900], menu([
+            (ctx.t("staff.button.approve"), f"st:approve:{cluster.id}"),
+            (ctx.t("staff.button.forward"), f"st:fwd:{cluster.id}"),
+            (ctx.t("staff.button.answer"), f"st:answer:{cluster.id}"),
+            (ctx.t("staff.button.reject"), f"st:reject:{cluster.id}"),
+            (ctx.t("staff.button.urgent"), f"st:urgent:{cluster.id}"),
+        ]), columns=2)
+
+    async def approve(self, ctx: Context, args: str) -> None:
+        cluster = await self._cluster(ctx, args)
+        if cluster is None:
+            return
+        if cluster.status == Status.NEW:
+            await q.set_cluster_status(ctx.conn, cluster.id, Status.REVIEWED)
+        ctx.say(ctx.t("staff.approved", id=cluster.id))
+
+    async def forward(self, ctx: Context, args: str) -> None:
+        words = args.split()
+        cluster = await self._cluster(ctx, words[0] if words else "")
+        if cluster is None:
+            return
+        dialogue = ctx.settings.dialogue(cluster.dialogue_id)
+        assert dialogue is not None
+        if len(words) < 2:
+            choices = [(name, f"st:fwd:{cluster.id}:{i}")
+                       for i, name in enumerate(dialogue.departments, 1)]
+            ctx.say(ctx.t("staff.choose_department", id=cluster.id), menu(choices))
+            return
+        department = _department(dialogue, words[1])
+        if department is None:
+            ctx.say(ctx.t("staff.bad_department", count=len(dialogue.departments)))
+            return
+        deadline = dialogue.answer_deadline
+        if len(words) > 2:
+            parsed = _parse_date(words[2])
+            if parsed is None:
+                ctx.say(ctx.t("staff.bad_date", value=words[2][:20]))
+                return
+            deadline = parsed
+        await q.forward_cluster(ctx.conn, cluster.id, department, deadline.isoformat())
+        ctx.say(ctx.t("staff.forwarded", id=cluster.id, department=department,
+                      deadline=_fmt(deadline)))
+
+    async def answer(self, ctx: Context, args: str) -> None:
+        cluster = await self._cluster(ctx, args)
+        if cluster is None:
+            return
+        ctx.data = {"cluster": cluster.id, "staff_dialogue": ctx.data.get("staff_dialogue")}
+        await ctx.show(State.ANSWER_TEXT)
+
+    async def reject(self, ctx: Context, args: str) -> None:
+        target, _, reason = args.strip().partition(" ")
+        if _RECEIPT.match(target.upper()):
+            await self._reject_question(ctx, target.upper(), reason.strip())
+            return
+        cluster = await self._cluster(ctx, target)
+        if cluster is None:
+            return
+        if not reason.strip():
+            ctx.data = {"cluster": cluster.id, "staff_dialogue": ctx.data.get("staff_dialogue")}
+            await ctx.show(State.REJECT_REASON)
+            return
+        await self._reject_cluster(ctx, cluster.id, reason.strip())
+
+    async def urgent(self, ctx: Context, args: str) -> None:
+        cluster = await self._cluster(ctx, args)
+        if cluster is None:
+            return
+        now_urgent = await q.toggle_cluster_urgent(ctx.conn, cluster.id)
+        ctx.say(ctx.t("staff.urgent_on" if now_urgent else "staff.urgent_off", id=cluster.id))
+
+    async def merge(self, ctx: Context, args: str) -> None:
+        words = args.split()
+        if len(words) != 2:
+            ctx.say(ctx.t("staff.usage.merge"))
+            return
+        source = await self._cluster(ctx, words[0])
+        target = await self._cluster(ctx, words[1]) if source else None
+        if source is None or target is None:
+            return
+        if source.id == target.id or source.dialogue_id != target.dialogue_id:
+            ctx.say(ctx.t("staff.merge_invalid"))
+            return
+        moved = await q.merge_clusters(ctx.conn, source.id, target.id)
+        matcher = ctx.services.matcher
+        if matcher is not None:
+            ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id,
+                                                          target.id))
+        ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
+
+    async def split(self, ctx: Context, args: str) -> None:
+        receipt = args.strip().upper()
+        row = await q.question_by_receipt(ctx.conn, receipt) if _RECEIPT.match(receipt) else None
+        if row is None or row["kind"] == "support":
+            ctx.say(ctx.t("staff.usage.split"))
+            return
+        cluster_id = await q.create_cluster(ctx.conn, row["dialogue_id"], row["topic"],
+                                            bool(row["urgent"]))
+        await q.move_question(ctx.conn, row["id"], cluster_id)
+        matcher = ctx.services.matcher
+        if matcher is not None:
+            ctx.after_commit.append(lambda: matcher.move(row["dialogue_id"], row["id"],
+                                                         cluster_id))
+        ctx.say(ctx.t("staff.split", receipt=receipt, id=cluster_id))
+
+    async def change_topic(self, ctx: Context, args: str) -> None:
+        words = args.split()
+        cluster = await self._cluster(ctx, words[0] if words else "")
+        if cluster is None:
+            return
+        dialogue = ctx.settings.dialogue(cluster.dialogue_id)
+        assert dialogue is not None
+        if len(words) < 2 or not words[1].isdigit() or not (
+                1 <= int(words[1]) <= len(dialogue.topics)):
+            ctx.say(ctx.t("staff.usage.topic", count=len(dialogue.topics)))
+            return
+        await q.set_cluster_topic(ctx.conn, cluster.id, int(words[1]))
+        ctx.say(ctx.t("staff.topic_changed", id=cluster.id,
+                      topic=dialogue.topic_name(int(words[1]))))
+
+    async def message_member(self, ctx: Context, args: str) -> None:
+        """Write to a member through the bot, by her receipt: her identity stays hidden."""
+        receipt, _, text = args.strip().partition(" ")
+        recipient = await _recipient(ctx, receipt.upper())
+        if recipient is None or not text.strip():
+            ctx.say(ctx.t("staff.usage.message"))
+            return
+        await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
+                        ctx.t("notify.from_staff", receipt=recipient.receipt, text=text.strip()),
+                        purpose="staff_message", priority=5)
+        ctx.say(ctx.t("staff.message_queued", receipt=recipient.receipt))
+
+    # -- answer steps -----------------------------------------------------------------------
+
+    async def ask_answer_text(self, ctx: Context) -> None:
+        ctx.say(ctx.t("staff.ask_answer", id=ctx.data.get("cluster")),
+                menu([], cancel_label=ctx.t("button.cancel")))
+
+    async def on_answer_text(self, ctx: Context) -> None:
+        if ctx.action == CANCEL or not ctx.is_staff:
+            await self._end(ctx)
+            return
+        if len(ctx.text) < 10:
+            ctx.say(ctx.t("staff.answer_too_short"))
+            return
+        ctx.data["answer"] = ctx.text[:3500]
+        await ctx.show(State.ANSWER_AGENCY)
+
+    async def ask_answer_agency(self, ctx: Context) -> None:
+        dialogue = await self._cluster_dialogue(ctx)
+        choices = [(name, f"sta:agency:{i}") for i, name in enumerate(dialogue.departments, 1)]
+        ctx.say(ctx.t("staff.ask_agency"),
+                menu(choices, cancel_label=ctx.t("button.cancel")))
+
+    async def on_answer_agency(self, ctx: Context) -> None:
+        if ctx.action == CANCEL or not ctx.is_staff:
+            await self._end(ctx)
+            return
+        dialogue = await self._cluster_dialogue(ctx)
+        agency = None
+        if ctx.action.startswith("sta:agency:"):
+            agency = _department(dialogue, ctx.action.rsplit(":", 1)[1])
+        elif len(ctx.text) >= 3:
+            agency = ctx.text[:200]  # an agency not in the list, typed by name
+        if agency is None:
+            ctx.say(ctx.t("error.choose_from_list"))
+            await ctx.show(State.ANSWER_AGENCY)
+            return
+        ctx.data["agency"] = agency
+        await ctx.show(State.ANSWER_CONFIRM)
+
+    async def ask_answer_confirm(self, ctx: Context) -> None:
+        recipients = await q.recipients_of_cluster(ctx.conn, int(ctx.data["cluster"]))
+        ctx.say(ctx.t("staff.confirm_answer", id=ctx.data["cluster"], agency=ctx.data["agency"],
+                      answer=ctx.data["answer"], count=len(recipients)),
+                menu([(ctx.t("staff.button.send_answer"), "sta:send")],
+                     cancel_label=ctx.t("button.cancel")))
+
+    async def on_answer_confirm(self, ctx: Context) -> None:
+        if ctx.action != "sta:send" or not ctx.is_staff:
+            if ctx.action == CANCEL or not ctx.is_staff:
+                await self._end(ctx)
+            else:
+                ctx.say(ctx.t("error.choose_from_list"))
+                await ctx.show(State.ANSWER_CONFIRM)
+            return
+        cluster_id = int(ctx.data["cluster"])
+        answer, agency = ctx.data["answer"], ctx.data["agency"]
+        await q.record_answer(ctx.conn, cluster_id, answer, agency)
+        told = await notify_cluster(ctx, cluster_id, "answer", agency=agency, answer=answer)
+        await self._end(ctx, ctx.t("staff.answer_saved", id=cluster_id, count=told))
+
+    # -- reject steps -----------------------------------------------------------------------
+
+    async def ask_reject_reason(self, ctx: Context) -> None:
+        ctx.say(ctx.t("staff.ask_reject_reason", id=ctx.data.get("cluster")),
+                menu([], cancel_label=ctx.t("button.cancel")))
+
+    async def on_reject_reason(self, ctx: Context) -> None:
+        if ctx.action == CANCEL or not ctx.is_staff or len(ctx.text) < 5:
+            if ctx.action != CANCEL and ctx.is_staff:
+                ctx.say(ctx.t("staff.reason_too_short"))
+                return
+            await self._end(ctx)
+            return
+        cluster_id = int(ctx.data["cluster"])
+        await self._end(ctx)
+        await self._reject_cluster(ctx, cluster_id, ctx.text[:500])
+
+    async def _reject_cluster(self, ctx: Context, cluster_id: int, reason: str) -> None:
+        await q.reject_cluster(ctx.conn, cluster_id, reason)
+        told = await notify_cluster(ctx, cluster_id, "rejected", reason=reason)
+        ctx.say(ctx.t("staff.rejected", id=cluster_id, count=told))
+
+    async def _reject_question(self, ctx: Context, receipt: str, reason: str) -> None:
+        row = await q.question_by_receipt(ctx.conn, receipt)
+        if row is None or len(reason) < 5:
+            ctx.say(ctx.t("staff.usage.reject"))
+            return
+        await q.reject_question(ctx.conn, row["id"], reason[:500])
+        recipient = await q.recipient_of_question(ctx.conn, row["id"])
+        if recipient is not None:
+            await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
+                            ctx.t("notify.rejected", receipt=receipt, reason=reason[:500]),
+                            purpose="rejected", dedupe_key=f"rejected-q:{row['id']}")
+        ctx.say(ctx.t("staff.question_rejected", receipt=receipt))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _end(self, ctx: Context, text: str | None = None) -> None:
+        keep = ctx.data.get("staff_dialogue")
+        ctx.reset(IDLE)
+        if keep:
+            ctx.data["staff_dialogue"] = keep
+        ctx.say(text or ctx.t("staff.cancelled"))
+
+    async def _cluster(self, ctx: Context, arg: str) -> reports.ClusterSummary | None:
+        number = arg.strip().lstrip("#")
+        if not number.isdigit() or len(number) > 9:
+            ctx.say(ctx.t("staff.need_cluster_id"))
+            return None
+        found = await reports.cluster_dialogue(ctx.conn, int(number))
+        if found is None:
+            ctx.say(ctx.t("staff.no_such_cluster", id=number))
+            return None
+        _, merged_into = found
+        if merged_into:
+            ctx.say(ctx.t("staff.cluster_merged", id=number, target=merged_into))
+            number = str(merged_into)
+        return await reports.cluster_summary(ctx.conn, int(number))
+
+    async def _cluster_dialogue(self, ctx: Context) -> Dialogue:
+        found = await reports.cluster_dialogue(ctx.conn, int(ctx.data["cluster"]))
+        dialogue = ctx.settings.dialogue(found[0]) if found else None
+        return dialogue or _dialogue(ctx)
+
+
+async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str) -> int:
+    """Queue one message per asker/supporter of a cluster; each is told once (dedupe key)."""
+    count = 0
+    for r in await q.recipients_of_cluster(ctx.conn, cluster_id):
+        text = ctx.t(f"notify.{kind}", receipt=r.receipt, **values)
+        if await q.enqueue(ctx.conn, r.channel, r.chat_id, text, purpose=kind,
+                           dedupe_key=f"{kind}:{cluster_id}:{r.question_id}"):
+            count += 1
+    return count
+
+
+def _dialogue(ctx: Context) -> Dialogue:
+    """The dialogue staff are working on: their choice, else the open one, else the latest."""
+    chosen = ctx.settings.dialogue(ctx.data.get("staff_dialogue") or "")
+    if chosen:
+        return chosen
+    open_now = ctx.settings.open_dialogues(ctx.today)
+    if open_now:
+        return open_now[0]
+    return max(ctx.settings.dialogues, key=lambda d: d.opens)
+
+
+async def _recipient(ctx: Context, reference: str) -> q.Recipient | None:
+    """A receipt code, or "U<id>" for a woman alerted on before she had one."""
+    if re.fullmatch(r"U\d{1,9}", reference):
+        user = await q.user_by_id(ctx.conn, int(reference[1:]))
+        if user is None or user.deleted_at or not user.chat_id:
+            return None
+        return q.Recipient(0, reference, user.channel, user.chat_id)
+    row = await q.question_by_receipt(ctx.conn, reference)
+    return await q.recipient_of_question(ctx.conn, row["id"]) if row else None
+
+
+def _announcement(ctx: Context, dialogue: Dialogue) -> str:
+    return ctx.t("notify.announcement", union=ctx.settings.union_name, title=dialogue.title,
+                 theme=dialogue.theme, closes=_fmt(dialogue.closes))
+
+
+def _department(dialogue: Dialogue, value: str) -> str | None:
+    if value.isdigit() and 1 <= int(value) <= len(dialogue.departments):
+        return dialogue.departments[int(value) - 1]
+    return None
+
+
+def _parse_date(value: str) -> dt.date | None:
+    match = _DATE.match(value.strip())
+    if not match:
+        return None
+    try:
+        return dt.date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        return None
+
+
+def _fmt(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
+    flag = "🚨 " if c.urgent else ""
+    text = mask_pii(c.text) or ctx.t("staff.voice_only")
+    short = text if len(text) <= 90 else text[:89] + "…"
+    return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=_count(ctx, c),
+                 status=ctx.t(f"status.{c.status}"), text=short)
+
+
+def _count(ctx: Context, c: reports.ClusterSummary) -> str:
+    if c.relayed:
+        return ctx.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)
+    return ctx.t("staff.count_direct", direct=c.direct)
+
+
+def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue | None) -> str:
+    topic = dialogue.topic_name(c.topic) if dialogue else str(c.topic)
+    lines = [ctx.t("staff.cluster_header", id=c.id, count=_count(ctx, c), topic=topic,
+                   status=ctx.t(f"status.{c.status}"))]
+    if c.urgent:
+        lines.append(ctx.t("staff.is_urgent"))
+    if c.department:
+        lines.append(ctx.t("staff.cluster_department", department=c.department,
+                           deadline=_fmt(c.deadline) if c.deadline else "—"))
+    if c.answer:
+        lines.append(ctx.t("staff.cluster_answer", agency=c.answered_by, answer=c.answer[:500]))
+    if c.reject_reason:
+        lines.append(ctx.t("staff.cluster_rejected", reason=c.reject_reason))
+    return "\n".join(lines)
+
+
+def _question_line(ctx: Context, line: reports.QuestionLine) -> str:
+    """One question as staff see it: never a name when she asked to be anonymous."""
+    if line.anonymous or line.user_deleted:
+        who = ctx.t("ask.anonymous")
+    else:
+        who = line.display_name or ctx.t("ask.named")
+    if line.kind == "support":
+        return ctx.t("staff.support_line", receipt=line.receipt, commune=line.commune or "—")
+    text = mask_pii(line.text) if line.text else ctx.t("staff.deleted_text")
+    if line.voice_url:
+        text += f" 🎤 {line.voice_url}"
+    if line.kind == "relay":
+        who = ctx.t("staff.relay_by", count=line.represented)
+    rejected = " ⛔" if line.rejected_reason else ""
+    return ctx.t("staff.question_line", receipt=line.receipt, who=who,
+                 commune=line.commune or "—", text=text, rejected=rejected)
