@@ -64,17 +64,16 @@ async def ensure_user(
     conn: Conn, channel: str, external_id: str, chat_id: str, display_name: str
 ) -> User:
     """The user for this channel identity, created on first contact (without consent)."""
-    await conn.execute(
+    cur = await conn.execute(
         """
         INSERT INTO users (channel, external_id, chat_id, display_name, created_at)
         VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id
+        RETURNING *
         """,
         (channel, external_id, chat_id, display_name[:100], utcnow()),
     )
-    user = await user_by_external_id(conn, channel, external_id)
-    assert user is not None
-    return user
+    return _user(await cur.fetchone())
 
 
 async def record_consent(conn: Conn, user_id: int, version: str) -> None:

@@ -58,6 +58,9 @@ class TelegramChannel:
             .base_url(base)
             .base_file_url(_file_url(base))
             .concurrent_updates(concurrent_updates)
+            # PTB's default pool is one connection: replies to many women would queue on it.
+            .connection_pool_size(32)
+            .pool_timeout(10)
             .get_updates_read_timeout(40)
         )
         if rate_limit:
