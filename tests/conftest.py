@@ -42,3 +42,28 @@ async def runtime(config, clock, tmp_path):
     rt = await open_runtime(config, tmp_path / "test.db", clock=clock)
     yield rt
     await rt.close()
+
+
+STAFF_TELEGRAM_ID = "900"
+STAFF_GROUP = "-1001"
+
+
+@pytest.fixture
+def staff_config(tmp_path):
+    """The shipped config with a Telegram staff member and staff group, and a terminal
+    leader configured for Xã Mường Tè."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace("staff_ids = []\nstaff_chat_id = 0",
+                        f'staff_ids = [{STAFF_TELEGRAM_ID}]\nstaff_chat_id = {STAFF_GROUP}', 1)
+    text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    text += '\n[[leaders]]\nchannel = "terminal"\nuser_id = "chi-hoi"\ncommune = "Xã Mường Tè"\n'
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path, environ={})
+
+
+@pytest.fixture
+async def staff_runtime(staff_config, clock, tmp_path):
+    rt = await open_runtime(staff_config, tmp_path / "staff.db", clock=clock)
+    yield rt
+    await rt.close()
