@@ -256,6 +256,53 @@ def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(go())
 
 
+def _purge_options(parser: argparse.ArgumentParser) -> None:
+    _dialogue_option(parser, required=True)
+    parser.add_argument("--force", action="store_true",
+                        help="purge even before the retention period has passed")
+    _db_option(parser)
+
+
+@command(_purge_options)
+def cmd_purge(args: argparse.Namespace, config: Config) -> int:
+    """Remove personal data of a closed dialogue once `bot.retention_days` have passed since its
+    summary deadline: question texts, voice links and who asked. Counts, communes, topics and
+    the departments' answers stay for the records.
+
+    Example: python -m bot purge --dialogue lai-chau-2026
+    """
+    import datetime as dt
+
+    from storage import queries
+    from storage.db import Database
+
+    settings = config.settings
+    dialogue = settings.dialogue(args.dialogue)
+    if dialogue is None:
+        known = ", ".join(d.id for d in settings.dialogues)
+        print(f"Unknown dialogue {args.dialogue!r}. Known: {known}", file=sys.stderr)
+        return 2
+    today = dt.datetime.now(settings.timezone).date()
+    allowed = dialogue.summary_deadline + dt.timedelta(days=settings.retention_days)
+    if dialogue.closes >= today or (today < allowed and not args.force):
+        print(f"{dialogue.id}: personal data is kept until {allowed:%d/%m/%Y} "
+              f"(summary deadline + bot.retention_days); nothing purged. "
+              "Use --force to purge a closed dialogue earlier.", file=sys.stderr)
+        return 1
+
+    async def go() -> int:
+        db = await Database.open(args.db or config.database)
+        try:
+            async with db.transaction() as conn:
+                count = await queries.purge_dialogue(conn, dialogue.id)
+        finally:
+            await db.close()
+        print(f"{dialogue.id}: personal data removed from {count} question(s)")
+        return 0
+
+    return asyncio.run(go())
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 

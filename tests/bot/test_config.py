@@ -1,0 +1,57 @@
+"""Config is validated at start-up; a bad value names its key and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from tests.conftest import ROOT
+
+SHIPPED = (ROOT / "config.toml").read_text(encoding="utf-8")
+
+
+def load_with(tmp_path, old: str, new: str, environ: dict | None = None):
+    assert old in SHIPPED
+    path = tmp_path / "c.toml"
+    path.write_text(SHIPPED.replace(old, new, 1), encoding="utf-8")
+    return load_config(path, environ=environ or {})
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Hanoi_City"', "bot.timezone"),
+    ('time = "07:30"', "time = 730", "digest.time"),
+    ("question_min_chars = 15", "question_min_chars = 5000", "bot.question_min_chars"),
+    ("similar_threshold = 70", "similar_threshold = 170", "matching.similar_threshold"),
+    ("closes = 2027-07-15", "closes = 2026-01-01", "dialogues[0].closes"),
+    ('code = "LC27"', 'code = "lc-27"', "dialogues[0].code"),
+    ("opens = 2026-11-01", 'opens = "01/11/2026"', "dialogues[0].opens"),
+    ('base_url = "https://api.telegram.org/bot"', 'base_url = "api.telegram.org"',
+     "telegram.base_url"),
+    ("staff_ids = []", "staff_ids = [1.5]", "telegram.staff_ids[0]"),
+    ('mode = "polling"', 'mode = "push"', "zalo.mode"),
+])
+def test_bad_value_names_key(tmp_path, old, new, key):
+    with pytest.raises(ConfigError) as error:
+        load_with(tmp_path, old, new)
+    assert f"`{key}`" in str(error.value)
+
+
+def test_missing_file_says_how_to_fix(tmp_path):
+    with pytest.raises(ConfigError, match="--config"):
+        load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_tokens_come_from_the_environment_and_never_print(tmp_path):
+    config = load_with(tmp_path, "[bot]", "[bot]",
+                       environ={"TELEGRAM_BOT_TOKEN": "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+    assert config.telegram_token.value.startswith("123456:")
+    assert "AAAA" not in repr(config) and "AAAA" not in str(config.telegram_token)
+
+
+def test_shipped_config_has_the_seed_dialogues():
+    config = load_config(ROOT / "config.toml", environ={})
+    lai_chau = config.settings.dialogue("lai-chau-2027")
+    assert lai_chau is not None and len(lai_chau.topics) == 7
+    assert (lai_chau.answer_deadline.day, lai_chau.answer_deadline.month) == (25, 7)
+    assert (lai_chau.summary_deadline.day, lai_chau.summary_deadline.month) == (31, 7)
+    assert str(config.settings.timezone) == "Asia/Ho_Chi_Minh"
