@@ -134,8 +134,8 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"{path}: `bot.question_min_chars` ({minimum}) must be below "
             f"`bot.question_max_chars` ({maximum})"
         )
-    similar = _score(r, "matching.similar_threshold", 70)
-    join = _score(r, "matching.join_threshold", 82)
+    similar = _score(r, "matching.similar_threshold", 35)
+    join = _score(r, "matching.join_threshold", 45)
     if join < similar:
         raise ConfigError(
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "

