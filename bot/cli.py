@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from handlers.locale import LocaleError
+
 from .config import Config, ConfigError, load_config
 from .logs import setup_logging
 
@@ -303,6 +305,33 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(go())
 
 
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, help='JSON lines: {"id": …, "text": …, "topic": …}')
+
+
+@command(_cluster_options)
+def cmd_cluster(args: argparse.Namespace, config: Config) -> int:
+    """Cluster questions from a file, with no database: the same code path the bot uses.
+
+    Each input line is {"id": ..., "text": ..., "topic": optional}; each output line on stdout
+    is {"id": ..., "cluster": ...}, every id exactly once, in input order, deterministic.
+
+    Example: python -m bot cluster questions.jsonl > clusters.jsonl
+    """
+    from handlers.text import Normalizer
+
+    from .matching import cluster_jsonl
+    from .runtime import match_settings
+
+    try:
+        with args.input.open(encoding="utf-8") as lines:
+            cluster_jsonl(lines, sys.stdout, match_settings(config), Normalizer.from_files())
+    except (OSError, ValueError) as exc:
+        print(f"{args.input}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -337,5 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args, config)
+    except LocaleError as exc:
+        print(f"Locale error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -15,9 +15,12 @@ __all__ = ["RedactTokens", "redact", "setup_logging"]
 
 # Telegram tokens are "digits:secret"; Zalo tokens are "<bot_id>:<secret>" too.
 _TOKEN = re.compile(r"(?<![\w-])(bot)?(\d{3,}|[A-Za-z0-9]{6,}):[A-Za-z0-9_-]{20,}")
+# Whatever sits in a Bot API URL path after "/bot" is a token, however short.
+_URL_TOKEN = re.compile(r"(/bot)[^/\s?#]+(?=/)")
 
 
 def redact(text: str) -> str:
+    text = _URL_TOKEN.sub(r"\1<token>", text)
     return _TOKEN.sub(lambda m: (m.group(1) or "") + "<token>", text)
 
 

@@ -20,9 +20,11 @@ from storage.db import Database
 
 from .communes import commune_loader
 from .config import Config
+from .matcher import QuestionMatcher
+from .matching import MatchSettings
 from .staff_tools import StaffTools
 
-__all__ = ["Runtime", "open_runtime"]
+__all__ = ["Runtime", "match_settings", "open_runtime"]
 
 
 @dataclass
@@ -42,16 +44,33 @@ async def open_runtime(
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Runtime:
     db = await Database.open(database or config.database)
+    try:
+        return await _assemble(config, db, clock)
+    except BaseException:
+        await db.close()  # its worker thread would otherwise keep the process alive
+        raise
+
+
+async def _assemble(config: Config, db: Database,
+                    clock: Callable[[], dt.datetime] | None) -> Runtime:
     locale = Locale.load(config.locale)
     keywords = DangerKeywords.from_file()
+    matcher = QuestionMatcher(match_settings(config))
+    await matcher.load(db)
     services = Services(
         settings=config.settings,
         locale=locale,
         communes=commune_loader(config.communes_add, config.communes_rename),
         tools=StaffTools(config.settings, locale),
         danger=functools.partial(detect_danger, keywords=keywords),
+        matcher=matcher,
         **({"clock": clock} if clock else {}),
     )
     flows = [Staff(), Leader(), MyData(), AskQuestion()]
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger])
     return Runtime(config, db, services, dispatcher)
+
+
+def match_settings(config: Config) -> MatchSettings:
+    return MatchSettings(similar_threshold=config.similar_threshold,
+                         join_threshold=config.join_threshold)

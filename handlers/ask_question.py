@@ -391,6 +391,8 @@ class AskQuestion:
         if await self._navigate(ctx):
             return
         if ctx.action == "ask:sup:none":
+            # She says hers is different: respect that, never fold it into what she declined.
+            ctx.data["declined"] = [item["cluster"] for item in ctx.data.pop("similar", [])]
             await self._next(ctx, State.ANONYMITY)
             return
         number = _int_suffix(ctx.action, "ask:sup:")
@@ -487,8 +489,8 @@ class AskQuestion:
         matcher = ctx.services.matcher
         match = await matcher.best_cluster(ctx.conn, dialogue.id, text, topic) if matcher else None
         urgent = bool(data.get("danger"))
-        if match is not None and await q.cluster_exists(ctx.conn, int(match.cluster_id),
-                                                        dialogue.id):
+        if (match is not None and int(match.cluster_id) not in data.get("declined", [])
+                and await q.cluster_exists(ctx.conn, int(match.cluster_id), dialogue.id)):
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent)

@@ -35,3 +35,8 @@ def test_handler_redacts_messages_and_tracebacks():
     output = stream.getvalue()
     assert TELEGRAM not in output and ZALO not in output
     assert output.count("<token>") >= 2
+
+
+def test_short_tokens_in_urls_are_redacted_too():
+    line = "POST https://bot-api.zaloplatforms.com/bot12345689:abc-xyz/sendMessage"
+    assert "abc-xyz" not in redact(line) and "/bot<token>/sendMessage" in redact(line)
