@@ -204,3 +204,51 @@ async def test_groups_and_other_bots_get_silence(runtime, fake, telegram):
     assert messages(fake, -100123) == [] and messages(fake, 507) == []
     replies = await send(fake, 507, "/start@doithoai_test_bot")
     assert "hệ thống tự động" in text_of(replies)
+
+
+async def test_same_question_as_on_the_terminal(runtime, fake, telegram, config, clock,
+                                                tmp_path):
+    from tests.chat import Member
+
+    script = ("/start", "1", "nam tam", "1", QUESTION, "2", "1")
+    elsewhere = await open_runtime(config, tmp_path / "terminal.db", clock=clock)
+    try:
+        terminal = Member(elsewhere, user="t1", channel="terminal")
+        for line in script:
+            await terminal.send(line)
+        on_terminal = await questions(elsewhere)
+    finally:
+        await elsewhere.close()
+    for line in script:
+        await send(fake, 508, line)
+    on_telegram = await questions(runtime)
+    columns = ("dialogue_id", "receipt", "kind", "commune", "topic", "text", "anonymous",
+               "represented", "cluster_id")
+    assert [tuple(r[c] for c in columns) for r in on_telegram] == [
+        tuple(r[c] for c in columns) for r in on_terminal]
+
+
+async def test_staff_answer_reaches_the_asker_on_telegram(staff_runtime, fake):
+    from tests.conftest import STAFF_TELEGRAM_ID
+
+    channel = await start_channel(staff_runtime, fake)
+    try:
+        asker, staff_chat = 509, int(STAFF_TELEGRAM_ID)
+        for line in ("/start", "1", "nam tam", "1", QUESTION, "2"):
+            await send(fake, asker, line)
+        receipt_reply = await send(fake, asker, "1")
+        receipt = next(w for w in text_of(receipt_reply).split() if w.startswith("LC27-"))
+        async with staff_runtime.db.transaction() as conn:
+            (cluster,) = await (await conn.execute(
+                "SELECT cluster_id FROM questions")).fetchone()
+        await send(fake, staff_chat, f"/traloi {cluster}")
+        await send(fake, staff_chat, "Ngân hàng Chính sách xã hội cho vay tối đa 100 triệu đồng.")
+        await press(fake, staff_chat, "Ngân hàng")
+        before = len(messages(fake, asker))
+        await press(fake, staff_chat, "Lưu và báo")
+        notice = await settle(fake, asker, before)
+        assert receipt in text_of(notice) and "100 triệu" in text_of(notice)
+        await asyncio.sleep(1.2)  # the outbox worker's next look finds nothing more to send
+        assert len(messages(fake, asker)) == before + 1
+    finally:
+        await channel.stop()
