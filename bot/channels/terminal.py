@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from handlers.types import Incoming, Reply
@@ -52,11 +53,27 @@ async def run_terminal(
     return 0
 
 
-def _printer(runtime: Runtime, stdout: TextIO) -> Callable[[Reply], None]:
+def _printer(runtime: Runtime, stdout: TextIO,
+             files: Path = Path("exports")) -> Callable[[Reply], None]:
+    """Text as a numbered menu; a chart or an export is written to a file and named."""
+
     def show(reply: Reply) -> None:
+        for name, content in _attachments(reply):
+            files.mkdir(parents=True, exist_ok=True)
+            (files / name).write_bytes(content)
+            stdout.write(f"[{files / name}]\n")
         stdout.write(runtime.dispatcher.render_text(reply) + "\n\n")
 
     return show
+
+
+def _attachments(reply: Reply) -> list[tuple[str, bytes]]:
+    found = []
+    if reply.image:
+        found.append(("bieu-do.png", reply.image))
+    if reply.document:
+        found.append(reply.document)
+    return found
 
 
 async def _deliver_outbox(runtime: Runtime, user: str, show: Callable[[Reply], None]) -> None:
