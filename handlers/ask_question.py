@@ -7,6 +7,7 @@ Diagram: ask_question.mmd beside this file.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from storage import queries as q
@@ -14,6 +15,7 @@ from storage import queries as q
 from .domain import Dialogue
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
+from .text import fold
 from .types import Option
 
 __all__ = ["AskQuestion", "State"]
@@ -292,6 +294,14 @@ class AskQuestion:
         if dialogue is None or await self._navigate(ctx):
             return
         number = _int_suffix(ctx.action, "ask:topic:")
+        if number is None and ctx.text:
+            number = topic_from_text(ctx.text, dialogue.topics)
+            if number is None and len(ctx.text) >= ctx.settings.question_min_chars:
+                # She wrote her question here: keep it, and ask only for the topic.
+                ctx.data["text"] = ctx.text[: ctx.settings.question_max_chars]
+                ctx.say(ctx.t("ask.question_kept_choose_topic"))
+                await ctx.show(State.TOPIC)
+                return
         if number is None or not 1 <= number <= len(dialogue.topics):
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.TOPIC)
@@ -660,6 +670,28 @@ def _closed_message(ctx: Context) -> str:
 
 def _in_progress(ctx: Context) -> bool:
     return ctx.state not in (IDLE, State.ABANDON) and bool(ctx.data)
+
+
+_TOPIC_FILLER = frozenset("va cua cho trong voi cac nhung phu nu tre em o co so khac".split())
+
+
+def topic_from_text(text: str, topics: tuple[str, ...]) -> int | None:
+    """A topic named in words ("vay von", "nuoc sach", "bao luc"): the one topic sharing the
+    most meaningful words with what she typed, or None when none or several tie."""
+    if fold(text).strip(" .!") in ("khac", "cai khac", "van de khac"):
+        return len(topics)
+    words = {w for w in re.findall(r"\w+", fold(text)) if len(w) > 1} - _TOPIC_FILLER
+    if not words:
+        return None
+    scores = []
+    for number, name in enumerate(topics, 1):
+        topic_words = set(re.findall(r"\w+", fold(name))) - _TOPIC_FILLER
+        scores.append((len(words & topic_words), number))
+    scores.sort(reverse=True)
+    best, number = scores[0]
+    if best == 0 or (len(scores) > 1 and scores[1][0] == best):
+        return None
+    return number
 
 
 def _int_suffix(action: str, prefix: str) -> int | None:

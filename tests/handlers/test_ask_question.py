@@ -258,3 +258,21 @@ async def test_voice_question_is_kept(runtime):
     await m.send("1")
     rows = await stored_questions(runtime)
     assert rows[0]["voice_url"] == "https://example.invalid/v.aac"
+
+
+async def test_topic_by_name_and_question_written_at_the_topic_step(runtime):
+    m = Member(runtime)
+    for line in ("/start", "1", "nam tam"):
+        await m.send(line)
+    await m.send("nuoc sach")
+    assert "Môi trường" in m.text  # the topic typed in words
+    await m.send("0")
+    await m.send("em muon hoi ve vay von cho phu nu ngheo nuoi lon")
+    assert "đã ghi lại câu hỏi" in m.text
+    await m.send("1")
+    assert "ẩn danh" in m.text  # no need to type the question again
+    await m.send("1")
+    await m.send("1")
+    rows = await stored_questions(runtime)
+    assert (rows[0]["topic"], rows[0]["text"]) == (
+        1, "em muon hoi ve vay von cho phu nu ngheo nuoi lon")
