@@ -672,7 +672,8 @@ def _in_progress(ctx: Context) -> bool:
     return ctx.state not in (IDLE, State.ABANDON) and bool(ctx.data)
 
 
-_TOPIC_FILLER = frozenset("va cua cho trong voi cac nhung phu nu tre em o co so khac".split())
+_TOPIC_FILLER = frozenset({"va", "cua", "cho", "trong", "voi", "cac", "nhung", "phu", "nu",
+                           "tre", "em", "o", "co", "so", "khac"})
 
 
 def topic_from_text(text: str, topics: tuple[str, ...]) -> int | None:
