@@ -20,7 +20,14 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from handlers.types import Incoming, Kind, Reply
@@ -57,7 +64,8 @@ class TelegramChannel:
             .token(token or config.telegram_token.value)
             .base_url(base)
             .base_file_url(_file_url(base))
-            .concurrent_updates(concurrent_updates)
+            # We poll ourselves (see _poll), so PTB's Updater is not built.
+            .updater(None)
             # PTB's default pool is one connection: replies to many women would queue on it.
             .connection_pool_size(32)
             .pool_timeout(10)
@@ -68,8 +76,12 @@ class TelegramChannel:
         self.app: Application = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
-        self.outbox = OutboxWorker(runtime.db, CHANNEL, self._send_text)
+        self.outbox = OutboxWorker(runtime.db, CHANNEL, self._send_text,
+                                   send_photo=self._send_photo)
         self.username = ""
+        self.concurrent = bool(concurrent_updates)
+        self._running = False
+        self._offset: int | None = None
 
     # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
 
@@ -77,25 +89,74 @@ class TelegramChannel:
         await self.app.initialize()
         self.username = (self.app.bot.username or "").lower()
         await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+        await self.app.bot.delete_webhook(drop_pending_updates=False)
         await self.app.start()
-        await self.app.updater.start_polling(
-            poll_interval=poll_interval, timeout=poll_timeout, drop_pending_updates=False,
-            allowed_updates=["message", "edited_message", "callback_query"],
-        )
-        # Not app.create_task: Application.stop() waits for those, and this one never ends.
+        self._running = True
+        # Not app.create_task: Application.stop() waits for those, and these never end.
+        self._poll_task = asyncio.create_task(self._poll(poll_timeout, poll_interval),
+                                              name="telegram-poll")
         self._outbox_task = asyncio.create_task(self.outbox.run(), name="telegram-outbox")
 
     async def stop(self) -> None:
-        task = getattr(self, "_outbox_task", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.app.updater and self.app.updater.running:
-            await self.app.updater.stop()
+        self._running = False
+        for name in ("_poll_task", "_outbox_task"):
+            task = getattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._confirm()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+
+    async def _poll(self, timeout: int, interval: float) -> None:
+        """Long polling that confirms a batch to Telegram only after it is handled.
+
+        PTB's Updater asks for the next batch (which confirms the last one to Telegram) while
+        the last one is still being handled, so a crash there loses messages Telegram will never
+        send again. Here the offset moves on only once every update of the batch is committed;
+        after a crash Telegram redelivers the batch and the ones already handled are dropped as
+        duplicates (processed_updates).
+        """
+        failures = 0
+        while self._running:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=self._offset, timeout=timeout,
+                    allowed_updates=["message", "edited_message", "callback_query"])
+                failures = 0
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except TelegramError as exc:  # network trouble, 409 another poller, 5xx: keep going
+                failures += 1
+                log.warning("getUpdates failed (%s: %s); retrying", type(exc).__name__, exc)
+                await asyncio.sleep(min(60, 2 ** min(failures, 6)))
+                continue
+            if not updates:
+                continue
+            await self._process(updates)
+            self._offset = updates[-1].update_id + 1
+            if interval:
+                await asyncio.sleep(interval)
+
+    async def _process(self, updates: Sequence[Update]) -> None:
+        if not self.concurrent:
+            for update in updates:
+                await self.app.process_update(update)
+            return
+        # One task per update, created in arrival order: the dispatcher's per-chat lock is
+        # first come, first served, so each woman's messages are still handled in order.
+        await asyncio.gather(*(self.app.process_update(u) for u in updates),
+                             return_exceptions=True)
+
+    async def _confirm(self) -> None:
+        """Tell Telegram what was handled, so a clean restart does not see it again."""
+        if self._offset is None:
+            return
+        with contextlib.suppress(Exception):
+            await self.app.bot.get_updates(offset=self._offset, timeout=0, limit=1)
 
     # -- incoming ---------------------------------------------------------------------------
 
@@ -174,6 +235,16 @@ class TelegramChannel:
                 last = i == len(pieces) - 1
                 await self.app.bot.send_message(
                     chat_id, piece, reply_markup=_keyboard(reply) if last else None)
+
+    async def _send_photo(self, chat_id: str, image: bytes) -> None:
+        try:
+            await self.app.bot.send_photo(chat_id, InputFile(image, "bieu-do.png"))
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "429") from exc
+        except (Forbidden, BadRequest) as exc:
+            raise Undeliverable(str(exc)) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise RetryLater(5, "network") from exc
 
     async def _send_text(self, chat_id: str, text: str) -> None:
         """The outbox's sender: map Telegram errors to retry or give up."""
