@@ -136,7 +136,10 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
-            await self._process(updates)
+            try:
+                await self._process(updates)
+            except Exception:  # a bug must not stop the channel; PTB logs handler errors
+                log.exception("processing a batch of %d updates failed", len(updates))
             self._offset = updates[-1].update_id + 1
             if interval:
                 await asyncio.sleep(interval)

@@ -1,0 +1,42 @@
+"""`python -m bot run` in-process: every channel with a token; one failing leaves the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from bot.config import load_config
+from bot.service import run_service
+from tests.conftest import ROOT
+from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.fakes.fake_zalo import FakeZalo
+
+
+async def test_a_failing_channel_does_not_take_the_others_down(tmp_path):
+    telegram, zalo = FakeBotAPI(), FakeZalo()
+    await telegram.start()
+    await zalo.start()
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('base_url = "https://api.telegram.org/bot"',
+                        f'base_url = "{telegram.base_url}"')
+    text = text.replace('base_url = "https://bot-api.zaloplatforms.com/bot"',
+                        f'base_url = "{zalo.base_url}"')
+    text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    # Zalo rejects this token (401), so that channel fails to start; Telegram must still work.
+    config = load_config(path, environ={"TELEGRAM_BOT_TOKEN": telegram.token,
+                                        "ZALO_BOT_TOKEN": "1234:wrong-token-for-zalo"})
+    service = asyncio.create_task(run_service(config, tmp_path / "s.db"))
+    try:
+        await telegram.wait_for(lambda f: any(m == "getUpdates" for m, _ in f.calls), 10,
+                                what="Telegram polling")
+        telegram.push_message(42, "/start")
+        await telegram.wait_sent(42, 1, timeout=10)
+        assert "hệ thống tự động" in telegram.sent(42)[0]["text"]
+    finally:
+        service.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await service
+        await telegram.stop()
+        await zalo.stop()
