@@ -1,14 +1,23 @@
-"""Clustering quality on the hand-labelled dev set (tests/data/cluster_dev.jsonl).
+"""Clustering quality on the hand-labelled sets in tests/data/.
 
-Runs `cluster_records` (the `python -m bot cluster` code path) and an exact-match baseline (same
-raw text → same cluster) and prints ONE JSON line to stdout with B-cubed precision, recall and F1
-for both, plus:
-- variants: the same matcher with other topic policies and join thresholds (the trade-off curve);
+- cluster_dev.jsonl: the development set. MatchSettings defaults, the weights in bot/matching.py
+  and the join-threshold curve below were chosen on it.
+- cluster_holdout.jsonl: written before the concept table (locales/concepts.tsv) and with other
+  wording; reported, NEVER used for tuning. It measures how well the choices generalise. Do not
+  pick thresholds or add table phrases by looking at its errors; if you did, it is no longer a
+  holdout: write a new one.
+
+Runs `cluster_records` (the `python -m bot cluster` code path) and prints ONE JSON line to stdout
+with B-cubed precision, recall and F1 per set, next to:
+- exact_raw_baseline: same raw text → same cluster;
+- words_only: the same matcher without the concept table (what the table adds);
+- variants (dev only): other topic policies and join thresholds (the trade-off curve);
 - similar: how the "is your question one of these?" offer behaves when each question arrives in
   turn against the gold clusters (as staff would have corrected them): how often the right cluster
   is among the offers, and how often a brand-new concern is offered something anyway.
 
-Run from the repo root: `.venv/bin/python bench/cluster_quality.py [path.jsonl]`.
+Run from the repo root: `.venv/bin/python bench/cluster_quality.py [path.jsonl]` (one set only
+when a path is given).
 """
 
 from __future__ import annotations
@@ -25,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.matching import ClusterIndex, MatchSettings, cluster_records
 from handlers.text import Normalizer
 
-__all__ = ["bcubed", "evaluate", "main"]
+__all__ = ["bcubed", "evaluate", "main", "report"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
+HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
 
 
 def bcubed(predicted: Sequence[Hashable], gold: Sequence[Hashable]) -> dict[str, float]:
@@ -82,30 +92,47 @@ def evaluate(records: list[dict], settings: MatchSettings,
     return bcubed([label for _, label in cluster_records(records, settings, normalizer)], gold)
 
 
-def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEV_SET
+def _load(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    normalizer = Normalizer.from_files()
-    settings = MatchSettings()
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def report(path: Path, settings: MatchSettings, normalizer: Normalizer,
+           words_only: Normalizer, curve: bool) -> dict:
+    """Quality figures for one labelled set; `curve` adds the tuning variants."""
+    records = _load(path)
     gold = [r["cluster"] for r in records]
-    result = {
-        "dev_set": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
+    result: dict = {
+        "set": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
         "records": len(records),
         "gold_clusters": len(set(gold)),
-        "settings": asdict(settings),
         "matcher": evaluate(records, settings, normalizer),
         "exact_raw_baseline": bcubed(_exact_raw(records), gold),
-        "variants": {
+        "words_only": evaluate(records, settings, words_only),
+    }
+    if curve:
+        result["variants"] = {
             "same_topic_only": evaluate(records, replace(settings, cross_topic_penalty=100.0),
                                         normalizer),
             "topic_ignored": evaluate(records, replace(settings, cross_topic_penalty=0.0),
                                       normalizer),
             **{f"join_{t:g}": evaluate(records, replace(settings, join_threshold=t), normalizer)
-               for t in (40.0, 50.0, 55.0, 60.0, 70.0)},
-        },
-        "similar": _offer_quality(records, settings, normalizer),
-    }
+               for t in (40.0, 42.5, 47.5, 50.0, 55.0, 60.0)},
+        }
+    result["similar"] = _offer_quality(records, settings, normalizer)
+    return result
+
+
+def main() -> None:
+    normalizer = Normalizer.from_files()
+    words_only = Normalizer.from_files(concepts_path=None)
+    settings = MatchSettings()
+    result: dict = {"settings": asdict(settings)}
+    if len(sys.argv) > 1:
+        result["set"] = report(Path(sys.argv[1]), settings, normalizer, words_only, curve=True)
+    else:
+        result["dev"] = report(DEV_SET, settings, normalizer, words_only, curve=True)
+        result["holdout"] = report(HOLDOUT_SET, settings, normalizer, words_only, curve=False)
     print(json.dumps(result, ensure_ascii=False))
 
 

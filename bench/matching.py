@@ -11,8 +11,9 @@ spelling variation members produce: no diacritics, teencode, repeated letters, e
 harsher than real questions for speed (small vocabulary → long posting lists) but has ~70% exact
 duplicates after normalisation, which the clustering shortcut benefits from.
 
-Figures: speedup_vs_difflib_* = estimated difflib full-scan time per lookup at the largest size ÷
-our `similar` p50 / p95. bcubed_vs_generated_concern compares the clustering with the generating
+Figures: normalize_us = one `Normalizer` call (teencode, concept table, stopwords);
+speedup_vs_difflib_* = estimated difflib full-scan time per lookup at the largest size ÷ our
+`similar` p50 / p95. bcubed_vs_generated_concern compares the clustering with the generating
 (frame, slot) pairs: a strict and partly artificial notion (nonsense combinations; "nuôi bò" vs
 "nuôi lợn" count as different concerns here but as one in the hand-labelled dev set), so it shows
 the known weakness — same frame, different object merges — rather than expected real quality.

@@ -5,27 +5,36 @@ an existing cluster automatically only when it is very close, so staff see "42 w
 of 42 copies. Precision matters more than recall: a wrong merge hides a woman's concern inside
 someone else's; a missed merge costs staff one click (`merge_clusters`).
 
-Score (0-100) of a stored question against a new one, both normalised by `handlers.text.Normalizer`:
+Score (0-100) of a stored question against a new one, both normalised by `handlers.text.Normalizer`
+(folded content words plus concept words such as "#tao_hon" from locales/concepts.tsv):
 
-    score = (65% content overlap + 35% fuzz.token_set_ratio) × (1 - 0.3 × keyword conflict)
+    score = (80% content overlap + 20% fuzz.token_set_ratio) × (1 - 0.5 × keyword conflict)
             - cross_topic_penalty (only when both topics are known and differ)
 
-* content overlap = mean of IDF-weighted Dice and IDF-weighted containment of the two word sets.
-  IDF comes from the stored questions themselves, so "hỗ trợ", "bản", "phụ nữ" count little and
-  the words that tell concerns apart ("chăn nuôi" vs "học nghề", "bản" vs "điểm trường") count
-  a lot. Dice punishes content that only one side has; containment lets a short question ("tảo hôn
-  ở bản em") reach a long one that says the same.
+* content overlap: IDF-weighted Dice of the two word sets; for `similar` (offers) the mean of Dice
+  and IDF-weighted containment, so a short question ("tảo hôn ở bản em") is offered a long one
+  that says the same. IDF comes from the stored questions themselves, so "hỗ trợ", "bản" count
+  little and the words that tell concerns apart count a lot.
+* concept words weigh `_CONCEPT_BOOST` (5) times their IDF. A concept stands for a phrase of
+  two or three words, and agreeing on the concern ("#tao_hon") matters more than incidental
+  words (place names, "chấm dứt", "xử lý nghiêm"). This is what lets paraphrases with no shared
+  word join: "tảo hôn ở bản em" / "con gái 15 tuổi bị ép lấy chồng".
 * token_set_ratio (rapidfuzz) adds tolerance for typos and split/merged words, which exact word
   overlap misses.
 * keyword conflict (0-1): both sides contain a word the other lacks that is about as rare as any
-  word in the pair: same frame, different object ("tập huấn bảo hiểm y tế" vs "tập huấn bạo lực
-  gia đình"). See ClusterIndex._overlap.
+  word in the pair: same frame, different object. With concepts this is mostly two different
+  concepts: "vay vốn nuôi bò" (#vay_von #chan_nuoi) vs "vay vốn cho con học nghề" (#vay_von
+  #hoc_nghe). See ClusterIndex._overlap.
 * Topic: members sometimes pick the wrong topic (about one in ten in our sample), so topics never
   forbid a match; a different topic costs `cross_topic_penalty` points. A near-identical question
   under the wrong topic still joins; a borderline one does not, and same-topic suggestions rank
   first. Restricting to the same topic measured no better (bench/cluster_quality.py, variants).
 
-Weights and thresholds were chosen on tests/data/cluster_dev.jsonl (bench/cluster_quality.py).
+Weights and thresholds were chosen on tests/data/cluster_dev.jsonl only; the held-out set
+tests/data/cluster_holdout.jsonl is reported by bench/cluster_quality.py and never tuned on.
+Measured (B-cubed precision / recall / F1): dev 0.97 / 0.84 / 0.90, holdout 0.97 / 0.65 / 0.78
+(before the concept table: 0.97 / 0.44 / 0.60 and 0.98 / 0.35 / 0.51). The gap is table coverage:
+wordings the table does not list still match on words alone.
 
 Lookups never scan every stored question. Identical normalised texts share one index entry, and:
 1. an inverted index (word → entries) yields the entries sharing the query's rarest words, reading
@@ -48,7 +57,7 @@ from typing import TextIO
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from handlers.text import Normalizer
+from handlers.text import CONCEPT_MARK, Normalizer
 
 __all__ = [
     "ClusterIndex",
@@ -62,7 +71,7 @@ ItemId = int | str
 ClusterId = int | str
 
 # Share of the score taken by rapidfuzz's token_set_ratio; the rest is IDF content overlap.
-_FUZZY_WEIGHT = 0.35
+_FUZZY_WEIGHT = 0.2
 # Candidate generation reads posting lists, rarest word first, until this many ids were read.
 # Common words are low-IDF anyway; rare shared words are what make two questions the same.
 _POSTINGS_BUDGET = 12_000
@@ -72,12 +81,16 @@ _PRESELECT = 384
 # scored with rapidfuzz too.
 _SHORTLIST = 48
 _PER_CLUSTER = 4
-# Joining needs only the single best cluster, and the content part (65% of the score) already
+# Joining needs only the single best cluster, and the content part (80% of the score) already
 # ranks it near the top, so it skips the per-cluster cap and scores fewer with rapidfuzz.
 _JOIN_SHORTLIST = 16
 # A full keyword conflict (see ClusterIndex._overlap) scales the score down by this share.
-_CONFLICT_WEIGHT = 0.3
+_CONFLICT_WEIGHT = 0.5
 _JOIN_SCORER = fuzz.token_set_ratio
+# Concept words (CONCEPT_MARK, from locales/concepts.tsv) weigh this many times their IDF. Dev set
+# F1 at precision >= 0.95 by boost: 1 → 0.65, 3 → 0.87, 5 → 0.90; higher boosts trade precision
+# margin for a little recall and lean harder on the table (join_threshold must rise with it).
+_CONCEPT_BOOST = 5.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,7 @@ class ClusterIndex:
         self._vocab: dict[str, int] = {}
         self._postings: list[array[int]] = []  # token id → ids of live entries containing it
         self._df = array("i")  # token id → len(postings), readable by numpy without copying
+        self._boost = array("d")  # token id → weight multiplier (concept words weigh more)
         self._live_entries = 0
         # entry id → code of its (first) cluster, for per-cluster caps in the shortlist.
         self._entry_cluster = array("i")
@@ -253,6 +267,7 @@ class ClusterIndex:
             token_id = self._vocab[token] = len(self._postings)
             self._postings.append(array("i"))
             self._df.append(0)
+            self._boost.append(_CONCEPT_BOOST if token.startswith(CONCEPT_MARK) else 1.0)
         return token_id
 
     def _entry_for(self, norm: str) -> int:
@@ -328,8 +343,9 @@ class ClusterIndex:
         exact = self._entry_of.get(norm)
         if exact is not None and self._entries[exact]:
             candidates = np.union1d(candidates, [exact])  # always scored, never truncated away
-        content, conflict = self._overlap(query_ids, len(tokens) - len(known), candidates,
-                                          joining)
+        unknown = [_CONCEPT_BOOST if t.startswith(CONCEPT_MARK) else 1.0
+                   for t in tokens if t not in self._vocab or not df[self._vocab[t]]]
+        content, conflict = self._overlap(query_ids, unknown, candidates, joining)
         key = content * (1 - _CONFLICT_WEIGHT * conflict)
         if joining:
             shortlist = self._top(norm, candidates, key, _JOIN_SHORTLIST)
@@ -353,7 +369,9 @@ class ClusterIndex:
                 break
             chosen.append(tid)
             read += df[tid]
-        weights = _idf(self._live_entries, np.array([df[tid] for tid in chosen]))
+        boost = self._boost
+        weights = (_idf(self._live_entries, np.array([df[tid] for tid in chosen]))
+                   * np.array([boost[tid] for tid in chosen]))
         shared = np.zeros(len(self._entries))
         for tid, weight in zip(chosen, weights.tolist(), strict=True):
             # An entry occurs once per posting list, so a fancy-index += is exact (and 2-3x
@@ -369,14 +387,15 @@ class ClusterIndex:
             candidates = candidates[key >= kth][: 2 * _PRESELECT]
         return candidates
 
-    def _overlap(self, query_ids: np.ndarray, unknown: int, candidates: np.ndarray,
+    def _overlap(self, query_ids: np.ndarray, unknown: list[float], candidates: np.ndarray,
                  joining: bool) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate: IDF content overlap (0-100) and keyword conflict (0-1), vectorised.
 
         Keyword conflict: "tập huấn bảo hiểm y tế cho hội viên" vs "tập huấn bạo lực gia đình
         cho hội viên". The shared frame outweighs the differing object in any bag-of-words
-        score, but each side has an unshared word about as rare as any in the pair. Extra words
-        on one side only (a longer wording of the same request) are no conflict.
+        score, but each side has an unshared word (here: concept word) about as rare as any in
+        the pair. Extra words on one side only (a longer wording of the same request) are no
+        conflict. Word weights are IDF × `_boost` (concept words weigh more).
         """
         n = self._live_entries
         df = np.frombuffer(self._df, dtype=np.int32)
@@ -385,7 +404,8 @@ class ClusterIndex:
         seg = np.cumsum(lengths) - lengths  # where each candidate's words start in `flat`
         flat = np.frombuffer(self._token_flat, dtype=np.int32)[
             np.repeat(starts - seg, lengths) + np.arange(int(lengths.sum()))]
-        w = _idf(n, df[flat])
+        boost = np.frombuffer(self._boost, dtype=np.float64)
+        w = _idf(n, df[flat]) * boost[flat]
         position = np.full(len(self._postings), -1, dtype=np.intp)
         position[query_ids] = np.arange(len(query_ids))
         column = position[flat]  # index of the word in the query, or -1
@@ -394,13 +414,14 @@ class ClusterIndex:
         shared = np.add.reduceat(np.where(in_query, w, 0.0), seg)
         other_only = np.maximum.reduceat(np.where(in_query, 0.0, w), seg)
         # Query words missing from each candidate: a (candidates × query words) table.
-        query_w = _idf(n, df[query_ids])
-        unknown_w = float(_idf(n, np.zeros(1))[0]) if unknown else 0.0
+        query_w = _idf(n, df[query_ids]) * boost[query_ids]
+        never_seen = float(_idf(n, np.zeros(1))[0])
+        unknown_w = never_seen * max(unknown) if unknown else 0.0
         present = np.zeros((len(candidates), len(query_ids)), dtype=bool)
         rows = np.repeat(np.arange(len(candidates)), lengths)[in_query]
         present[rows, column[in_query]] = True
         query_only = np.maximum(np.where(present, 0.0, query_w).max(axis=1), unknown_w)
-        query_weight = query_w.sum() + unknown * unknown_w
+        query_weight = query_w.sum() + never_seen * sum(unknown)
         strongest = np.maximum(np.maximum.reduceat(w, seg), max(query_w.max(), unknown_w))
 
         dice = 2 * shared / (query_weight + other_weight)

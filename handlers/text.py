@@ -3,22 +3,30 @@
 `clean` makes user input safe to store and show; `fold` makes two spellings of the same words
 comparable (case, diacritics, đ→d, composed/decomposed forms). The original text is always what is
 stored; folded forms are derived.
+
+`Normalizer` turns a question into its matching form: folded content words plus domain concept
+words from locales/concepts.tsv (`ConceptTable`), so that "tảo hôn ở bản em" and "con gái 15 tuổi
+bị ép lấy chồng" share `#tao_hon` although they share no word.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "CONCEPT_MARK",
+    "DEFAULT_CONCEPTS",
     "DEFAULT_STOPWORDS",
     "DEFAULT_TEENCODE",
+    "ConceptTable",
     "Normalizer",
     "clean",
     "fold",
+    "load_concepts",
     "load_stopwords",
     "load_teencode",
 ]
@@ -56,6 +64,7 @@ def fold(text: str) -> str:
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEENCODE = _REPO_ROOT / "locales" / "teencode.tsv"
 DEFAULT_STOPWORDS = _REPO_ROOT / "locales" / "stopwords.txt"
+DEFAULT_CONCEPTS = _REPO_ROOT / "locales" / "concepts.tsv"
 
 # "vay" is a loan ("vay vốn"); "vậy" (so) folds to the same letters. A table entry that produced or
 # removed "vay" would silently turn loans into filler (visonorm ships exactly this bug).
@@ -133,17 +142,226 @@ def load_stopwords(path: Path) -> frozenset[str]:
     return frozenset(words)
 
 
+# --- Domain concepts ------------------------------------------------------------------------------
+# Format and rules of thumb: the header of locales/concepts.tsv.
+
+# Concept words start with this mark. Words of a question never do (punctuation splits words), so a
+# concept word can only come from the table.
+CONCEPT_MARK = "#"
+_CONCEPT_NAME = re.compile(r"_?[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    replace: bool  # its words are replaced by the concept word(s)
+    emits: tuple[str, ...]  # concept words, with CONCEPT_MARK
+
+
+def _phrase_key(text: str) -> tuple[bool, str]:
+    """(written with diacritics?, the phrase's words joined by single spaces), spelled as
+    questions are after normalisation: repeated letters squeezed ("app" → "ap")."""
+    words = " ".join(_REPEATED.sub(_squeeze, _word_key(text)).split())
+    return not words.isascii(), words
+
+
+def _trie_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for many whole-word phrases, shaped as a character trie so the C engine tries
+    only branches that fit the next character. Group 1 is the LONGEST phrase starting at a
+    position (greedy optional groups try the longer continuation first)."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    if not trie:
+        return None
+
+    def pattern(node: dict) -> str:
+        ends = "" in node
+        alternatives = [re.escape(ch) + pattern(child)
+                        for ch, child in sorted(node.items()) if ch]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        if ends:
+            return ("(?:" + body + ")?") if len(alternatives) == 1 else body + "?"
+        return body
+
+    # Words are runs of letters/digits separated by single spaces, so a phrase must start after
+    # a space (or at the start) and end before one (or at the end). The lookahead makes the
+    # match empty, so finditer reports the longest phrase at EVERY word start, overlaps included.
+    return re.compile(r"(?<!\S)(?=(" + pattern(trie) + r")(?!\S))")
+
+
+class ConceptTable:
+    """Compiled locales/concepts.tsv: finds concept phrases in a question.
+
+    Phrases are matched on whole words: with diacritics against the accented text, the others
+    against the folded text (same length: folding maps one character to one). Every maximal
+    match counts: a phrase inside a longer match is ignored ("đường" inside "đường dây nóng"),
+    but overlapping ones all count ("giảm lãi" + "lãi suất" in "giảm lãi suất"), so no phrase is
+    cut in two. Helper phrases ("_name" concepts) and "a + b" rule parts are looked for
+    separately.
+    """
+
+    def __init__(self, lines: Iterable[tuple[str, str, str]] = ()) -> None:
+        """`lines`: (concept, mode "=" or "+", phrase), phrase "a + b" for a conjunction."""
+        merged: dict[tuple[bool, str], tuple[bool, list[str]]] = {}
+        aux: dict[tuple[bool, str], int] = {}  # rule parts and helper phrases → id
+        helpers: dict[str, set[int]] = {}
+        raw_rules: list[tuple[str, list[str]]] = []
+        for concept, mode, phrase in lines:
+            parts = [p.strip() for p in phrase.split(" + ")]
+            if len(parts) > 1:
+                for part in parts:
+                    if not part.startswith("_"):
+                        aux.setdefault(_phrase_key(part), len(aux))
+                raw_rules.append((CONCEPT_MARK + concept, parts))
+            elif concept.startswith("_"):
+                ident = aux.setdefault(_phrase_key(phrase), len(aux))
+                helpers.setdefault(concept, set()).add(ident)
+            else:
+                key = _phrase_key(phrase)
+                replace, emits = merged.get(key, (False, []))
+                if CONCEPT_MARK + concept not in emits:
+                    emits.append(CONCEPT_MARK + concept)
+                merged[key] = (replace or mode == "=", emits)
+        # Rules resolve helpers once every line is read, so a helper may grow after its rules.
+        rules: list[tuple[str, tuple[frozenset[int], ...]]] = []
+        anchor_ids: set[int] = set()
+        for concept, parts in raw_rules:
+            needs = tuple(frozenset(helpers.get(part, ())) if part.startswith("_")
+                          else frozenset({aux[_phrase_key(part)]}) for part in parts)
+            rules.append((concept, needs))
+            # A rule can only fire if the text contains one of its phrase parts (or, for a
+            # rule made of helpers only, one of their phrases): a substring test in C lets
+            # almost every question skip the scans in _conjunctions.
+            own = [need for need, part in zip(needs, parts, strict=True)
+                   if not part.startswith("_")]
+            anchor_ids.update(*(own or needs))
+        self._folded_phrases = {w: _Phrase(replace, tuple(emits))
+                                for (acc, w), (replace, emits) in merged.items() if not acc}
+        self._accented_phrases = {w: _Phrase(replace, tuple(emits))
+                                  for (acc, w), (replace, emits) in merged.items() if acc}
+        self._aux = aux
+        self._folded = _trie_pattern(w for acc, w in merged if not acc)
+        self._accented = _trie_pattern(w for acc, w in merged if acc)
+        self._aux_folded = _trie_pattern(w for acc, w in aux if not acc)
+        self._aux_accented = _trie_pattern(w for acc, w in aux if acc)
+        self._rules = tuple(rules)
+        self._folded_anchors = tuple(sorted(w for (acc, w), i in aux.items()
+                                            if i in anchor_ids and not acc))
+        self._accented_anchors = tuple(sorted(w for (acc, w), i in aux.items()
+                                              if i in anchor_ids and acc))
+        self.size = len(merged) + len(aux)
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def apply(self, accented: str, folded: str) -> tuple[str, list[str]]:
+        """(folded text without the replaced phrases, concept words found, sorted).
+
+        `accented`: lower-case NFC words joined by single spaces; `folded`: the same, folded.
+        """
+        spans: list[tuple[int, int, _Phrase]] = []
+        if self._folded is not None:
+            phrases = self._folded_phrases
+            spans = [(m.start(), m.end(1), phrases[m.group(1)])
+                     for m in self._folded.finditer(folded)]
+        with_accents = accented != folded
+        if with_accents and self._accented is not None:
+            phrases = self._accented_phrases
+            more = [(m.start(), m.end(1), phrases[m.group(1)])
+                    for m in self._accented.finditer(accented)]
+            if more:
+                spans += more
+                spans.sort(key=lambda span: (span[0], -span[1]))
+        rule_may_fire = self._rules and (
+            any(a in folded for a in self._folded_anchors)
+            or (with_accents and any(a in accented for a in self._accented_anchors)))
+        if not spans and not rule_may_fire:
+            return folded, []
+        found: set[str] = set()
+        pieces: list[str] = []
+        done = reach = 0  # end of the replaced text / of the furthest phrase so far
+        for start, end, phrase in spans:
+            if end <= reach:
+                continue  # inside a longer phrase
+            reach = end
+            found.update(phrase.emits)
+            if phrase.replace:
+                pieces.append(folded[done:start])
+                done = end
+        if rule_may_fire:
+            self._conjunctions(accented if with_accents else "", folded, found)
+        if done:
+            pieces.append(folded[done:])
+            folded = " ".join(pieces)
+        return folded, sorted(found)
+
+    def _conjunctions(self, accented: str, folded: str, found: set[str]) -> None:
+        """Add the concepts of "a + b" rules whose parts all occur."""
+        aux = self._aux
+        seen = set()
+        if self._aux_folded is not None:
+            seen = {aux[False, m.group(1)] for m in self._aux_folded.finditer(folded)}
+        if accented and self._aux_accented is not None:
+            seen.update(aux[True, m.group(1)] for m in self._aux_accented.finditer(accented))
+        if seen:
+            for concept, needs in self._rules:
+                if concept not in found and all(need & seen for need in needs):
+                    found.add(concept)
+
+
+def load_concepts(path: Path) -> ConceptTable:
+    """Read `concept<TAB>phrase | phrase` lines (format: header of locales/concepts.tsv).
+
+    Raises ValueError naming the line for a malformed entry, a "+" rule that names an unknown
+    helper, or a phrase that is just "vay" without context (it is also "vậy").
+    """
+    lines: list[tuple[str, str, str]] = []
+    helpers: set[str] = set()
+    for lineno, line in _entries(path):
+        concept, sep, rest = line.partition("\t")
+        concept, rest = concept.strip(), rest.strip()
+        mode = "="
+        if rest.startswith("+ ") or rest == "+":
+            mode, rest = "+", rest[1:].strip()
+        phrases = [p.strip() for p in rest.split("|")]
+        if not sep or not _CONCEPT_NAME.fullmatch(concept) or not all(phrases):
+            raise ValueError(f"{path}:{lineno}: expected 'concept<TAB>phrase | phrase', "
+                             f"got {line!r}")
+        for phrase in phrases:
+            parts = [p.strip() for p in phrase.split("+")]
+            if len(parts) > 1 and (not all(parts) or concept.startswith("_")):
+                raise ValueError(f"{path}:{lineno}: bad rule {phrase!r}")
+            for part in parts:
+                if part.startswith("_") and part not in helpers:
+                    raise ValueError(f"{path}:{lineno}: {part!r} is not a helper defined above")
+                if not part.startswith("_") and fold(part) in _PROTECTED:
+                    raise ValueError(f"{path}:{lineno}: {part!r} alone is also 'vậy'; "
+                                     "give it context ('vay von', 'cho vay')")
+            lines.append((concept, mode, " + ".join(parts)))
+        if concept.startswith("_"):
+            helpers.add(concept)
+    return ConceptTable(lines)
+
+
 @dataclass(frozen=True)
 class Normalizer:
-    """Question text → space-joined folded content words, for matching only.
+    """Question text → matching form: folded content words, then concept words, space-joined.
 
     Steps: NFC, lower case, squeeze repeated letters, split into words (drops punctuation and
-    emoji), expand teencode word by word (keys as typed), fold diacritics, drop stopword phrases,
-    drop stopwords (compared folded).
+    emoji), expand teencode word by word (keys as typed), find domain concept phrases (on the
+    accented and the folded words; see `ConceptTable`), fold diacritics, drop stopword phrases,
+    drop stopwords (compared folded), append the concept words found ("#tao_hon"), sorted.
+    For matching only: never shown or stored.
     """
 
     teencode: Mapping[str, str] = field(default_factory=dict)
     stopwords: frozenset[str] = frozenset()
+    concepts: ConceptTable = field(default_factory=ConceptTable)
     _single: frozenset[str] = field(init=False, repr=False, compare=False)
     _phrases: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
@@ -158,16 +376,24 @@ class Normalizer:
 
     @classmethod
     def from_files(cls, teencode_path: Path = DEFAULT_TEENCODE,
-                   stopwords_path: Path = DEFAULT_STOPWORDS) -> Normalizer:
-        return cls(load_teencode(Path(teencode_path)), load_stopwords(Path(stopwords_path)))
+                   stopwords_path: Path = DEFAULT_STOPWORDS,
+                   concepts_path: Path | None = DEFAULT_CONCEPTS) -> Normalizer:
+        """The tables in locales/; `concepts_path=None` matches on words alone."""
+        concepts = load_concepts(Path(concepts_path)) if concepts_path else ConceptTable()
+        return cls(load_teencode(Path(teencode_path)), load_stopwords(Path(stopwords_path)),
+                   concepts)
 
     def __call__(self, text: str) -> str:
         text = unicodedata.normalize("NFC", text or "").lower()
         if _REPEATED.search(text):  # rare; the search alone is 4x cheaper than sub()
             text = _REPEATED.sub(_squeeze, text)
         teen = self.teencode
-        folded = " ".join([teen.get(w, w) for w in _WORD.findall(text)]).translate(_FOLD_TABLE)
+        words = " ".join([teen.get(w, w) for w in _WORD.findall(text)])
+        folded = words.translate(_FOLD_TABLE)
+        found: list[str] = []
+        if self.concepts:
+            folded, found = self.concepts.apply(words, folded)
         if self._phrases is not None:
             folded = self._phrases.sub(" ", folded)
         single = self._single
-        return " ".join([w for w in folded.split() if w not in single])
+        return " ".join([w for w in folded.split() if w not in single] + found)
