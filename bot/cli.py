@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handlers.locale import LocaleError
 
 from .config import Config, ConfigError, load_config
 from .logs import setup_logging
+
+if TYPE_CHECKING:  # the heavy imports wait until a command needs them
+    from storage.db import Database
+
+    from .runtime import Runtime
 
 __all__ = ["main"]
 
@@ -32,6 +39,40 @@ def command(configure: Callable[[argparse.ArgumentParser], None] = lambda p: Non
         return fn
 
     return register
+
+
+def _with_runtime(config: Config, database: Path | None,
+                  work: Callable[[Runtime], Awaitable[int]]) -> int:
+    """Open the database and flows, run `work`, always close (its thread would keep us alive)."""
+    from .runtime import open_runtime
+
+    async def go() -> int:
+        runtime = await open_runtime(config, database)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
+def _with_database(config: Config, database: Path | None,
+                   work: Callable[[Database], Awaitable[int]]) -> int:
+    from storage.db import Database
+
+    async def go() -> int:
+        db = await Database.open(database or config.database)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def _today(runtime: Runtime) -> dt.date:
+    services = runtime.services
+    return services.clock().astimezone(services.settings.timezone).date()
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -56,16 +97,8 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     Example: python -m bot chat --user lan
     """
     from .channels.terminal import run_terminal
-    from .runtime import open_runtime
 
-    async def go() -> int:
-        runtime = await open_runtime(config, args.db)
-        try:
-            return await run_terminal(runtime, user=args.user)
-        finally:
-            await runtime.close()
-
-    return asyncio.run(go())
+    return _with_runtime(config, args.db, lambda runtime: run_terminal(runtime, user=args.user))
 
 
 @command(_db_option)
@@ -95,24 +128,15 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot migrate
     """
-    from storage.db import Database
 
-    async def go() -> list[str]:
-        db = await Database.open(args.db or config.database)
-        await db.close()
-        return await _applied(args.db or config.database)
+    async def work(db: Database) -> int:
+        async with db.transaction() as conn:
+            cur = await conn.execute("SELECT name FROM schema_migrations ORDER BY name")
+            applied = [row[0] for row in await cur.fetchall()]
+        print(f"{db.path}: {len(applied)} migration(s): {', '.join(applied)}")
+        return 0
 
-    applied = asyncio.run(go())
-    print(f"{args.db or config.database}: {len(applied)} migration(s): {', '.join(applied)}")
-    return 0
-
-
-async def _applied(path: Path) -> list[str]:
-    import aiosqlite
-
-    async with aiosqlite.connect(str(path)) as conn:
-        cur = await conn.execute("SELECT name FROM schema_migrations ORDER BY name")
-        return [r[0] for r in await cur.fetchall()]
+    return _with_database(config, args.db, work)
 
 
 def _digest_options(parser: argparse.ArgumentParser) -> None:
@@ -131,25 +155,20 @@ def cmd_digest(args: argparse.Namespace, config: Config) -> int:
     Example: python -m bot digest --print
     """
     from .digest import send_daily_digest
-    from .runtime import open_runtime
 
-    async def go() -> int:
-        runtime = await open_runtime(config, args.db)
-        try:
-            services = runtime.services
-            if args.print_only:
-                async with runtime.db.transaction() as conn:
-                    digest = await services.tools.digest(conn, services.clock())
-                print(digest.text)
-                return 0
-            queued = await send_daily_digest(runtime.db, services.settings, services.locale,
-                                             services.clock())
-            print("queued" if queued else "today's digest was already sent")
+    async def work(runtime: Runtime) -> int:
+        services = runtime.services
+        if args.print_only:
+            async with runtime.db.transaction() as conn:
+                digest = await services.tools.digest(conn, services.clock())
+            print(digest.text)
             return 0
-        finally:
-            await runtime.close()
+        queued = await send_daily_digest(runtime.db, services.settings, services.locale,
+                                         services.clock())
+        print("queued" if queued else "today's digest was already sent")
+        return 0
 
-    return asyncio.run(go())
+    return _with_runtime(config, args.db, work)
 
 
 def _dialogue_option(parser: argparse.ArgumentParser, required: bool = False) -> None:
@@ -180,22 +199,15 @@ def cmd_stats(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot stats --dialogue lai-chau-2027
     """
-    from .runtime import open_runtime
+    async def work(runtime: Runtime) -> int:
+        tools, today = runtime.services.tools, _today(runtime)
+        dialogue = _pick_dialogue(config, args.dialogue, today)
+        async with runtime.db.transaction() as conn:
+            stats = await tools.stats(conn, dialogue, today)
+        print(tools.stats_text(stats))
+        return 0
 
-    async def go() -> int:
-        runtime = await open_runtime(config, args.db)
-        try:
-            services = runtime.services
-            today = services.clock().astimezone(services.settings.timezone).date()
-            dialogue = _pick_dialogue(config, args.dialogue, today)
-            async with runtime.db.transaction() as conn:
-                stats = await services.tools.stats(conn, dialogue, today)
-            print(services.tools.stats_text(stats))
-            return 0
-        finally:
-            await runtime.close()
-
-    return asyncio.run(go())
+    return _with_runtime(config, args.db, work)
 
 
 def _export_options(parser: argparse.ArgumentParser) -> None:
@@ -213,24 +225,17 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot export --dialogue lai-chau-2027 --format docx --out tong-hop.docx
     """
-    from .runtime import open_runtime
+    async def work(runtime: Runtime) -> int:
+        today = _today(runtime)
+        dialogue = _pick_dialogue(config, args.dialogue, today)
+        async with runtime.db.transaction() as conn:
+            _, content = await runtime.services.tools.export(conn, dialogue, args.format, today)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(content)
+        print(f"{args.out}: {len(content)} bytes")
+        return 0
 
-    async def go() -> int:
-        runtime = await open_runtime(config, args.db)
-        try:
-            services = runtime.services
-            today = services.clock().astimezone(services.settings.timezone).date()
-            dialogue = _pick_dialogue(config, args.dialogue, today)
-            async with runtime.db.transaction() as conn:
-                _, content = await services.tools.export(conn, dialogue, args.format, today)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_bytes(content)
-            print(f"{args.out}: {len(content)} bytes")
-            return 0
-        finally:
-            await runtime.close()
-
-    return asyncio.run(go())
+    return _with_runtime(config, args.db, work)
 
 
 def _backup_options(parser: argparse.ArgumentParser) -> None:
@@ -244,18 +249,12 @@ def cmd_backup(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot backup backups/doithoai-2026-12-01.db
     """
-    from storage.db import Database
-
-    async def go() -> int:
-        db = await Database.open(args.db or config.database)
-        try:
-            await db.backup(args.out)
-        finally:
-            await db.close()
+    async def work(db: Database) -> int:
+        await db.backup(args.out)
         print(f"{args.out}: backup written")
         return 0
 
-    return asyncio.run(go())
+    return _with_database(config, args.db, work)
 
 
 def _purge_options(parser: argparse.ArgumentParser) -> None:
@@ -273,10 +272,7 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot purge --dialogue lai-chau-2026
     """
-    import datetime as dt
-
     from storage import queries
-    from storage.db import Database
 
     settings = config.settings
     dialogue = settings.dialogue(args.dialogue)
@@ -292,17 +288,13 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
               "Use --force to purge a closed dialogue earlier.", file=sys.stderr)
         return 1
 
-    async def go() -> int:
-        db = await Database.open(args.db or config.database)
-        try:
-            async with db.transaction() as conn:
-                count = await queries.purge_dialogue(conn, dialogue.id)
-        finally:
-            await db.close()
+    async def work(db: Database) -> int:
+        async with db.transaction() as conn:
+            count = await queries.purge_dialogue(conn, dialogue.id)
         print(f"{dialogue.id}: personal data removed from {count} question(s)")
         return 0
 
-    return asyncio.run(go())
+    return _with_database(config, args.db, work)
 
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:
