@@ -204,11 +204,10 @@ class Staff:
 
     async def forward(self, ctx: Context, args: str) -> None:
         words = args.split()
-        cluster = await self._cluster(ctx, words[0] if words else "")
-        if cluster is None:
+        found = await self._cluster_and_dialogue(ctx, words)
+        if found is None:
             return
-        dialogue = ctx.settings.dialogue(cluster.dialogue_id)
-        assert dialogue is not None
+        cluster, dialogue = found
         if len(words) < 2:
             choices = [(name, f"st:fwd:{cluster.id}:{i}")
                        for i, name in enumerate(dialogue.departments, 1)]
@@ -293,11 +292,10 @@ class Staff:
 
     async def change_topic(self, ctx: Context, args: str) -> None:
         words = args.split()
-        cluster = await self._cluster(ctx, words[0] if words else "")
-        if cluster is None:
+        found = await self._cluster_and_dialogue(ctx, words)
+        if found is None:
             return
-        dialogue = ctx.settings.dialogue(cluster.dialogue_id)
-        assert dialogue is not None
+        cluster, dialogue = found
         if len(words) < 2 or not words[1].isdigit() or not (
                 1 <= int(words[1]) <= len(dialogue.topics)):
             ctx.say(ctx.t("staff.usage.topic", count=len(dialogue.topics)))
@@ -436,6 +434,16 @@ class Staff:
             ctx.say(ctx.t("staff.cluster_merged", id=number, target=merged_into))
             number = str(merged_into)
         return await reports.cluster_summary(ctx.conn, int(number))
+
+    async def _cluster_and_dialogue(
+        self, ctx: Context, words: list[str]
+    ) -> tuple[reports.ClusterSummary, Dialogue] | None:
+        """The cluster named by the first word, and its dialogue (config may have dropped it)."""
+        cluster = await self._cluster(ctx, words[0] if words else "")
+        dialogue = ctx.settings.dialogue(cluster.dialogue_id) if cluster else None
+        if cluster is not None and dialogue is None:
+            ctx.say(ctx.t("error.dialogue_gone"))
+        return (cluster, dialogue) if cluster and dialogue else None
 
     async def _cluster_dialogue(self, ctx: Context) -> Dialogue:
         found = await reports.cluster_dialogue(ctx.conn, int(ctx.data["cluster"]))
