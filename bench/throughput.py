@@ -5,8 +5,8 @@ the 2 cores as a bot and Telegram would not share one). Every member types the w
 (/start, consent, commune by name, topic, question, anonymity, Gửi); all updates are queued up
 front, interleaved across members, and the run ends when every member has her receipt.
 
-The same run with PTB's sequential update processing (concurrent_updates=False) is the
-baseline. The AIORateLimiter is off here: it would cap the bot at Telegram's 30 msg/s and hide
+The same run with sequential update processing (each update of a batch awaited before the
+next, as PTB's concurrent_updates=False does) is the baseline. The AIORateLimiter is off here: it would cap the bot at Telegram's 30 msg/s and hide
 the bot's own capacity, which is what this measures.
 
 Prints one JSON line. Usage: python bench/throughput.py [--members 1000] [--baseline-members 200]
