@@ -52,13 +52,14 @@ class OutboxWorker:
 
     def __init__(self, db: Database, channel: str, send: Send, *,
                  send_photo: SendPhoto | None = None, concurrency: int = 8,
-                 idle_seconds: float = 1.0) -> None:
+                 idle_seconds: float = 1.0, per_chat_seconds: float = 1.0) -> None:
         self.db = db
         self.channel = channel
         self.send = send
         self.send_photo = send_photo
         self.concurrency = concurrency
         self.idle_seconds = idle_seconds
+        self.per_chat_seconds = per_chat_seconds
         self._wake = asyncio.Event()
         self.sent = 0
 
@@ -94,7 +95,9 @@ class OutboxWorker:
 
         async def chat_worker(messages: list[q.OutboxMessage]) -> None:
             async with gate:
-                for message in messages:
+                for i, message in enumerate(messages):
+                    if i:  # about one message a second to one person (Telegram's limit)
+                        await asyncio.sleep(self.per_chat_seconds)
                     if not await self._deliver(message):
                         break
 
