@@ -6,8 +6,9 @@ the 2 cores as a bot and Telegram would not share one). Every member types the w
 front, interleaved across members, and the run ends when every member has her receipt.
 
 The same run with sequential update processing (each update of a batch awaited before the
-next, as PTB's concurrent_updates=False does) is the baseline. The AIORateLimiter is off here: it would cap the bot at Telegram's 30 msg/s and hide
-the bot's own capacity, which is what this measures.
+next, as PTB's concurrent_updates=False does) is the baseline. The AIORateLimiter is off here:
+it would cap the bot at Telegram's 30 msg/s and hide the bot's own capacity, which is what this
+measures.
 
 Prints one JSON line. Usage: python bench/throughput.py [--members 1000] [--baseline-members 200]
 """
