@@ -182,9 +182,8 @@ class AskQuestion:
         if ctx.action == CANCEL:
             await self.cancel(ctx)
             return
-        chosen = ctx.action.removeprefix("ask:dlg:") if ctx.action.startswith("ask:dlg:") else ""
-        dialogue = ctx.settings.dialogue(chosen)
-        if dialogue is None or not dialogue.is_open(ctx.today):
+        dialogue = ctx.chosen_open_dialogue("ask:dlg:")
+        if dialogue is None:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.DIALOGUE)
             return
@@ -212,8 +211,7 @@ class AskQuestion:
 
     async def on_consent(self, ctx: Context) -> None:
         if ctx.action == "ask:consent:yes":
-            await q.record_consent(ctx.conn, ctx.user.id, ctx.settings.consent_version)
-            ctx.user = await q.user_by_id(ctx.conn, ctx.user.id) or ctx.user
+            await ctx.record_consent()
             await ctx.show(State.COMMUNE)
         elif ctx.action in ("ask:consent:no", CANCEL):
             ctx.reset()  # nothing of hers is kept, not even a draft she typed before

@@ -115,6 +115,17 @@ class Context:
     def dialogue(self) -> Dialogue | None:
         return self.settings.dialogue(self.data.get("dialogue", ""))
 
+    def chosen_open_dialogue(self, prefix: str) -> Dialogue | None:
+        """The open dialogue a "<prefix><id>" choice names, or None (unknown, closed, forged)."""
+        if not self.action.startswith(prefix):
+            return None
+        dialogue = self.settings.dialogue(self.action.removeprefix(prefix))
+        return dialogue if dialogue is not None and dialogue.is_open(self.today) else None
+
+    async def record_consent(self) -> None:
+        await q.record_consent(self.conn, self.user.id, self.settings.consent_version)
+        self.user = await q.user_by_id(self.conn, self.user.id) or self.user
+
     def reset(self, state: str = IDLE) -> None:
         self.state = state
         self.data = {}

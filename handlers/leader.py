@@ -135,8 +135,7 @@ class Leader:
 
     async def on_consent(self, ctx: Context) -> None:
         if ctx.action == "lead:consent:yes":
-            await q.record_consent(ctx.conn, ctx.user.id, ctx.settings.consent_version)
-            ctx.user = await q.user_by_id(ctx.conn, ctx.user.id) or ctx.user
+            await ctx.record_consent()
             await self._choose_dialogue(ctx)
         elif ctx.action in ("lead:consent:no", CANCEL):
             ctx.reset()
@@ -153,8 +152,8 @@ class Leader:
         if ctx.action == CANCEL:
             await self._finish(ctx)
             return
-        dialogue = ctx.settings.dialogue(ctx.action.removeprefix("lead:dlg:"))
-        if dialogue is None or not dialogue.is_open(ctx.today):
+        dialogue = ctx.chosen_open_dialogue("lead:dlg:")
+        if dialogue is None:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.DIALOGUE)
             return
