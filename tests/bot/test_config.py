@@ -55,3 +55,14 @@ def test_shipped_config_has_the_seed_dialogues():
     assert (lai_chau.answer_deadline.day, lai_chau.answer_deadline.month) == (25, 7)
     assert (lai_chau.summary_deadline.day, lai_chau.summary_deadline.month) == (31, 7)
     assert str(config.settings.timezone) == "Asia/Ho_Chi_Minh"
+
+
+def test_the_other_seed_plans_ship_as_closed_examples():
+    import datetime as dt
+
+    settings = load_config(ROOT / "config.toml", environ={}).settings
+    kon_tum = settings.dialogue("kon-tum-2024")
+    assert kon_tum is not None and kon_tum.closes == dt.date(2024, 10, 29)
+    assert kon_tum.answer_deadline == dt.date(2024, 11, 15)
+    assert settings.dialogue("thai-nguyen-2023") is not None
+    assert [d.id for d in settings.open_dialogues(dt.date(2026, 12, 1))] == ["lai-chau-2027"]
