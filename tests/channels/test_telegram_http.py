@@ -1,0 +1,83 @@
+"""The Telegram channel's own HTTP transport (aiohttp under PTB): files, failures, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+import pytest
+from telegram.error import NetworkError, TimedOut
+
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_http import AiohttpRequest
+from bot.outbox import RetryLater
+from tests.channels.test_telegram import fake, send  # noqa: F401  (fixture)
+from tests.conftest import STAFF_TELEGRAM_ID
+from tests.fakes.fake_bot_api import FakeBotAPI
+
+
+@pytest.fixture
+async def staff_telegram(staff_runtime, fake):  # noqa: F811
+    channel = TelegramChannel(staff_runtime, token=fake.token, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    yield channel
+    await channel.stop()
+
+
+async def test_staff_export_arrives_as_an_excel_file(fake: FakeBotAPI,  # noqa: F811
+                                                     staff_telegram):
+    staff = int(STAFF_TELEGRAM_ID)
+    replies = await send(fake, staff, "/xuat xlsx")
+    upload = next(m["file"] for m in fake.sent(staff) if m["method"] == "sendDocument")
+    assert upload["filename"].endswith(".xlsx")
+    assert upload["size"] > 1000  # a real workbook went up as a multipart file, not a field
+    assert upload["filename"] in replies[-1]["text"]  # and she is told what she got
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_unreachable_telegram_keeps_the_notification_for_a_retry(runtime):
+    # The outbox must hear "try again later", never "sent" and never "give up": otherwise an
+    # answer to a woman would be lost while the provincial line to Telegram is down.
+    channel = TelegramChannel(runtime, token="123:ABC",
+                              base_url=f"http://127.0.0.1:{_closed_port()}/bot")
+    await channel.app.bot.request.initialize()  # not bot.initialize(): its getMe would fail
+    try:
+        with pytest.raises(RetryLater):
+            await channel._send_text("42", "Câu hỏi LC27-000001 của chị đã được trả lời.")
+    finally:
+        await channel.app.bot.request.shutdown()
+
+
+async def test_network_failure_is_ptbs_network_error_without_the_token():
+    request = AiohttpRequest(connect_timeout=2)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as caught:
+            await request.post(f"http://127.0.0.1:{_closed_port()}/bot123:SECRET/getMe")
+        assert "SECRET" not in str(caught.value)
+    finally:
+        await request.shutdown()
+
+
+async def test_a_server_that_never_answers_times_out():
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    request = AiohttpRequest(read_timeout=0.3)
+    await request.initialize()
+    try:
+        with pytest.raises(TimedOut):
+            await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe")
+    finally:
+        await request.shutdown()
+        server.close()
+        with contextlib.suppress(Exception):
+            await server.wait_closed()
