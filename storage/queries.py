@@ -6,6 +6,7 @@ Every function takes the connection of an open `Database.transaction()`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,13 @@ class User:
         return self.consent_at is not None
 
 
+async def _one(conn: Conn, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    """The first row, in one trip to the database thread instead of two (execute, fetch):
+    these run on every message, inside the transaction every other message waits for."""
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
+
+
 def _user(row: aiosqlite.Row) -> User:
     return User(
         id=row["id"], channel=row["channel"], external_id=row["external_id"],
@@ -47,16 +55,13 @@ def _user(row: aiosqlite.Row) -> User:
 
 
 async def user_by_external_id(conn: Conn, channel: str, external_id: str) -> User | None:
-    cur = await conn.execute(
-        "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
-    )
-    row = await cur.fetchone()
+    row = await _one(conn, "SELECT * FROM users WHERE channel = ? AND external_id = ?",
+                     (channel, external_id))
     return _user(row) if row else None
 
 
 async def user_by_id(conn: Conn, user_id: int) -> User | None:
-    cur = await conn.execute("SELECT * FROM users WHERE id = ?", (user_id,))
-    row = await cur.fetchone()
+    row = await _one(conn, "SELECT * FROM users WHERE id = ?", (user_id,))
     return _user(row) if row else None
 
 
@@ -64,7 +69,8 @@ async def ensure_user(
     conn: Conn, channel: str, external_id: str, chat_id: str, display_name: str
 ) -> User:
     """The user for this channel identity, created on first contact (without consent)."""
-    cur = await conn.execute(
+    row = await _one(
+        conn,
         """
         INSERT INTO users (channel, external_id, chat_id, display_name, created_at)
         VALUES (?, ?, ?, ?, ?)
@@ -73,7 +79,8 @@ async def ensure_user(
         """,
         (channel, external_id, chat_id, display_name[:100], utcnow()),
     )
-    return _user(await cur.fetchone())
+    assert row is not None  # RETURNING on an upsert always gives the row
+    return _user(row)
 
 
 async def record_consent(conn: Conn, user_id: int, version: str) -> None:
@@ -104,11 +111,10 @@ class Conversation:
 
 
 async def get_conversation(conn: Conn, channel: str, chat_id: str) -> Conversation | None:
-    cur = await conn.execute(
-        "SELECT state, data, offered FROM conversations WHERE channel = ? AND chat_id = ?",
+    row = await _one(
+        conn, "SELECT state, data, offered FROM conversations WHERE channel = ? AND chat_id = ?",
         (channel, chat_id),
     )
-    row = await cur.fetchone()
     if row is None:
         return None
     return Conversation(row["state"], json.loads(row["data"]), json.loads(row["offered"]))
