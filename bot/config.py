@@ -135,7 +135,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"`bot.question_max_chars` ({maximum})"
         )
     similar = _score(r, "matching.similar_threshold", 35)
-    join = _score(r, "matching.join_threshold", 45)
+    join = _score(r, "matching.join_threshold", 47.5)
     if join < similar:
         raise ConfigError(
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "

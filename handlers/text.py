@@ -231,7 +231,10 @@ class ConceptTable:
         aux: dict[tuple[bool, str], int] = {}  # rule parts and helper phrases → id
         helpers: dict[str, set[int]] = {}
         raw_rules: list[tuple[str, list[str]]] = []
+        broad: set[str] = set()
         for concept, mode, phrase in lines:
+            if mode == "+":
+                broad.add(CONCEPT_MARK + concept)
             parts = [p.strip() for p in phrase.split(" + ")]
             if len(parts) > 1:
                 for part in parts:
@@ -275,6 +278,9 @@ class ConceptTable:
         self._accented_anchors = tuple(sorted(w for (acc, w), i in aux.items()
                                               if i in anchor_ids and acc))
         self.size = len(merged) + len(aux)
+        # Concepts with "+" lines name a kind or a place (chăn nuôi, trường học): sharing one
+        # says what a question is about, not what it asks for (see bot.matching).
+        self.broad = frozenset(broad)
 
     def __bool__(self) -> bool:
         return self.size > 0

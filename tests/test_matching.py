@@ -19,6 +19,7 @@ from handlers.text import Normalizer, fold
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
+BLIND_SET = ROOT / "tests" / "data" / "cluster_blind.jsonl"
 
 
 def _load(path: Path) -> list[dict]:
@@ -82,9 +83,18 @@ def test_holdout_set_shape(holdout_records: list[dict], dev_records: list[dict])
 def test_dev_set_quality_does_not_regress(dev_records, normalizer) -> None:
     labels = cluster_records(dev_records, MatchSettings(), normalizer)
     scores = bcubed([label for _, label in labels], [r["cluster"] for r in dev_records])
-    # Measured 0.972 / 0.843 / 0.903 (bench/cluster_quality.py); precision is the promise.
+    # Measured 0.979 / 0.902 / 0.939 (bench/cluster_quality.py); precision is the promise.
     assert scores["precision"] >= 0.95
-    assert scores["f1"] >= 0.88
+    assert scores["f1"] >= 0.92
+
+
+def test_blind_set_keeps_concerns_apart(normalizer) -> None:
+    """The set written without seeing the matcher: its hard negatives must stay apart."""
+    records = _load(BLIND_SET)
+    labels = cluster_records(records, MatchSettings(), normalizer)
+    scores = bcubed([label for _, label in labels], [r["cluster"] for r in records])
+    assert len(records) >= 200
+    assert scores["precision"] >= 0.95  # measured 0.982
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -181,6 +191,24 @@ def test_livestock_loan_and_course_loan_stay_apart(index: ClusterIndex) -> None:
                               ("vay tiền cho con học nghề may", "course"),
                               ("vay vốn nuôi lợn nái", "livestock")):
         assert index.similar(question, 1)[0].cluster_id == cluster, question
+
+
+def test_a_long_story_joins_the_short_question_it_asks(index: ClusterIndex) -> None:
+    """Same concern in other words, diluted by the story around it: the same concepts join."""
+    index.add(1, "tảo hôn ở bản em", "child-marriage", 4)
+    for question in ("Làm sao để chấm dứt tảo hôn ở đồng bào Mông?",
+                     "cháu gái nhà hàng xóm mới 14 tuổi đã bị gia đình gả cho người ta"):
+        assert index.best_cluster(question, 4).cluster_id == "child-marriage", question
+
+
+def test_sharing_a_place_is_not_sharing_a_request(index: ClusterIndex) -> None:
+    """"Trạm y tế" says where, not what: medicine and a midwife are different requests."""
+    index.add(1, "trạm y tế xã không có thuốc, khám xong phải về tự mua", "medicine", 4)
+    index.add(2, "điểm trường mầm non thiếu giáo viên, một cô dạy ba lứa tuổi", "teachers", 4)
+    assert index.best_cluster(
+        "Trạm y tế xã không có nữ hộ sinh, chị em đẻ phải xuống bệnh viện", 4) is None
+    assert index.best_cluster("tiền ăn bán trú của học sinh mấy tháng chưa được cấp", 4) is None
+    assert index.best_cluster("tram y te ko co thuoc ha sot", 4).cluster_id == "medicine"
 
 
 def test_course_loan_does_not_join_a_training_request(index: ClusterIndex) -> None:
