@@ -53,27 +53,13 @@ def fold(text: str) -> str:
     """Lower case, diacritics removed, đ→d, whitespace collapsed: "Xã Nậm Tăm" → "xa nam tam"."""
     # Every message folds many times (menus, communes, danger words): Latin letters go through
     # one table; only what is left outside ASCII takes the slow character-by-character path.
-    text = (text or "").lower().translate(_LATIN_FOLD)
+    text = (text or "").lower().translate(_FOLD_WITH_MARKS)
     if not text.isascii():
         text = unicodedata.normalize("NFD", text).replace("đ", "d")
         text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     return " ".join(text.split())
 
 
-def _latin_fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-        bare = "".join(ch for ch in unicodedata.normalize("NFD", chr(code)).lower()
-                       if unicodedata.category(ch) != "Mn")
-        if bare.isascii() and bare.isalpha() and len(bare) == 1:
-            table[code] = bare
-    table[ord("đ")] = "d"
-    for code in range(0x300, 0x370):  # combining marks of text typed decomposed (NFD)
-        table[code] = None
-    return table
-
-
-_LATIN_FOLD = _latin_fold_table()
 
 
 # --- Normalisation for matching -------------------------------------------------------------------
@@ -91,19 +77,22 @@ DEFAULT_CONCEPTS = _REPO_ROOT / "locales" / "concepts.tsv"
 _PROTECTED = frozenset({"vay"})
 
 
-def _build_fold_table() -> dict[int, str]:
+def _build_fold_table() -> dict[int, str | None]:
     """Precomposed Latin letter → unaccented lower-case ASCII letter, for str.translate."""
-    table: dict[int, str] = {ord("đ"): "d", ord("Đ"): "d"}
+    table: dict[int, str | None] = {ord("đ"): "d", ord("Đ"): "d"}
     for start, end in ((0x00C0, 0x0250), (0x1E00, 0x1F00)):
         for cp in range(start, end):
-            base = unicodedata.normalize("NFD", chr(cp))[0].lower()
-            if base.isascii() and base.isalpha():
-                table[cp] = base
+            bare = "".join(ch for ch in unicodedata.normalize("NFD", chr(cp)).lower()
+                           if unicodedata.category(ch) != "Mn")
+            if bare.isascii() and bare.isalpha() and len(bare) == 1:
+                table[cp] = bare
     return table
 
 
 # translate() with a table is ~3x faster than NFD + a category test per character.
 _FOLD_TABLE = _build_fold_table()
+# fold() also takes text typed decomposed (NFD): its combining marks simply go.
+_FOLD_WITH_MARKS = _FOLD_TABLE | dict.fromkeys(range(0x300, 0x370))
 # A word: letters and digits; punctuation, emoji and "_" separate words.
 _WORD = re.compile(r"[^\W_]+")
 # "nhiềuuuu", "khônggg": three or more of one letter are emphasis. Two are emphasis too, except
