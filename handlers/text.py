@@ -60,8 +60,6 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
-
-
 # --- Normalisation for matching -------------------------------------------------------------------
 # Everything below serves question matching: two spellings of one question ("ko dc ho tro j",
 # "Không được hỗ trợ gì ạ") must normalise to the same string. The result is only compared, never

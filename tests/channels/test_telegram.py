@@ -11,14 +11,6 @@ from bot.runtime import open_runtime
 from tests.fakes.fake_bot_api import FakeBotAPI
 
 
-@pytest.fixture
-async def fake():
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def start_channel(runtime, fake: FakeBotAPI) -> TelegramChannel:
     channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
     await channel.start(poll_timeout=1)

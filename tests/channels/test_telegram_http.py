@@ -12,21 +12,20 @@ from telegram.error import NetworkError, TimedOut
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_http import AiohttpRequest
 from bot.outbox import RetryLater
-from tests.channels.test_telegram import fake, send  # noqa: F401  (fixture)
+from tests.channels.test_telegram import send
 from tests.conftest import STAFF_TELEGRAM_ID
 from tests.fakes.fake_bot_api import FakeBotAPI
 
 
 @pytest.fixture
-async def staff_telegram(staff_runtime, fake):  # noqa: F811
+async def staff_telegram(staff_runtime, fake):
     channel = TelegramChannel(staff_runtime, token=fake.token, base_url=fake.base_url)
     await channel.start(poll_timeout=1)
     yield channel
     await channel.stop()
 
 
-async def test_staff_export_arrives_as_an_excel_file(fake: FakeBotAPI,  # noqa: F811
-                                                     staff_telegram):
+async def test_staff_export_arrives_as_an_excel_file(fake: FakeBotAPI, staff_telegram):
     staff = int(STAFF_TELEGRAM_ID)
     replies = await send(fake, staff, "/xuat xlsx")
     upload = next(m["file"] for m in fake.sent(staff) if m["method"] == "sendDocument")
