@@ -152,7 +152,7 @@ async def fill_outbox(runtime: Runtime, askers: int, leaders: int = 0) -> set[Me
             text = locale.t("notify.answer", receipt=receipt, agency=rng.choice(AGENCIES),
                             answer=rng.choice(ANSWERS))
             queued = await q.enqueue(conn, "telegram", chat_id, text, purpose="answer",
-                                     dedupe_key=f"answer:{cluster}:{i + 1}")
+                                     dedupe_key=f"answer:{cluster}:{i + 1}", now=runtime.db.clock())
             assert queued, "dedupe keys are unique per question"
             expected.add((chat_id, text))
     return expected
@@ -300,7 +300,8 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
         try:
             expected = await fill_outbox(runtime, scenario.askers, scenario.leaders)
             async with runtime.db.transaction() as conn:
-                rows = await q.pending_outbox(conn, "telegram", scenario.askers)
+                rows = await q.pending_outbox(conn, "telegram", scenario.askers,
+                    now=runtime.db.clock())
             channel = TelegramChannel(runtime, token=TOKEN, base_url=client.base_url,
                                       rate_limit=False)
             scenario.apply_network(channel)
@@ -321,7 +322,7 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
                         return
                     stamps.append(time.perf_counter())
                     async with runtime.db.transaction() as conn:
-                        await q.mark_outbox_sent(conn, row.id)
+                        await q.mark_outbox_sent(conn, row.id, now=runtime.db.clock())
 
             log(f"baseline: {scenario.askers} notifications queued, "
                 f"firing {in_flight} at a time")

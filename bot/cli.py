@@ -280,17 +280,17 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
         known = ", ".join(d.id for d in settings.dialogues)
         print(f"Unknown dialogue {args.dialogue!r}. Known: {known}", file=sys.stderr)
         return 2
-    today = dt.datetime.now(settings.timezone).date()
-    allowed = dialogue.summary_deadline + dt.timedelta(days=settings.retention_days)
-    if dialogue.closes >= today or (today < allowed and not args.force):
-        print(f"{dialogue.id}: personal data is kept until {allowed:%d/%m/%Y} "
-              f"(summary deadline + bot.retention_days); nothing purged. "
-              "Use --force to purge a closed dialogue earlier.", file=sys.stderr)
-        return 1
 
     async def work(db: Database) -> int:
+        today = db.clock().astimezone(settings.timezone).date()
+        allowed = dialogue.summary_deadline + dt.timedelta(days=settings.retention_days)
+        if dialogue.closes >= today or (today < allowed and not args.force):
+            print(f"{dialogue.id}: personal data is kept until {allowed:%d/%m/%Y} "
+                  f"(summary deadline + bot.retention_days); nothing purged. "
+                  "Use --force to purge a closed dialogue earlier.", file=sys.stderr)
+            return 1
         async with db.transaction() as conn:
-            count = await queries.purge_dialogue(conn, dialogue.id)
+            count = await queries.purge_dialogue(conn, dialogue.id, now=db.clock())
         print(f"{dialogue.id}: personal data removed from {count} question(s)")
         return 0
 

@@ -51,7 +51,7 @@ async def build_digest(
         if section:
             parts.append(section)
         if with_chart and chart is None and clusters:
-            chart = await _chart(conn, settings, dialogue, clusters)
+            chart = await _chart(conn, settings, dialogue, clusters, now)
     return Digest(day, "\n\n".join(parts), chart, new_count)
 
 
@@ -113,12 +113,12 @@ def _line(locale: Locale, c: reports.ClusterSummary) -> str:
 
 
 async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialogue,
-                 clusters: list[reports.ClusterSummary]) -> bytes:
+                 clusters: list[reports.ClusterSummary], now: dt.datetime) -> bytes:
     per_topic = []
     for number, name in enumerate(dialogue.topics, 1):
         per_topic.append((f"{number}. {name}", sum(c.total for c in clusters
                                                     if c.topic == number)))
-    offset = settings.timezone.utcoffset(dt.datetime.now()).total_seconds() // 3600
+    offset = settings.timezone.utcoffset(now.replace(tzinfo=None)).total_seconds() // 3600
     per_day = await reports.counts_by_day(conn, dialogue.id, int(offset))
     return render_digest_chart(per_topic, per_day, dialogue.title)
 
@@ -137,7 +137,7 @@ async def send_daily_digest(db: Database, settings: Settings, locale: Locale,
         for channel, chat_id in settings.staff_chats.items():
             await q.enqueue(conn, channel, chat_id, digest.text, purpose="digest",
                             dedupe_key=f"digest:{day.isoformat()}:{channel}",
-                            image=digest.chart, priority=1)
+                            image=digest.chart, priority=1, now=now)
     return True
 
 

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from storage import queries as q
+from storage.clock import stamp
 from storage.db import Database
 
 __all__ = ["DeliveryError", "OutboxWorker", "RetryLater", "Undeliverable"]
@@ -83,7 +84,7 @@ class OutboxWorker:
     async def drain_once(self, batch: int = 200) -> bool:
         """Send one batch; True when there may be more waiting."""
         async with self.db.transaction() as conn:
-            pending = await q.pending_outbox(conn, self.channel, batch)
+            pending = await q.pending_outbox(conn, self.channel, batch, now=self.db.clock())
         if not pending:
             return False
         # One sender per chat at a time keeps each woman's messages in order; the platform
@@ -122,13 +123,14 @@ class OutboxWorker:
             await self._retry(message, repr(exc), 2 ** min(message.attempts, 8), give_up)
             return False
         async with self.db.transaction() as conn:
-            await q.mark_outbox_sent(conn, message.id)
+            await q.mark_outbox_sent(conn, message.id, now=self.db.clock())
         self.sent += 1
         return True
 
     async def _retry(self, message: q.OutboxMessage, error: str, seconds: float,
                      give_up: bool) -> None:
-        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        now = self.db.clock()
+        when = now + dt.timedelta(seconds=seconds)
         async with self.db.transaction() as conn:
             await q.mark_outbox_retry(conn, message.id, error,
-                                      when.isoformat(timespec="seconds"), give_up)
+                                      stamp(when), give_up, now=now)

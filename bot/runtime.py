@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from handlers.locale import Locale
 from handlers.my_data import MyData
 from handlers.safety import DangerKeywords, detect_danger
 from handlers.staff import Staff
+from storage.clock import Clock, system_clock
 from storage.db import Database
 
 from .communes import commune_loader
@@ -41,9 +40,10 @@ class Runtime:
 async def open_runtime(
     config: Config,
     database: Path | str | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
+    clock: Clock = system_clock,
 ) -> Runtime:
-    db = await Database.open(database or config.database)
+    """The one place that picks the clock: flows, storage, outbox and digest all read it."""
+    db = await Database.open(database or config.database, clock)
     try:
         return await _assemble(config, db, clock)
     except BaseException:
@@ -51,8 +51,7 @@ async def open_runtime(
         raise
 
 
-async def _assemble(config: Config, db: Database,
-                    clock: Callable[[], dt.datetime] | None) -> Runtime:
+async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
     locale = Locale.load(config.locale)
     keywords = DangerKeywords.from_file()
     matcher = QuestionMatcher(match_settings(config))
@@ -64,7 +63,7 @@ async def _assemble(config: Config, db: Database,
         tools=StaffTools(config.settings, locale),
         danger=functools.partial(detect_danger, keywords=keywords),
         matcher=matcher,
-        **({"clock": clock} if clock else {}),
+        clock=clock,
     )
     flows = [Staff(), Leader(), MyData(), AskQuestion()]
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger])

@@ -430,7 +430,7 @@ class AskQuestion:
             kind="support", commune=ctx.data.get("commune", ""), topic=ctx.data["topic"],
             text="", anonymous=True, cluster_id=cluster_id,
             supports_question_id=int(item["question"]),
-        ), receipt)
+        ), receipt, now=ctx.now)
         ctx.reset()
         ctx.say(ctx.t("ask.supported", receipt=receipt,
                       deadline=fmt_date(dialogue.answer_deadline)), _after_menu(ctx))
@@ -501,14 +501,14 @@ class AskQuestion:
                 and await q.cluster_exists(ctx.conn, int(match.cluster_id), dialogue.id)):
             cluster_id = int(match.cluster_id)
         else:
-            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent)
+            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent, now=ctx.now)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
             dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
             kind="member", commune=data.get("commune", ""), topic=topic, text=text,
             anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
             voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
-        ), receipt)
+        ), receipt, now=ctx.now)
         if matcher is not None and not data.get("voice_url"):
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
@@ -730,4 +730,5 @@ async def _alert_staff_urgent(ctx: Context, receipt: str) -> None:
             ctx.t("staff.urgent_stored", receipt=receipt, commune=ctx.data.get("commune", "?"),
                   category=ctx.data.get("danger", "")),
             purpose="urgent", dedupe_key=f"urgent-stored:{receipt}:{channel}", priority=10,
+            now=ctx.now,
         )

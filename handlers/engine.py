@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from storage import queries as q
+from storage.clock import Clock, system_clock
 from storage.db import Database
 
 from .domain import Dialogue, Settings
@@ -63,7 +64,7 @@ class Services:
     matcher: Matcher | None = None
     danger: Danger | None = None
     tools: Any = None  # bot.staff_tools.StaffTools: digest, stats, exports for staff commands
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    clock: Clock = system_clock
 
 
 @dataclass
@@ -123,7 +124,8 @@ class Context:
         return dialogue if dialogue is not None and dialogue.is_open(self.today) else None
 
     async def record_consent(self) -> None:
-        await q.record_consent(self.conn, self.user.id, self.settings.consent_version)
+        await q.record_consent(self.conn, self.user.id, self.settings.consent_version,
+                               now=self.now)
         self.user = await q.user_by_id(self.conn, self.user.id) or self.user
 
     def reset(self, state: str = IDLE) -> None:
@@ -201,7 +203,7 @@ class Dispatcher:
             return self._flood_reply(incoming)
         async with self.db.transaction() as conn:
             if incoming.update_key and not await q.claim_update(
-                conn, incoming.channel, incoming.update_key
+                conn, incoming.channel, incoming.update_key, now=self.services.clock()
             ):
                 log.info("duplicate delivery %s/%s dropped", incoming.channel, incoming.update_key)
                 return []
@@ -210,6 +212,7 @@ class Dispatcher:
             await q.save_conversation(
                 conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
                 offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+                now=ctx.now,
             )
         for hook in ctx.after_commit:
             hook()
@@ -238,7 +241,8 @@ class Dispatcher:
 
     async def _context(self, conn: aiosqlite.Connection, incoming: Incoming) -> Context:
         user = await q.ensure_user(
-            conn, incoming.channel, incoming.user_id, incoming.chat_id, incoming.display_name
+            conn, incoming.channel, incoming.user_id, incoming.chat_id, incoming.display_name,
+            now=self.services.clock(),
         )
         conv = await q.get_conversation(conn, incoming.channel, incoming.chat_id)
         state, data, offered = (conv.state, conv.data, conv.offered) if conv else (IDLE, {}, [])

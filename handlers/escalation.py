@@ -38,7 +38,7 @@ async def escalate_danger(ctx: Context) -> None:
     for channel, chat_id in ctx.settings.staff_chats.items():
         await q.enqueue(ctx.conn, channel, chat_id, alert, purpose="danger",
                         dedupe_key=f"danger:{ctx.incoming.channel}:{key}:{channel}" if key
-                        else None, priority=10)
+                        else None, priority=10, now=ctx.now)
 
 
 def _safety_message(ctx: Context, commune: str) -> str:
@@ -61,14 +61,14 @@ async def _store_urgent(ctx: Context, category: str, commune: str) -> str:
     if dialogue is None or not dialogue.is_open(ctx.today):
         return ""
     topic = ctx.data.get("topic") or _protection_topic(dialogue.topics)
-    cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent=True)
+    cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent=True, now=ctx.now)
     receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
     question_id = await q.insert_question(ctx.conn, q.NewQuestion(
         dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
         kind="member", commune=commune, topic=topic,
         text=ctx.text[: ctx.settings.question_max_chars], anonymous=True,
         cluster_id=cluster_id, urgent=True, danger=category,
-    ), receipt)
+    ), receipt, now=ctx.now)
     ctx.data["urgent_question"] = question_id
     ctx.data["urgent_receipt"] = receipt
     ctx.data.setdefault("dialogue", dialogue.id)

@@ -90,12 +90,13 @@ class Leader:
             return
         code = "CB-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
         await q.create_invite(ctx.conn, code, found[0], f"{ctx.incoming.channel}:"
-                              f"{ctx.incoming.user_id}")
+                              f"{ctx.incoming.user_id}", now=ctx.now)
         ctx.say(ctx.t("leader.invite_created", code=code, commune=found[0]))
 
     async def redeem(self, ctx: Context, args: str) -> None:
         code = args.strip().upper()
-        commune = await q.redeem_invite(ctx.conn, code, ctx.user.id) if _CODE.match(code) else None
+        commune = await q.redeem_invite(ctx.conn, code, ctx.user.id,
+            now=ctx.now) if _CODE.match(code) else None
         if commune is None:
             ctx.say(ctx.t("leader.bad_code"))
             return
@@ -249,7 +250,7 @@ class Leader:
                                                         dialogue.id):
             cluster_id = int(match.cluster_id)
         else:
-            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic)
+            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, now=ctx.now)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         danger = data.get("danger")
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
@@ -258,7 +259,7 @@ class Leader:
             cluster_id=cluster_id, represented=int(data["count"]),
             meeting_date=meeting.isoformat() if meeting else None,
             urgent=bool(danger), danger=danger,
-        ), receipt)
+        ), receipt, now=ctx.now)
         if matcher is not None:
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))

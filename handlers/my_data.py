@@ -40,7 +40,7 @@ class MyData:
 
     async def on_confirm_delete(self, ctx: Context) -> None:
         if ctx.action == "data:delete":
-            deleted = await q.delete_user_data(ctx.conn, ctx.user.id)
+            deleted = await q.delete_user_data(ctx.conn, ctx.user.id, now=ctx.now)
             ctx.reset(IDLE)
             ctx.say(ctx.t("data.deleted", questions=deleted.questions, outbox=deleted.outbox))
         elif ctx.action == "data:keep":

@@ -146,7 +146,8 @@ class Staff:
         for user_id, channel, chat_id in await q.announcement_recipients(ctx.conn):
             # One announcement per member per dialogue, however often the button is pressed.
             if await q.enqueue(ctx.conn, channel, chat_id, text, purpose="announcement",
-                               dedupe_key=f"announce:{dialogue.id}:{user_id}", priority=-1):
+                               dedupe_key=f"announce:{dialogue.id}:{user_id}", priority=-1,
+                                   now=ctx.now):
                 queued += 1
         ctx.say(ctx.t("staff.announce_queued", count=queued))
 
@@ -224,7 +225,7 @@ class Staff:
                 ctx.say(ctx.t("staff.bad_date", value=words[2][:20]))
                 return
             deadline = parsed
-        await q.forward_cluster(ctx.conn, cluster.id, department, deadline.isoformat())
+        await q.forward_cluster(ctx.conn, cluster.id, department, deadline.isoformat(), now=ctx.now)
         ctx.say(ctx.t("staff.forwarded", id=cluster.id, department=department,
                       deadline=_fmt(deadline)))
 
@@ -282,7 +283,7 @@ class Staff:
             ctx.say(ctx.t("staff.usage.split"))
             return
         cluster_id = await q.create_cluster(ctx.conn, row["dialogue_id"], row["topic"],
-                                            bool(row["urgent"]))
+                                            bool(row["urgent"]), now=ctx.now)
         await q.move_question(ctx.conn, row["id"], cluster_id)
         matcher = ctx.services.matcher
         if matcher is not None:
@@ -313,7 +314,7 @@ class Staff:
             return
         await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
                         ctx.t("notify.from_staff", receipt=recipient.receipt, text=text.strip()),
-                        purpose="staff_message", priority=5)
+                        purpose="staff_message", priority=5, now=ctx.now)
         ctx.say(ctx.t("staff.message_queued", receipt=recipient.receipt))
 
     # -- answer steps -----------------------------------------------------------------------
@@ -372,7 +373,7 @@ class Staff:
             return
         cluster_id = int(ctx.data["cluster"])
         answer, agency = ctx.data["answer"], ctx.data["agency"]
-        await q.record_answer(ctx.conn, cluster_id, answer, agency)
+        await q.record_answer(ctx.conn, cluster_id, answer, agency, now=ctx.now)
         told = await notify_cluster(ctx, cluster_id, "answer", agency=agency, answer=answer)
         await self._end(ctx, ctx.t("staff.answer_saved", id=cluster_id, count=told))
 
@@ -408,7 +409,7 @@ class Staff:
         if recipient is not None:
             await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
                             ctx.t("notify.rejected", receipt=receipt, reason=reason[:500]),
-                            purpose="rejected", dedupe_key=f"rejected-q:{row['id']}")
+                            purpose="rejected", dedupe_key=f"rejected-q:{row['id']}", now=ctx.now)
         ctx.say(ctx.t("staff.question_rejected", receipt=receipt))
 
     # -- helpers ----------------------------------------------------------------------------
@@ -457,7 +458,7 @@ async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str
     for r in await q.recipients_of_cluster(ctx.conn, cluster_id):
         text = ctx.t(f"notify.{kind}", receipt=r.receipt, **values)
         if await q.enqueue(ctx.conn, r.channel, r.chat_id, text, purpose=kind,
-                           dedupe_key=f"{kind}:{cluster_id}:{r.question_id}"):
+                           dedupe_key=f"{kind}:{cluster_id}:{r.question_id}", now=ctx.now):
             count += 1
     return count
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -17,23 +16,22 @@ from pathlib import Path
 
 import aiosqlite
 
-__all__ = ["MIGRATIONS_DIR", "Database", "utcnow"]
+from .clock import Clock, stamp, system_clock
+
+__all__ = ["MIGRATIONS_DIR", "Database"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def utcnow() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock = system_clock) -> None:
         self.conn = conn
         self.path = path
+        self.clock = clock  # the runtime's clock: every row is stamped with the time flows see
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str, clock: Clock = system_clock) -> Database:
         """Open (creating if needed, readable by its owner only) and migrate."""
         path = str(path)
         if path != ":memory:":
@@ -44,7 +42,7 @@ class Database:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")
-        db = cls(conn, path)
+        db = cls(conn, path, clock)
         await db.migrate()
         return db
 
@@ -79,7 +77,7 @@ class Database:
                     await conn.execute(statement)
                 await conn.execute(
                     "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                    (file.stem, utcnow()),
+                    (file.stem, stamp(self.clock())),
                 )
             done.append(file.stem)
         return done

@@ -5,6 +5,7 @@ Every function takes the connection of an open `Database.transaction()`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from .db import utcnow
+from .clock import stamp
 
 Conn = aiosqlite.Connection
 
@@ -66,7 +67,7 @@ async def user_by_id(conn: Conn, user_id: int) -> User | None:
 
 
 async def ensure_user(
-    conn: Conn, channel: str, external_id: str, chat_id: str, display_name: str
+    conn: Conn, channel: str, external_id: str, chat_id: str, display_name: str, *, now: dt.datetime
 ) -> User:
     """The user for this channel identity, created on first contact (without consent)."""
     row = await _one(
@@ -77,16 +78,16 @@ async def ensure_user(
         ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id
         RETURNING *
         """,
-        (channel, external_id, chat_id, display_name[:100], utcnow()),
+        (channel, external_id, chat_id, display_name[:100], stamp(now)),
     )
     assert row is not None  # RETURNING on an upsert always gives the row
     return _user(row)
 
 
-async def record_consent(conn: Conn, user_id: int, version: str) -> None:
+async def record_consent(conn: Conn, user_id: int, version: str, *, now: dt.datetime) -> None:
     await conn.execute(
         "UPDATE users SET consent_at = ?, consent_version = ?, deleted_at = NULL WHERE id = ?",
-        (utcnow(), version, user_id),
+        (stamp(now), version, user_id),
     )
 
 
@@ -121,7 +122,8 @@ async def get_conversation(conn: Conn, channel: str, chat_id: str) -> Conversati
 
 
 async def save_conversation(
-    conn: Conn, channel: str, chat_id: str, state: str, data: dict, offered: list[dict]
+    conn: Conn, channel: str, chat_id: str, state: str, data: dict, offered: list[dict], *,
+    now: dt.datetime,
 ) -> None:
     await conn.execute(
         """
@@ -132,16 +134,16 @@ async def save_conversation(
             offered = excluded.offered, updated_at = excluded.updated_at
         """,
         (channel, chat_id, state, json.dumps(data, ensure_ascii=False),
-         json.dumps(offered, ensure_ascii=False), utcnow()),
+         json.dumps(offered, ensure_ascii=False), stamp(now)),
     )
 
 
-async def claim_update(conn: Conn, channel: str, update_key: str) -> bool:
+async def claim_update(conn: Conn, channel: str, update_key: str, *, now: dt.datetime) -> bool:
     """True the first time a delivery id is seen; False for a duplicate delivery."""
     cur = await conn.execute(
         "INSERT OR IGNORE INTO processed_updates (channel, update_key, processed_at) "
         "VALUES (?, ?, ?)",
-        (channel, update_key, utcnow()),
+        (channel, update_key, stamp(now)),
     )
     return cur.rowcount == 1
 
@@ -184,15 +186,17 @@ async def next_receipt(conn: Conn, dialogue_id: str, code: str) -> str:
     return f"{code}-{last:06d}"
 
 
-async def create_cluster(conn: Conn, dialogue_id: str, topic: int, urgent: bool = False) -> int:
+async def create_cluster(
+    conn: Conn, dialogue_id: str, topic: int, urgent: bool = False, *, now: dt.datetime
+) -> int:
     cur = await conn.execute(
         "INSERT INTO clusters (dialogue_id, topic, urgent, created_at) VALUES (?, ?, ?, ?)",
-        (dialogue_id, topic, int(urgent), utcnow()),
+        (dialogue_id, topic, int(urgent), stamp(now)),
     )
     return cur.lastrowid
 
 
-async def insert_question(conn: Conn, q: NewQuestion, receipt: str) -> int:
+async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.datetime) -> int:
     cur = await conn.execute(
         """
         INSERT INTO questions (dialogue_id, receipt, user_id, channel, kind, commune, topic, text,
@@ -202,7 +206,7 @@ async def insert_question(conn: Conn, q: NewQuestion, receipt: str) -> int:
         """,
         (q.dialogue_id, receipt, q.user_id, q.channel, q.kind, q.commune, q.topic, q.text,
          int(q.anonymous), q.represented, q.meeting_date, q.voice_url, int(q.urgent), q.danger,
-         q.supports_question_id, q.cluster_id, utcnow()),
+         q.supports_question_id, q.cluster_id, stamp(now)),
     )
     if q.urgent:
         await conn.execute("UPDATE clusters SET urgent = 1 WHERE id = ?", (q.cluster_id,))
@@ -319,7 +323,8 @@ class OutboxMessage:
 
 async def enqueue(
     conn: Conn, channel: str, chat_id: str, text: str, purpose: str,
-    dedupe_key: str | None = None, priority: int = 0, image: bytes | None = None,
+    dedupe_key: str | None = None, priority: int = 0, image: bytes | None = None, *,
+    now: dt.datetime,
 ) -> bool:
     """Queue a message; False when one with the same dedupe key was queued before."""
     cur = await conn.execute(
@@ -328,12 +333,14 @@ async def enqueue(
             image, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         """,
-        (channel, chat_id, text, purpose, dedupe_key, priority, image, utcnow()),
+        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now)),
     )
     return cur.rowcount == 1
 
 
-async def pending_outbox(conn: Conn, channel: str, limit: int = 100) -> list[OutboxMessage]:
+async def pending_outbox(
+    conn: Conn, channel: str, limit: int = 100, *, now: dt.datetime
+) -> list[OutboxMessage]:
     cur = await conn.execute(
         """
         SELECT id, channel, chat_id, text, purpose, attempts, image FROM outbox
@@ -341,7 +348,7 @@ async def pending_outbox(conn: Conn, channel: str, limit: int = 100) -> list[Out
           AND (not_before IS NULL OR not_before <= ?)
         ORDER BY priority DESC, id LIMIT ?
         """,
-        (channel, utcnow(), limit),
+        (channel, stamp(now), limit),
     )
     return [
         OutboxMessage(r["id"], r["channel"], r["chat_id"], r["text"], r["purpose"],
@@ -350,12 +357,12 @@ async def pending_outbox(conn: Conn, channel: str, limit: int = 100) -> list[Out
     ]
 
 
-async def mark_outbox_sent(conn: Conn, message_id: int) -> None:
-    await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (utcnow(), message_id))
+async def mark_outbox_sent(conn: Conn, message_id: int, *, now: dt.datetime) -> None:
+    await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (stamp(now), message_id))
 
 
 async def mark_outbox_retry(
-    conn: Conn, message_id: int, error: str, not_before: str, give_up: bool
+    conn: Conn, message_id: int, error: str, not_before: str, give_up: bool, *, now: dt.datetime
 ) -> None:
     await conn.execute(
         """
@@ -363,7 +370,7 @@ async def mark_outbox_retry(
             failed_at = CASE WHEN ? THEN ? ELSE NULL END
         WHERE id = ?
         """,
-        (error[:500], not_before, int(give_up), utcnow(), message_id),
+        (error[:500], not_before, int(give_up), stamp(now), message_id),
     )
 
 
@@ -386,24 +393,28 @@ async def toggle_cluster_urgent(conn: Conn, cluster_id: int) -> bool:
     return bool(urgent)
 
 
-async def forward_cluster(conn: Conn, cluster_id: int, department: str, deadline: str) -> None:
+async def forward_cluster(
+    conn: Conn, cluster_id: int, department: str, deadline: str, *, now: dt.datetime
+) -> None:
     await conn.execute(
         """
         UPDATE clusters SET department = ?, deadline = ?, forwarded_at = ?,
             status = CASE WHEN status IN ('moi', 'da_duyet') THEN 'da_chuyen' ELSE status END
         WHERE id = ?
         """,
-        (department, deadline, utcnow(), cluster_id),
+        (department, deadline, stamp(now), cluster_id),
     )
 
 
-async def record_answer(conn: Conn, cluster_id: int, answer: str, agency: str) -> None:
+async def record_answer(
+    conn: Conn, cluster_id: int, answer: str, agency: str, *, now: dt.datetime
+) -> None:
     await conn.execute(
         """
         UPDATE clusters SET answer = ?, answered_by = ?, answered_at = ?, status = 'da_tra_loi'
         WHERE id = ?
         """,
-        (answer, agency, utcnow(), cluster_id),
+        (answer, agency, stamp(now), cluster_id),
     )
 
 
@@ -481,18 +492,20 @@ async def recipient_of_question(conn: Conn, question_id: int) -> Recipient | Non
 # --- commune leaders ---------------------------------------------------------------------------
 
 
-async def create_invite(conn: Conn, code: str, commune: str, created_by: str) -> None:
+async def create_invite(
+    conn: Conn, code: str, commune: str, created_by: str, *, now: dt.datetime
+) -> None:
     await conn.execute(
         "INSERT INTO leader_invites (code, commune, created_by, created_at) VALUES (?, ?, ?, ?)",
-        (code, commune, created_by, utcnow()),
+        (code, commune, created_by, stamp(now)),
     )
 
 
-async def redeem_invite(conn: Conn, code: str, user_id: int) -> str | None:
+async def redeem_invite(conn: Conn, code: str, user_id: int, *, now: dt.datetime) -> str | None:
     """The invite's commune if the code exists and is unused; it is used up by this call."""
     cur = await conn.execute(
         "UPDATE leader_invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
-        (user_id, utcnow(), code),
+        (user_id, stamp(now), code),
     )
     if cur.rowcount != 1:
         return None
@@ -538,16 +551,15 @@ class Deleted:
     outbox: int
 
 
-async def delete_user_data(conn: Conn, user_id: int) -> Deleted:
+async def delete_user_data(conn: Conn, user_id: int, *, now: dt.datetime) -> Deleted:
     """Erase a member's identity and the text of her questions. The rows stay, anonymous and
     empty, so cluster counts keep counting her; nothing can lead back to her."""
-    now = utcnow()
     cur = await conn.execute(
         """
         UPDATE questions SET text = '', voice_url = NULL, anonymous = 1, deleted_at = ?
         WHERE user_id = ? AND deleted_at IS NULL
         """,
-        (now, user_id),
+        (stamp(now), user_id),
     )
     questions = cur.rowcount
     user = await user_by_id(conn, user_id)
@@ -569,12 +581,12 @@ async def delete_user_data(conn: Conn, user_id: int) -> Deleted:
             deleted_at = ?
         WHERE id = ?
         """,
-        (now, user_id),
+        (stamp(now), user_id),
     )
     return Deleted(questions, outbox)
 
 
-async def purge_dialogue(conn: Conn, dialogue_id: str) -> int:
+async def purge_dialogue(conn: Conn, dialogue_id: str, *, now: dt.datetime) -> int:
     """Remove personal data of a closed dialogue: texts, voice links and who asked.
     Counts, communes, topics and the departments' answers stay for the records."""
     cur = await conn.execute(
@@ -583,7 +595,7 @@ async def purge_dialogue(conn: Conn, dialogue_id: str) -> int:
             deleted_at = COALESCE(deleted_at, ?)
         WHERE dialogue_id = ? AND (text != '' OR user_id IS NOT NULL OR voice_url IS NOT NULL)
         """,
-        (utcnow(), dialogue_id),
+        (stamp(now), dialogue_id),
     )
     return cur.rowcount
 

@@ -79,8 +79,8 @@ def _attachments(reply: Reply) -> list[tuple[str, bytes]]:
 async def _deliver_outbox(runtime: Runtime, user: str, show: Callable[[Reply], None]) -> None:
     """Messages queued for this terminal user (answers, notices) are shown inline."""
     async with runtime.db.transaction() as conn:
-        pending = await q.pending_outbox(conn, CHANNEL)
+        pending = await q.pending_outbox(conn, CHANNEL, now=runtime.db.clock())
         for message in pending:
             if message.chat_id == user:
                 show(Reply("📣 " + message.text))
-                await q.mark_outbox_sent(conn, message.id)
+                await q.mark_outbox_sent(conn, message.id, now=runtime.db.clock())

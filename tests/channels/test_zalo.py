@@ -295,8 +295,8 @@ async def test_a_rejected_token_stops_the_start_with_a_clear_error(runtime, fake
 async def test_outbox_messages_reach_zalo_users(runtime, fake, channel):
     async with runtime.db.transaction() as conn:
         await q.enqueue(conn, "zalo", "u7", "📬 Câu hỏi LC27-000001 của chị đã có trả lời.",
-                        "answer")
-        await q.enqueue(conn, "telegram", "u7", "not for zalo", "answer")
+                        "answer", now=runtime.db.clock())
+        await q.enqueue(conn, "telegram", "u7", "not for zalo", "answer", now=runtime.db.clock())
     channel.outbox.wake()
     sent = await fake.wait_sent("u7", 1)
     await asyncio.sleep(0.05)
@@ -544,7 +544,7 @@ async def test_the_token_never_appears_in_logs(runtime, fake, caplog):
         await say(fake, ch, "u1", "/help")
         fake.push_text("blocked", "/help")  # the reply fails: an exception with a traceback
         async with runtime.db.transaction() as conn:
-            await q.enqueue(conn, "zalo", "blocked", "Thông báo", "answer")
+            await q.enqueue(conn, "zalo", "blocked", "Thông báo", "answer", now=runtime.db.clock())
         ch.outbox.wake()
         for _ in range(100):
             if any("undeliverable" in r.getMessage() for r in caplog.records):
