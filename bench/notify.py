@@ -300,8 +300,8 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
         try:
             expected = await fill_outbox(runtime, scenario.askers, scenario.leaders)
             async with runtime.db.transaction() as conn:
-                rows = await q.pending_outbox(conn, "telegram", scenario.askers,
-                    now=runtime.db.clock())
+                rows = await q.claim_outbox(conn, "telegram", "baseline", scenario.askers,
+                                            now=runtime.db.clock())
             channel = TelegramChannel(runtime, token=TOKEN, base_url=client.base_url,
                                       rate_limit=False)
             scenario.apply_network(channel)
@@ -322,7 +322,7 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
                         return
                     stamps.append(time.perf_counter())
                     async with runtime.db.transaction() as conn:
-                        await q.mark_outbox_sent(conn, row.id, now=runtime.db.clock())
+                        await q.mark_outbox_sent(conn, row.id, "baseline", now=runtime.db.clock())
 
             log(f"baseline: {scenario.askers} notifications queued, "
                 f"firing {in_flight} at a time")

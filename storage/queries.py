@@ -138,14 +138,55 @@ async def save_conversation(
     )
 
 
-async def claim_update(conn: Conn, channel: str, update_key: str, *, now: dt.datetime) -> bool:
-    """True the first time a delivery id is seen; False for a duplicate delivery."""
+# Platforms redeliver within a day (Telegram keeps an update 24 hours); a key older than this is
+# a new message that happens to reuse an id (Telegram restarts its ids after a week of silence).
+DELIVERY_RETENTION = dt.timedelta(days=3)
+
+
+async def claim_update(
+    conn: Conn, channel: str, bot: str, update_key: str, *, now: dt.datetime
+) -> bool:
+    """True the first time this bot sees a delivery id; False for a duplicate delivery.
+
+    Keyed per bot, so a new token starting its ids afresh is not a duplicate; an id last seen
+    longer ago than DELIVERY_RETENTION is claimed again (a restarted id sequence)."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO processed_updates (channel, update_key, processed_at) "
-        "VALUES (?, ?, ?)",
-        (channel, update_key, stamp(now)),
+        """
+        INSERT INTO processed_updates (channel, bot, update_key, processed_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
+        WHERE processed_updates.processed_at < ?
+        """,
+        (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION)),
     )
     return cur.rowcount == 1
+
+
+async def prune_stale(conn: Conn, *, now: dt.datetime,
+                      drafts: dt.timedelta = dt.timedelta(days=30)) -> dict[str, int]:
+    """Retention for the tables that grow with every sender: delivery ids past the redelivery
+    window, conversations (drafts) left idle, and people who wrote once and never consented
+    (nothing of theirs is kept: no question, no draft)."""
+    removed = {}
+    cur = await conn.execute("DELETE FROM processed_updates WHERE processed_at < ?",
+                             (stamp(now - DELIVERY_RETENTION),))
+    removed["processed_updates"] = cur.rowcount
+    cur = await conn.execute("DELETE FROM conversations WHERE updated_at < ?",
+                             (stamp(now - drafts),))
+    removed["conversations"] = cur.rowcount
+    cur = await conn.execute(
+        """
+        DELETE FROM users
+        WHERE consent_at IS NULL AND leader_commune IS NULL AND created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM questions WHERE questions.user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+          AND NOT EXISTS (SELECT 1 FROM conversations c
+                          WHERE c.channel = users.channel AND c.chat_id = users.chat_id)
+        """,
+        (stamp(now - drafts),),
+    )
+    removed["users"] = cur.rowcount
+    return removed
 
 
 # --- questions and clusters --------------------------------------------------------------------
@@ -338,27 +379,46 @@ async def enqueue(
     return cur.rowcount == 1
 
 
-async def pending_outbox(
-    conn: Conn, channel: str, limit: int = 100, *, now: dt.datetime
+async def claim_outbox(
+    conn: Conn, channel: str, owner: str, limit: int = 100, *, now: dt.datetime,
+    lease: dt.timedelta = dt.timedelta(minutes=10), chat_id: str | None = None,
 ) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages to `owner`, most urgent first.
+
+    A leased row is invisible to every other sender until the lease runs out, so two senders
+    on one database (a forced second instance) never both send it. A sender killed mid-batch
+    leaves its rows to be sent again once the lease has passed: at least once, never twice
+    while the first sender lives.
+    """
     cur = await conn.execute(
         """
-        SELECT id, channel, chat_id, text, purpose, attempts, image FROM outbox
-        WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
-          AND (not_before IS NULL OR not_before <= ?)
-        ORDER BY priority DESC, id LIMIT ?
+        UPDATE outbox SET lease_owner = ?, lease_until = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
+              AND (not_before IS NULL OR not_before <= ?)
+              AND (lease_until IS NULL OR lease_until <= ?)
+              AND (? IS NULL OR chat_id = ?)
+            ORDER BY priority DESC, id LIMIT ?)
+        RETURNING id, channel, chat_id, text, purpose, attempts, image, priority
         """,
-        (channel, stamp(now), limit),
+        (owner, stamp(now + lease), channel, stamp(now), stamp(now), chat_id, chat_id, limit),
     )
+    rows = sorted(await cur.fetchall(), key=lambda r: (-r["priority"], r["id"]))
     return [
         OutboxMessage(r["id"], r["channel"], r["chat_id"], r["text"], r["purpose"],
                       r["attempts"], r["image"])
-        for r in await cur.fetchall()
+        for r in rows
     ]
 
 
-async def mark_outbox_sent(conn: Conn, message_id: int, *, now: dt.datetime) -> None:
-    await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (stamp(now), message_id))
+async def mark_outbox_sent(conn: Conn, message_id: int, owner: str, *, now: dt.datetime) -> bool:
+    """Record a send; False if the lease was lost meanwhile (then another sender has it)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        (stamp(now), message_id, owner),
+    )
+    return cur.rowcount == 1
 
 
 async def mark_outbox_retry(
@@ -367,7 +427,7 @@ async def mark_outbox_retry(
     await conn.execute(
         """
         UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ?,
-            failed_at = CASE WHEN ? THEN ? ELSE NULL END
+            failed_at = CASE WHEN ? THEN ? ELSE NULL END, lease_owner = NULL, lease_until = NULL
         WHERE id = ?
         """,
         (error[:500], not_before, int(give_up), stamp(now), message_id),

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 
 from telegram import (
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+REDELIVERIES = 5  # times an update that was neither handled nor answered is asked for again
 MAX_BUTTON = 60  # characters; long topic names are cut on the button, shown whole in text
 
 COMMANDS = (
@@ -105,9 +107,14 @@ class TelegramChannel:
         self.outbox = OutboxWorker(runtime.db, CHANNEL, self._send_text,
                                    send_photo=self._send_photo)
         self.username = ""
+        # Update ids are unique per bot only: a new token starts them afresh. The part of the
+        # token before ":" is the bot's public numeric id (what getMe calls `id`).
+        self.bot_id = (token or config.telegram_token.value).partition(":")[0]
         self.concurrent = bool(concurrent_updates)
         self._running = False
         self._offset: int | None = None
+        self._unfinished: set[int] = set()  # update ids of this batch not handled nor told
+        self._retries: Counter[int] = Counter()
 
     # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
 
@@ -162,13 +169,32 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
+            self._unfinished.clear()
             try:
                 await self._process(updates)
             except Exception:  # a bug must not stop the channel; PTB logs handler errors
                 log.exception("processing a batch of %d updates failed", len(updates))
-            self._offset = updates[-1].update_id + 1
+            self._offset = self._next_offset(updates)
             if interval:
                 await asyncio.sleep(interval)
+            elif self._offset <= updates[-1].update_id:
+                await asyncio.sleep(min(30, 2 ** self._retries[self._offset]))
+
+    def _next_offset(self, updates: Sequence[Update]) -> int:
+        """Past the batch, unless an update was neither handled nor answered.
+
+        Such an update (her reply could not be sent, or handling failed before she was told
+        anything) is asked for again, a few times, so it is not lost while she thinks it
+        arrived; the ones handled meanwhile come back as duplicates and are dropped.
+        """
+        if self._unfinished:
+            first = min(self._unfinished)
+            self._retries[first] += 1
+            if self._retries[first] <= REDELIVERIES:
+                return first
+            log.error("update %d given up after %d tries", first, REDELIVERIES)
+        self._retries.clear()
+        return updates[-1].update_id + 1
 
     async def _process(self, updates: Sequence[Update]) -> None:
         if not self.concurrent:
@@ -199,7 +225,11 @@ class TelegramChannel:
         async def deliver(replies: list[Reply]) -> None:
             await self.send_replies(incoming.chat_id, replies)
 
-        await self.runtime.dispatcher.handle(incoming, deliver)
+        try:
+            await self.runtime.dispatcher.handle(incoming, deliver)
+        except Exception:
+            self._unfinished.add(update.update_id)
+            raise
         self.outbox.wake()
 
     def to_incoming(self, update: Update) -> Incoming | None:
@@ -212,6 +242,7 @@ class TelegramChannel:
                 channel=CHANNEL, chat_id=str(message.chat.id), user_id=str(query.from_user.id),
                 kind=Kind.ACTION, action=(query.data or "")[:64],
                 display_name=query.from_user.full_name, update_key=str(update.update_id),
+                bot=self.bot_id,
                 is_group=message.chat.type != "private",
             )
         message = update.message or update.edited_message
@@ -222,6 +253,7 @@ class TelegramChannel:
             channel=CHANNEL, chat_id=str(message.chat.id), user_id=str(message.from_user.id),
             kind=kind, text=self._own_command(text), media_url=media,
             display_name=message.from_user.full_name, update_key=str(update.update_id),
+            bot=self.bot_id,
             is_group=message.chat.type != "private", is_edit=update.edited_message is not None,
         )
 
