@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
@@ -244,3 +245,32 @@ async def test_staff_answer_reaches_the_asker_on_telegram(staff_runtime, fake):
         assert len(messages(fake, asker)) == before + 1
     finally:
         await channel.stop()
+
+
+async def test_update_ids_starting_afresh_are_not_taken_for_duplicates(config, clock, tmp_path):
+    """A reused database meets update ids it has seen: from a new bot token, and from the same
+    bot after a long silence (Telegram then restarts its ids). Neither is a duplicate."""
+    db = tmp_path / "season.db"
+    runtime = await open_runtime(config, db, clock=clock)
+
+    async def one_season(token: str, chat: int) -> list[dict]:
+        fake = FakeBotAPI(token=token)  # a fresh fake: update ids start again at 1
+        await fake.start()
+        channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
+        await channel.start(poll_timeout=1)
+        try:
+            for text in ("/start", "/help", "/cua_toi"):
+                await send(fake, chat, text)
+            return messages(fake, chat)
+        finally:
+            await channel.stop()
+            await fake.stop()
+
+    try:
+        assert len(await one_season("123456:TEST", 701)) >= 3
+        assert len(await one_season("654321:NEWTOKEN", 702)) >= 3  # new bot, ids 1, 2, 3 again
+        clock.now += dt.timedelta(days=8)  # next season, same bot, ids restarted
+        assert len(await one_season("123456:TEST", 703)) >= 3
+    finally:
+        await runtime.close()
+
