@@ -40,5 +40,5 @@ def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> lis
                          f"{incoming.chat_id}")
         for channel, chat_id in staff_chats.items():
             alerts.put(channel, chat_id, alert)
-    replies.append(Reply(locale.t("error.not_stored")))
+    replies.append(Reply(locale.t("error.not_stored"), awaited=True))
     return replies

@@ -81,4 +81,7 @@ class Reply:
     columns: int = 1  # buttons per row on Telegram
     image: bytes | None = None  # a PNG to send before the text (digest chart)
     document: tuple[str, bytes] | None = None  # (file name, content) for exports
+    # The platform's update is confirmed only once this reply was sent: she must know that
+    # her message was not stored, or the platform delivers it again.
+    awaited: bool = False
     extra: dict = field(default_factory=dict, compare=False)

@@ -10,7 +10,7 @@ from tests.chat import Member
 
 async def count(runtime, table: str) -> int:
     async with runtime.db.transaction() as conn:
-        cur = await conn.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 (fixed names)
+        cur = await conn.execute(f"SELECT COUNT(*) FROM {table}")
         return (await cur.fetchone())[0]
 
 
