@@ -277,6 +277,10 @@ class Staff:
             ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id,
                                                           target.id))
         ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
+        # Those merged into an answered cluster learn its answer now, not never.
+        if await q.current_answer(ctx.conn, target.id) is not None:
+            told = await tell_answer(ctx, target.id)
+            ctx.say(ctx.t("staff.merged_told", target=target.id, count=told))
 
     async def split(self, ctx: Context, args: str) -> None:
         receipt = args.strip().upper()

@@ -259,6 +259,82 @@ async def test_corrected_answer_reaches_everyone_once_saying_what_changed(staff_
     assert "100 triệu" in s.text and "lần 2" in s.text
 
 
+async def test_supporter_of_an_answered_question_is_told_the_answer_at_once(staff_runtime):
+    asker = await ask(staff_runtime, "41", LOAN)
+    cluster = await cluster_of(staff_runtime, asker)
+    s = staff(staff_runtime)
+    await give_answer(s, cluster, FIRST)
+    m = await support(staff_runtime, "42", LOAN_TYPED)
+    receipt = next(w for w in m.text.split() if w.startswith("LC27-"))
+    assert "đã có trả lời" in m.text and "sẽ báo câu trả lời" not in m.text.lower()
+    [notice] = await told(staff_runtime, "42")  # queued with her support, not someday
+    assert receipt in notice and FIRST in notice
+    # Supporting again is refused kindly, with no promise of a notice that will never come.
+    m2 = Member(staff_runtime, user="42", channel="telegram")
+    for line in ("/start", "1", "nam tam", "1", LOAN_TYPED):
+        await m2.send(line)
+    await m2.press("Ủng hộ câu 1")
+    assert "đã gửi hoặc ủng hộ" in m2.text and "khi có trả lời" not in m2.text
+    assert len(await told(staff_runtime, "42")) == 1
+    # A correction later reaches her too, once.
+    await give_answer(s, cluster, SECOND)
+    assert len(await told(staff_runtime, "42")) == 2
+
+
+async def test_merging_into_an_answered_cluster_tells_those_merged_in_once(staff_runtime):
+    asker = await ask(staff_runtime, "51", LOAN)
+    target = await cluster_of(staff_runtime, asker)
+    other = await ask(staff_runtime, "52", "Xin hỗ trợ vốn cho chị em nuôi bò, thủ tục thế nào",
+                      topic="2")
+    source = await cluster_of(staff_runtime, other)
+    relayed = await relay(staff_runtime, WATER)
+    relay_cluster = await cluster_of(staff_runtime, relayed)
+    s = staff(staff_runtime)
+    await give_answer(s, target, SECOND)
+    # The other cluster had its own answer before staff saw it is the same question.
+    await give_answer(s, source, FIRST)
+    assert len(await told(staff_runtime, "52")) == 1
+
+    await s.send(f"/gop {source} {target}")
+    assert "Đã gộp" in s.text and "1 người" in s.text
+    _, update = await told(staff_runtime, "52")
+    assert other in update and SECOND in update and "50 triệu" in update
+    await s.send(f"/gop {relay_cluster} {target}")
+    [notice] = await told(staff_runtime, "chi-hoi")
+    assert relayed in notice and SECOND in notice
+    # Merging again (an old message) tells nobody again, and the asker of the target
+    # cluster never hears the same answer twice.
+    await s.send(f"/gop {relay_cluster} {target}")
+    assert [len(await told(staff_runtime, c)) for c in ("51", "52", "chi-hoi")] == [1, 2, 1]
+
+
+async def test_new_question_or_relay_joining_an_answered_cluster_is_told(staff_runtime,
+                                                                         monkeypatch):
+    import types
+
+    asker = await ask(staff_runtime, "61", LOAN)
+    cluster = await cluster_of(staff_runtime, asker)
+    await give_answer(staff(staff_runtime), cluster, FIRST)
+
+    async def joins_answered(conn, dialogue_id, text, topic):
+        return types.SimpleNamespace(cluster_id=cluster)  # a matcher that joins it anyway
+
+    async def nothing_similar(conn, dialogue_id, text, topic):
+        return []
+
+    monkeypatch.setattr(staff_runtime.services.matcher, "best_cluster", joins_answered)
+    monkeypatch.setattr(staff_runtime.services.matcher, "similar", nothing_similar)
+    later = await ask(staff_runtime, "62", "Cho em hỏi thủ tục vay tiền mua bò giống ở đâu")
+    assert await cluster_of(staff_runtime, later) == cluster
+    [notice] = await told(staff_runtime, "62")
+    assert later in notice and FIRST in notice
+    relayed = await relay(staff_runtime, WATER)
+    assert await cluster_of(staff_runtime, relayed) == cluster
+    [notice] = await told(staff_runtime, "chi-hoi")
+    assert relayed in notice and FIRST in notice
+    assert len(await told(staff_runtime, "61")) == 1
+
+
 async def test_answer_given_before_the_upgrade_is_not_resent_and_is_corrected(config, clock,
                                                                               tmp_path,
                                                                               staff_config):
