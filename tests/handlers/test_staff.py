@@ -384,3 +384,36 @@ async def test_answer_given_before_the_upgrade_is_not_resent_and_is_corrected(co
         assert "50 triệu" in correction
     finally:
         await rt.close()
+
+
+async def test_one_woman_with_two_questions_in_a_cluster_is_told_once(staff_runtime):
+    first = await ask(staff_runtime, "81", LOAN)
+    target = await cluster_of(staff_runtime, first)
+    second = await ask(staff_runtime, "81", WATER, topic="2")
+    source = await cluster_of(staff_runtime, second)
+    s = staff(staff_runtime)
+    await give_answer(s, target, FIRST)
+    await s.send(f"/gop {source} {target}")
+    assert "0 người" in s.text  # she knows this answer already, through her first question
+    assert len(await told(staff_runtime, "81")) == 1
+    confirm, saved = await give_answer(s, target, SECOND)
+    assert "Sẽ báo cho 1 người" in confirm and "Đang báo cho 1 người" in saved
+    _, correction = await told(staff_runtime, "81")
+    assert first in correction and second in correction
+
+
+async def test_a_question_split_off_an_answered_cluster_hears_its_own_answer(staff_runtime):
+    kept = await ask(staff_runtime, "91", LOAN)
+    cluster = await cluster_of(staff_runtime, kept)
+    moved = await ask(staff_runtime, "92", "Xin hỏi hồ sơ vay vốn nuôi bò cần những giấy tờ gì")
+    s = staff(staff_runtime)
+    await s.send(f"/gop {await cluster_of(staff_runtime, moved)} {cluster}")
+    await give_answer(s, cluster, FIRST)
+    await s.send(f"/tach {moved}")
+    new_cluster = await cluster_of(staff_runtime, moved)
+    assert new_cluster != cluster
+    _, saved = await give_answer(s, new_cluster, SECOND)
+    assert "Đang báo cho 1 người" in saved
+    assert len(await told(staff_runtime, "91")) == 1
+    _, own = await told(staff_runtime, "92")
+    assert moved in own and SECOND in own and "50 triệu" in own
