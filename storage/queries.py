@@ -466,15 +466,109 @@ async def forward_cluster(
     )
 
 
+@dataclass(frozen=True)
+class AnswerRevision:
+    """One version of a cluster's answer: 1 is the first answer, each correction adds one."""
+
+    id: int
+    cluster_id: int
+    revision: int
+    answer: str
+    agency: str
+    recorded_by: str
+    recorded_at: str
+
+
+def _revision(row: aiosqlite.Row) -> AnswerRevision:
+    return AnswerRevision(row["id"], row["cluster_id"], row["revision"], row["answer"],
+                          row["agency"], row["recorded_by"], row["recorded_at"])
+
+
+async def current_answer(conn: Conn, cluster_id: int) -> AnswerRevision | None:
+    """The latest revision of the cluster's answer, or None while it has none."""
+    row = await _one(
+        conn, "SELECT * FROM answer_revisions WHERE cluster_id = ? ORDER BY revision DESC LIMIT 1",
+        (cluster_id,))
+    return _revision(row) if row else None
+
+
 async def record_answer(
-    conn: Conn, cluster_id: int, answer: str, agency: str, *, now: dt.datetime
-) -> None:
+    conn: Conn, cluster_id: int, answer: str, agency: str, recorded_by: str, *, now: dt.datetime
+) -> AnswerRevision:
+    """Add the next revision of the cluster's answer and make it the cluster's current one."""
+    row = await _one(
+        conn,
+        """
+        INSERT INTO answer_revisions (cluster_id, revision, answer, agency, recorded_by,
+            recorded_at)
+        VALUES (?, (SELECT COALESCE(MAX(revision), 0) + 1 FROM answer_revisions
+                    WHERE cluster_id = ?), ?, ?, ?, ?)
+        RETURNING *
+        """,
+        (cluster_id, cluster_id, answer, agency, recorded_by, stamp(now)),
+    )
+    assert row is not None  # RETURNING on an insert always gives the row
     await conn.execute(
         """
         UPDATE clusters SET answer = ?, answered_by = ?, answered_at = ?, status = 'da_tra_loi'
         WHERE id = ?
         """,
         (answer, agency, stamp(now), cluster_id),
+    )
+    return _revision(row)
+
+
+@dataclass(frozen=True)
+class AnswerSender:
+    """A question in a cluster whose sender is to know the cluster's answer."""
+
+    question_id: int
+    receipt: str
+    user_id: int
+    channel: str
+    chat_id: str
+    told: bool  # already sent the revision asked about
+    last_notice: int  # latest notice of any answer sent for this question, 0 if none
+    last_answer: str | None  # the answer of that notice: what she knows now
+
+
+async def who_should_know_the_answer(
+    conn: Conn, cluster_id: int, revision_id: int | None
+) -> list[AnswerSender]:
+    """Askers, supporters and relaying leaders of a cluster, whether each was sent the given
+    revision, and the answer each was sent last (in this cluster or one merged away)."""
+    rows = await conn.execute_fetchall(
+        """
+        SELECT q.id, q.receipt, q.channel, q.user_id, u.chat_id,
+               EXISTS (SELECT 1 FROM answer_notices n
+                       WHERE n.question_id = q.id AND n.revision_id = ?) AS told,
+               last.id AS last_notice, r.answer AS last_answer
+        FROM questions q
+        JOIN users u ON u.id = q.user_id
+        LEFT JOIN answer_notices last ON last.id = (
+            SELECT MAX(n.id) FROM answer_notices n WHERE n.question_id = q.id)
+        LEFT JOIN answer_revisions r ON r.id = last.revision_id
+        WHERE q.cluster_id = ? AND q.deleted_at IS NULL AND u.deleted_at IS NULL
+          AND q.rejected_reason IS NULL AND u.chat_id != ''
+        ORDER BY q.id
+        """,
+        (revision_id, cluster_id),
+    )
+    return [
+        AnswerSender(r["id"], r["receipt"], r["user_id"], r["channel"], r["chat_id"],
+                     bool(r["told"]), r["last_notice"] or 0, r["last_answer"])
+        for r in rows
+    ]
+
+
+async def record_answer_notice(
+    conn: Conn, question_id: int, revision_id: int, *, now: dt.datetime
+) -> None:
+    """Her question's sender has been sent this revision (queued in the same transaction)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO answer_notices (question_id, revision_id, told_at) "
+        "VALUES (?, ?, ?)",
+        (question_id, revision_id, stamp(now)),
     )
 
 
