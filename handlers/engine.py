@@ -39,6 +39,7 @@ __all__ = ["Context", "Dispatcher", "Flow", "Services"]
 log = logging.getLogger(__name__)
 
 IDLE = "idle"
+RECENT_SENDERS = 10_000  # flood windows kept in memory before the quiet ones are dropped
 
 
 class Matcher(Protocol):
@@ -238,8 +239,12 @@ class Dispatcher:
 
     def _flooding(self, incoming: Incoming) -> bool:
         settings = self.services.settings
-        window = self._recent[(incoming.channel, incoming.user_id)]
         now = time.monotonic()
+        if len(self._recent) > RECENT_SENDERS:  # a flood of distinct senders: forget the quiet
+            self._recent = defaultdict(deque, {
+                key: times for key, times in self._recent.items()
+                if times and now - times[-1] <= settings.flood_window_seconds})
+        window = self._recent[(incoming.channel, incoming.user_id)]
         while window and now - window[0] > settings.flood_window_seconds:
             window.popleft()
         window.append(now)
