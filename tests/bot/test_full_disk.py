@@ -20,6 +20,8 @@ from bot.scheduler import start_scheduler
 from tests.conftest import STAFF_GROUP
 from tests.fakes.fake_bot_api import FakeBotAPI
 
+pytestmark = pytest.mark.slow  # a real file system filled up: its own CI step
+
 DANGER = "Chồng em đang cầm dao đòi giết em, em trốn trong bếp, số em 0912345678"
 KEPT = "vẫn được giữ"
 

@@ -8,12 +8,17 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from storage import queries as q
 from storage.db import Database
 from tests.conftest import ROOT
 from tests.crash_driver import BotProcess
 from tests.fakes.fake_bot_api import FakeBotAPI
 from tests.test_crash_safety import write_config
+
+
+pytestmark = pytest.mark.slow  # real bot processes: its own CI step
 
 
 def _with_staff_group(config_path) -> None:
