@@ -344,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (fn, configure) in COMMANDS.items():
         doc = (fn.__doc__ or "").strip()
         summary = doc.splitlines()[0] if doc else name
-        p = sub.add_parser(name, help=summary, description=doc,
+        # argparse %-formats help strings: "answered %" would crash `python -m bot --help`.
+        p = sub.add_parser(name, help=summary.replace("%", "%%"), description=doc,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--config", type=Path, default=None,
                        help="config file (default: config.toml beside the code)")

@@ -17,7 +17,6 @@ from tests.crash_driver import BotProcess
 from tests.fakes.fake_bot_api import FakeBotAPI
 from tests.test_crash_safety import write_config
 
-
 pytestmark = pytest.mark.slow  # real bot processes: its own CI step
 
 
