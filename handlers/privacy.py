@@ -12,6 +12,12 @@ the phone that it was hers, without the full number leaking into an Excel sheet:
     after "stk", "số tài khoản"                  →  [STK ẩn …321]
     other unbroken runs of 9+ digits             →  [số ẩn …321]
     lan.nguyen@gmail.com                         →  [email ẩn l…@gmail.com]
+    "tên em là Hoa", "Em tên Lò Thị Hoa", "tôi là Hoa"  →  "tên em là [tên ẩn]", ...
+
+A name is found only after a cue: "tên" ("tên em là", "họ tên:", "tên là", "tên tôi"), which
+also catches a name typed in lower case, or "em/tôi/mình là" followed by capitalised words.
+Up to four words are masked; words that start the rest of the sentence ("ở", "nhà", "năm"...)
+end the name.
 
 Money, years, ages, dates and counts are left alone ("2026", "50 triệu", "500.000.000 đồng",
 "15 tuổi", "200 hộ", "25/7/2026", hotlines "111", "1900 969 680"). How a number is read:
@@ -72,7 +78,69 @@ def mask_pii(text: str) -> str:
     if not text:
         return text or ""
     text = _EMAIL.sub(_mask_email, text)
-    return _RUN.sub(lambda m: _mask_run(m, text), text)
+    text = _RUN.sub(lambda m: _mask_run(m, text), text)
+    return _mask_names(text)
+
+
+# "tên" cues: whatever follows is a name, capitalised or not.
+_NAME_CUE = re.compile(
+    r"(?<![\w\[])(?:h[oọ]\s+(?:v[aà]\s+)?t[eê]n|t[eê]n)"
+    r"(?:\s+(?:c[uủ]a\s+)?(?:em|e|t[oô]i|m[iì]nh|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng))?"
+    r"(?:\s+(?:l[aà]|g[oọ]i\s+l[aà]))?\s*:?\s+",
+    re.IGNORECASE,
+)
+# "em là Hoa": only capitalised words count as a name here ("em là hội viên" is not one).
+_SELF_CUE = re.compile(r"(?<!\w)(?:em|e|t[oô]i|m[iì]nh)\s+l[aà]\s+", re.IGNORECASE)
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+_NAME_MAX_WORDS = 4
+# Words that end a name: the rest of her sentence ("Hoa ở bản...", "tên em là hoa năm nay").
+_NOT_NAME = frozenset({
+    "a", "ak", "ban", "bi", "bo", "can", "cho", "chong", "co", "con", "cua", "da", "dang", "day",
+    "dc", "di", "duoc", "em", "goi", "hien", "hoi", "khong", "ko", "la", "lam", "me", "minh",
+    "muon", "nen", "nguoi", "nha", "nhe", "nu", "o", "phu", "que", "sdt", "so", "song", "tai",
+    "the", "thon", "thuoc", "toi", "tu", "tuoi", "va", "vi", "vien", "vo", "voi", "xa", "xin",
+})
+
+
+def _mask_names(text: str) -> str:
+    spans: list[tuple[int, int]] = []
+    for cue, any_case in ((_NAME_CUE, True), (_SELF_CUE, False)):
+        for match in cue.finditer(text):
+            span = _name_after(text, match.end(), any_case)
+            if span:
+                spans.append(span)
+    if not spans:
+        return text
+    out, position = [], 0
+    for start, end in sorted(set(spans)):
+        if start < position:
+            continue
+        out.append(text[position:start])
+        out.append("[tên ẩn]")
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _name_after(text: str, start: int, any_case: bool) -> tuple[int, int] | None:
+    """The span of the name starting at `start`: up to four words, one space apart."""
+    end = start
+    words = 0
+    position = start
+    while words < _NAME_MAX_WORDS:
+        match = _WORD.match(text, position)
+        if match is None:
+            break
+        word = match.group(0)
+        if fold(word) in _NOT_NAME or not (any_case or word[0].isupper()):
+            break
+        end = match.end()
+        words += 1
+        gap = re.match(r"[ \u00a0]", text[end:end + 1])
+        if not gap:
+            break
+        position = end + 1
+    return (start, end) if words else None
 
 
 def _mask_email(match: re.Match[str]) -> str:

@@ -233,29 +233,90 @@ async def user_supports_cluster(conn: Conn, user_id: int, cluster_id: int) -> st
 
 
 @dataclass(frozen=True)
+class Offer:
+    """What another member may be shown of a cluster: staff's approved wording, or the first
+    shareable question's text, which the caller masks before showing (`approved` False)."""
+
+    cluster_id: int
+    text: str
+    approved: bool
+    count: int
+
+
+# A question another member may read (masked): live, not urgent or danger, not rejected, not
+# deleted, not a voice message, and its asker has not deleted her data.
+_SHAREABLE = """
+    r.kind IN ('member', 'relay') AND r.text != '' AND r.rejected_reason IS NULL
+    AND r.deleted_at IS NULL AND r.urgent = 0 AND r.danger IS NULL AND r.voice_url IS NULL
+    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.deleted_at IS NOT NULL)
+"""
+
+
+async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str) -> Offer | None:
+    """The cluster as a similar-question offer, re-read from the database so a stale matching
+    index can never show what must not be shown. None: not offerable (merged, rejected,
+    urgent, holds a danger disclosure without a staff wording, or nothing shareable left)."""
+    row = await _one(
+        conn,
+        f"""
+        SELECT c.public_text,
+            (SELECT r.text FROM questions r WHERE r.cluster_id = c.id AND {_SHAREABLE}
+              ORDER BY r.id LIMIT 1) AS text,
+            (SELECT COUNT(DISTINCT CASE WHEN n.kind IN ('member', 'support')
+                                        THEN COALESCE(n.user_id, -n.id) END)
+                    + COALESCE(SUM(CASE WHEN n.kind = 'relay' THEN n.represented END), 0)
+              FROM questions n WHERE n.cluster_id = c.id AND n.rejected_reason IS NULL) AS total
+        FROM clusters c
+        WHERE c.id = ? AND c.dialogue_id = ? AND c.merged_into IS NULL AND c.urgent = 0
+          AND c.status != 'khong_phu_hop'
+          AND (c.public_text IS NOT NULL OR NOT EXISTS (
+                SELECT 1 FROM questions d WHERE d.cluster_id = c.id AND d.deleted_at IS NULL
+                  AND (d.urgent = 1 OR d.danger IS NOT NULL)))
+        """,
+        (cluster_id, dialogue_id),
+    )
+    if row is None:
+        return None
+    if row["public_text"]:
+        return Offer(cluster_id, row["public_text"], True, row["total"])
+    if not row["text"]:
+        return None
+    return Offer(cluster_id, row["text"], False, row["total"])
+
+
+async def set_cluster_public_text(conn: Conn, cluster_id: int, text: str | None) -> None:
+    """Staff's wording other members are shown for this cluster (None: back to masked text)."""
+    await conn.execute("UPDATE clusters SET public_text = ? WHERE id = ?", (text, cluster_id))
+
+
+@dataclass(frozen=True)
 class MyQuestion:
     receipt: str
     dialogue_id: str
     kind: str
     topic: int
-    text: str
+    text: str  # hers; for a support, staff's wording or another member's text (mask it)
     status: str
     rejected_reason: str | None
     answer: str | None
     answered_by: str | None
     created_at: str
+    shared: bool = False  # text is another member's question: the caller masks it
 
 
 async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[MyQuestion]:
     """Her questions and supports, newest first, with the status of their cluster."""
     cur = await conn.execute(
-        """
+        f"""
         SELECT q.receipt, q.dialogue_id, q.kind, q.topic, q.created_at, q.rejected_reason,
-               COALESCE(NULLIF(q.text, ''), s.text, '') AS text,
+               CASE WHEN q.kind != 'support' THEN q.text
+                    ELSE COALESCE(c.public_text, (SELECT r.text FROM questions r
+                        WHERE r.id = q.supports_question_id AND {_SHAREABLE}), '')
+               END AS text,
+               q.kind = 'support' AND c.public_text IS NULL AS shared,
                c.status, c.answer, c.answered_by
         FROM questions q
         JOIN clusters c ON c.id = q.cluster_id
-        LEFT JOIN questions s ON s.id = q.supports_question_id
         WHERE q.user_id = ? AND q.deleted_at IS NULL
         ORDER BY q.id DESC LIMIT ?
         """,
@@ -266,7 +327,7 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
             receipt=r["receipt"], dialogue_id=r["dialogue_id"], kind=r["kind"], topic=r["topic"],
             text=r["text"], status="khong_phu_hop" if r["rejected_reason"] else r["status"],
             rejected_reason=r["rejected_reason"], answer=r["answer"],
-            answered_by=r["answered_by"], created_at=r["created_at"],
+            answered_by=r["answered_by"], created_at=r["created_at"], shared=bool(r["shared"]),
         )
         for r in await cur.fetchall()
     ]
