@@ -760,5 +760,5 @@ async def _alert_staff_urgent(ctx: Context, receipt: str) -> None:
             ctx.t("staff.urgent_stored", receipt=receipt, commune=ctx.data.get("commune", "?"),
                   category=ctx.data.get("danger", "")),
             purpose="urgent", dedupe_key=f"urgent-stored:{receipt}:{channel}", priority=10,
-            now=ctx.now,
+            now=ctx.now, about_user=ctx.user.id,
         )

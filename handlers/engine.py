@@ -80,6 +80,8 @@ class Context:
     services: Services
     replies: list[Reply] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Her personal data was erased: save no conversation row, empty the WAL after the commit.
+    erased: bool = False
     action: str = ""  # the resolved button/typed choice, "" for free text
     text: str = ""  # cleaned free text
     prompts: dict[str, Callable[[Context], Awaitable[None]]] = field(default_factory=dict)
@@ -209,13 +211,16 @@ class Dispatcher:
                 return []
             ctx = await self._context(conn, incoming)
             await self._route(ctx)
-            await q.save_conversation(
-                conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
-                offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
-                now=ctx.now,
-            )
+            if not ctx.erased:  # an erased chat keeps no conversation row either
+                await q.save_conversation(
+                    conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+                    offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+                    now=ctx.now,
+                )
         for hook in ctx.after_commit:
             hook()
+        if ctx.erased:
+            await self.db.checkpoint()
         return ctx.replies
 
     def _addressed_in_group(self, incoming: Incoming) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -385,16 +385,17 @@ class OutboxMessage:
 async def enqueue(
     conn: Conn, channel: str, chat_id: str, text: str, purpose: str,
     dedupe_key: str | None = None, priority: int = 0, image: bytes | None = None, *,
-    now: dt.datetime,
+    now: dt.datetime, about_user: int | None = None,
 ) -> bool:
-    """Queue a message; False when one with the same dedupe key was queued before."""
+    """Queue a message; False when one with the same dedupe key was queued before.
+    `about_user`: the member it speaks of (a danger alert), so deleting her data finds it."""
     cur = await conn.execute(
         """
         INSERT OR IGNORE INTO outbox (channel, chat_id, text, purpose, dedupe_key, priority,
-            image, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            image, created_at, about_user_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
-        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now)),
+        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now), about_user),
     )
     return cur.rowcount == 1
 
@@ -612,29 +613,60 @@ class Deleted:
     outbox: int
 
 
-async def delete_user_data(conn: Conn, user_id: int, *, now: dt.datetime) -> Deleted:
-    """Erase a member's identity and the text of her questions. The rows stay, anonymous and
-    empty, so cluster counts keep counting her; nothing can lead back to her."""
+def _unchanged(text: str) -> str:
+    return text
+
+
+Mask = Callable[[str], str]
+
+
+async def delete_user_data(
+    conn: Conn, user_id: int, *, now: dt.datetime, masked: Mask = _unchanged, scrubbed: str = "",
+) -> Deleted:
+    """Erase a member's identity and the text of her questions everywhere it was copied: her
+    questions, messages to her (unsent ones dropped, sent ones emptied), alerts and digests
+    about her (her words replaced by `scrubbed`), other members' conversations (an offer of her
+    question). The question rows stay, anonymous and empty, so cluster counts keep counting her.
+    `masked` is how her text was shown masked (handlers.privacy.mask_pii), so that copy is found
+    too. The caller checkpoints the WAL after the commit (`Database.checkpoint`)."""
+    rows = await conn.execute_fetchall(
+        "SELECT text FROM questions WHERE user_id = ? AND text != ''", (user_id,))
+    texts = [r["text"] for r in rows]
     cur = await conn.execute(
         """
-        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1, deleted_at = ?
-        WHERE user_id = ? AND deleted_at IS NULL
+        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1,
+            deleted_at = COALESCE(deleted_at, ?)
+        WHERE user_id = ? AND (deleted_at IS NULL OR text != '' OR voice_url IS NOT NULL)
         """,
         (stamp(now), user_id),
     )
     questions = cur.rowcount
     user = await user_by_id(conn, user_id)
     outbox = 0
-    if user is not None:
+    if user is not None and user.chat_id:
         cur = await conn.execute(
             "DELETE FROM outbox WHERE channel = ? AND chat_id = ? AND sent_at IS NULL",
             (user.channel, user.chat_id),
         )
         outbox = cur.rowcount
         await conn.execute(
+            """
+            UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL
+            WHERE channel = ? AND chat_id = ?
+            """,
+            (user.channel, user.chat_id),
+        )
+        await conn.execute(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",
             (user.channel, user.chat_id),
         )
+    await conn.execute(
+        "UPDATE outbox SET text = ?, last_error = NULL, about_user_id = NULL "
+        "WHERE about_user_id = ?",
+        (scrubbed, user_id),
+    )
+    await _forget_texts(conn, texts, masked, scrubbed)
+    await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
     await conn.execute(
         """
         UPDATE users SET external_id = 'deleted:' || id, chat_id = '', display_name = '',
@@ -647,9 +679,60 @@ async def delete_user_data(conn: Conn, user_id: int, *, now: dt.datetime) -> Del
     return Deleted(questions, outbox)
 
 
-async def purge_dialogue(conn: Conn, dialogue_id: str, *, now: dt.datetime) -> int:
-    """Remove personal data of a closed dialogue: texts, voice links and who asked.
-    Counts, communes, topics and the departments' answers stay for the records."""
+# Copies of a question's text elsewhere are whole, or cut where the bot shortens it: a danger
+# alert keeps 600 characters, a digest line 99.
+_CUTS = (None, 600, 160, 99)
+_SHORTEST_NEEDLE = 12  # shorter pieces could match other women's words
+
+
+async def _forget_texts(conn: Conn, texts: list[str], masked: Mask, scrubbed: str) -> None:
+    """Remove these texts (as written, masked, shortened) from the outbox and from every
+    conversation's saved data and options."""
+    forms = {form[:cut] for text in texts for form in (text, masked(text)) for cut in _CUTS}
+    needles = sorted((f for f in forms if len(f.strip()) >= _SHORTEST_NEEDLE), key=len,
+                     reverse=True)
+    for needle in needles:
+        await conn.execute(
+            "UPDATE outbox SET text = replace(text, ?, ?) WHERE instr(text, ?) > 0",
+            (needle, scrubbed, needle),
+        )
+        escaped = json.dumps(needle, ensure_ascii=False)[1:-1]  # as it sits inside JSON
+        await conn.execute(
+            """
+            UPDATE conversations
+            SET data = replace(data, ?1, ''), offered = replace(offered, ?1, '')
+            WHERE instr(data, ?1) > 0 OR instr(offered, ?1) > 0
+            """,
+            (escaped,),
+        )
+
+
+@dataclass(frozen=True)
+class Purged:
+    questions: int
+    users: int
+
+
+async def purge_dialogue(
+    conn: Conn, dialogue_id: str, *, now: dt.datetime, masked: Mask = _unchanged,
+    scrubbed: str = "",
+) -> Purged:
+    """Remove personal data of a closed dialogue: texts, voice links and who asked, every copy
+    of them (outbox, conversations), drafts for it, and the askers themselves when they have
+    nothing live in another dialogue. Counts, communes, topics and the departments' answers
+    stay for the records. The caller checkpoints the WAL after the commit."""
+    rows = await conn.execute_fetchall(
+        "SELECT text FROM questions WHERE dialogue_id = ? AND text != ''", (dialogue_id,))
+    texts = [r["text"] for r in rows]
+    askers = [r["user_id"] for r in await conn.execute_fetchall(
+        """
+        SELECT DISTINCT q.user_id FROM questions q
+        WHERE q.dialogue_id = ? AND q.user_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM questions o WHERE o.user_id = q.user_id
+                            AND o.dialogue_id != q.dialogue_id AND o.deleted_at IS NULL)
+        """,
+        (dialogue_id,),
+    )]
     cur = await conn.execute(
         """
         UPDATE questions SET text = '', voice_url = NULL, user_id = NULL, anonymous = 1,
@@ -658,7 +741,13 @@ async def purge_dialogue(conn: Conn, dialogue_id: str, *, now: dt.datetime) -> i
         """,
         (stamp(now), dialogue_id),
     )
-    return cur.rowcount
+    questions = cur.rowcount
+    await conn.execute(
+        "DELETE FROM conversations WHERE json_extract(data, '$.dialogue') = ?", (dialogue_id,))
+    await _forget_texts(conn, texts, masked, scrubbed)
+    for user_id in askers:
+        await delete_user_data(conn, user_id, now=now, masked=masked, scrubbed=scrubbed)
+    return Purged(questions, len(askers))
 
 
 async def announcement_recipients(conn: Conn) -> list[tuple[int, str, str]]:
