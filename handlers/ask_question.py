@@ -215,7 +215,7 @@ class AskQuestion:
             await ctx.record_consent()
             await ctx.show(State.COMMUNE)
         elif ctx.action in ("ask:consent:no", CANCEL):
-            ctx.reset()  # nothing of hers is kept, not even a draft she typed before
+            await ctx.forget_declined()  # nothing of hers is kept, not even a typed draft
             ctx.say(ctx.t("ask.no_consent"))
         else:
             ctx.say(ctx.t("error.choose_from_list"))

@@ -127,8 +127,14 @@ class Context:
 
     async def record_consent(self) -> None:
         await q.record_consent(self.conn, self.user.id, self.settings.consent_version,
-                               now=self.now)
+                               self.incoming.display_name, now=self.now)
         self.user = await q.user_by_id(self.conn, self.user.id) or self.user
+
+    async def forget_declined(self) -> None:
+        """She said no: nothing that identifies her stays (row, name, conversation, WAL)."""
+        await q.forget_declined_user(self.conn, self.user.id)
+        self.reset()
+        self.erased = True
 
     def reset(self, state: str = IDLE) -> None:
         self.state = state
@@ -211,7 +217,9 @@ class Dispatcher:
                 return []
             ctx = await self._context(conn, incoming)
             await self._route(ctx)
-            if not ctx.erased:  # an erased chat keeps no conversation row either
+            if ctx.erased:  # an erased chat keeps no conversation row either
+                await q.delete_conversation(conn, incoming.channel, incoming.chat_id)
+            else:
                 await q.save_conversation(
                     conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
                     offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),

@@ -139,7 +139,7 @@ class Leader:
             await ctx.record_consent()
             await self._choose_dialogue(ctx)
         elif ctx.action in ("lead:consent:no", CANCEL):
-            ctx.reset()
+            await ctx.forget_declined()
             ctx.say(ctx.t("ask.no_consent"))
         else:
             ctx.say(ctx.t("error.choose_from_list"))

@@ -69,26 +69,52 @@ async def user_by_id(conn: Conn, user_id: int) -> User | None:
 async def ensure_user(
     conn: Conn, channel: str, external_id: str, chat_id: str, display_name: str, *, now: dt.datetime
 ) -> User:
-    """The user for this channel identity, created on first contact (without consent)."""
+    """The user for this channel identity, created on first contact (without consent). Her
+    display name is kept only once she has consented."""
+    name = display_name[:100]
     row = await _one(
         conn,
         """
-        INSERT INTO users (channel, external_id, chat_id, display_name, created_at)
-        VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id
+        INSERT INTO users (channel, external_id, chat_id, created_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id,
+            display_name = CASE WHEN users.consent_at IS NOT NULL AND users.display_name = ''
+                                THEN ? ELSE users.display_name END
         RETURNING *
         """,
-        (channel, external_id, chat_id, display_name[:100], stamp(now)),
+        (channel, external_id, chat_id, stamp(now), name),
     )
     assert row is not None  # RETURNING on an upsert always gives the row
     return _user(row)
 
 
-async def record_consent(conn: Conn, user_id: int, version: str, *, now: dt.datetime) -> None:
+async def record_consent(
+    conn: Conn, user_id: int, version: str, display_name: str = "", *, now: dt.datetime
+) -> None:
     await conn.execute(
-        "UPDATE users SET consent_at = ?, consent_version = ?, deleted_at = NULL WHERE id = ?",
-        (stamp(now), version, user_id),
+        """
+        UPDATE users SET consent_at = ?, consent_version = ?, deleted_at = NULL,
+            display_name = CASE WHEN ? != '' THEN ? ELSE display_name END
+        WHERE id = ?
+        """,
+        (stamp(now), version, display_name[:100], display_name[:100], user_id),
     )
+
+
+async def forget_declined_user(conn: Conn, user_id: int) -> None:
+    """She declined consent: remove her row when nothing else needs it (no question, not a
+    commune leader), otherwise keep it without her name. The caller drops her conversation."""
+    await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
+    cur = await conn.execute(
+        """
+        DELETE FROM users WHERE id = ? AND consent_at IS NULL AND leader_commune IS NULL
+          AND NOT EXISTS (SELECT 1 FROM questions WHERE user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+        """,
+        (user_id,),
+    )
+    if cur.rowcount == 0:
+        await conn.execute("UPDATE users SET display_name = '' WHERE id = ?", (user_id,))
 
 
 async def set_announcements(conn: Conn, user_id: int, wanted: bool) -> None:
@@ -136,6 +162,11 @@ async def save_conversation(
         (channel, chat_id, state, json.dumps(data, ensure_ascii=False),
          json.dumps(offered, ensure_ascii=False), stamp(now)),
     )
+
+
+async def delete_conversation(conn: Conn, channel: str, chat_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id))
 
 
 async def claim_update(conn: Conn, channel: str, update_key: str, *, now: dt.datetime) -> bool:

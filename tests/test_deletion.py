@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.digest import send_daily_digest
 from bot.outbox import OutboxWorker
 from bot.runtime import open_runtime
-from handlers.types import Incoming
+from handlers.types import Incoming, Kind
 from storage import queries as q
 from tests.chat import Member
 from tests.conftest import Clock
@@ -48,6 +48,11 @@ class Person(Member):
         return await self._handle(Incoming(  # update ids are the platform's, not hers
             channel=self.channel, chat_id=self.user, user_id=self.user, text=text,
             display_name=self.display_name, update_key=f"u{next(_updates)}", **extra))
+
+    async def action(self, data: str) -> list:
+        return await self._handle(Incoming(
+            channel=self.channel, chat_id=self.user, user_id=self.user, kind=Kind.ACTION,
+            action=data, display_name=self.display_name, update_key=f"u{next(_updates)}"))
 
 
 def leaks(*files: Path) -> list[str]:
