@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from handlers.text import fold
 
-__all__ = ["mask_pii"]
+__all__ = ["mask_pii", "published_text"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
@@ -141,6 +141,15 @@ def _name_after(text: str, start: int, any_case: bool) -> tuple[int, int] | None
             break
         position = end + 1
     return (start, end) if words else None
+
+
+def published_text(text: str, public_text: str, disclosure: bool, reference: str) -> str:
+    """A cluster's words in a digest or an export that leaves the union's hands: staff's
+    wording, or the masked question; a danger disclosure only as `reference` (a case number
+    staff can open), never its words."""
+    if public_text:
+        return public_text
+    return reference if disclosure else mask_pii(text)
 
 
 def _mask_email(match: re.Match[str]) -> str:
