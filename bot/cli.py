@@ -364,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Config error: {exc}", file=sys.stderr)
         return 2
+    # Now the secrets are known: redact their exact values, whatever their shape.
+    setup_logging(verbose=args.verbose, secrets=config.secrets())
     try:
         return args.func(args, config)
     except LocaleError as exc:

@@ -63,6 +63,11 @@ class Config:
     communes_rename: Mapping[str, str]
     settings: Settings
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value set, for the log filter to redact wherever it appears."""
+        return tuple(s.value for s in (self.telegram_token, self.zalo_token,
+                                       self.zalo_webhook_secret) if s)
+
 
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate the TOML config. Relative paths in it are relative to the file."""
