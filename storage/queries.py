@@ -586,25 +586,76 @@ async def recipient_of_question(conn: Conn, question_id: int) -> Recipient | Non
 
 
 async def create_invite(
-    conn: Conn, code: str, commune: str, created_by: str, *, now: dt.datetime
+    conn: Conn, code: str, commune: str, created_by: str, *, now: dt.datetime,
+    expires: dt.datetime,
 ) -> None:
     await conn.execute(
-        "INSERT INTO leader_invites (code, commune, created_by, created_at) VALUES (?, ?, ?, ?)",
-        (code, commune, created_by, stamp(now)),
+        "INSERT INTO leader_invites (code, commune, created_by, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (code, commune, created_by, stamp(now), stamp(expires)),
     )
 
 
 async def redeem_invite(conn: Conn, code: str, user_id: int, *, now: dt.datetime) -> str | None:
-    """The invite's commune if the code exists and is unused; it is used up by this call."""
-    cur = await conn.execute(
-        "UPDATE leader_invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
-        (user_id, stamp(now), code),
+    """The invite's commune if the code exists, is unused and has not expired; it is used up
+    by this call. A code made before codes expired (no expires_at) no longer works."""
+    row = await _one(
+        conn,
+        """
+        UPDATE leader_invites SET used_by = ?, used_at = ?
+        WHERE code = ? AND used_by IS NULL AND expires_at > ?
+        RETURNING commune
+        """,
+        (user_id, stamp(now), code, stamp(now)),
     )
-    if cur.rowcount != 1:
-        return None
-    cur = await conn.execute("SELECT commune FROM leader_invites WHERE code = ?", (code,))
-    (commune,) = await cur.fetchone()
-    return commune
+    return row["commune"] if row else None
+
+
+async def invite_expired(conn: Conn, code: str, *, now: dt.datetime) -> bool:
+    """True for an unused code whose time has passed (so she can be told to ask for a new one)."""
+    row = await _one(
+        conn,
+        "SELECT 1 FROM leader_invites WHERE code = ? AND used_by IS NULL "
+        "AND (expires_at IS NULL OR expires_at <= ?)",
+        (code, stamp(now)),
+    )
+    return row is not None
+
+
+async def invite_locked_until(conn: Conn, user_id: int, *, now: dt.datetime) -> str | None:
+    """When this user may try invite codes again, or None when she may now."""
+    row = await _one(
+        conn, "SELECT locked_until FROM invite_failures WHERE user_id = ? AND locked_until > ?",
+        (user_id, stamp(now)),
+    )
+    return row["locked_until"] if row else None
+
+
+async def record_invite_failure(
+    conn: Conn, user_id: int, max_failures: int, lock: dt.timedelta, *, now: dt.datetime
+) -> bool:
+    """Count a wrong code; after `max_failures` within `lock`, lock her out for `lock`.
+    True when this failure locked her."""
+    row = await _one(conn, "SELECT failures, first_at FROM invite_failures WHERE user_id = ?",
+                     (user_id,))
+    fresh = row is None or row["first_at"] <= stamp(now - lock)
+    failures = 1 if fresh else row["failures"] + 1
+    locked = failures >= max_failures
+    await conn.execute(
+        """
+        INSERT INTO invite_failures (user_id, failures, first_at, locked_until)
+        VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT (user_id) DO UPDATE SET failures = ?2,
+            first_at = CASE WHEN ?5 THEN ?3 ELSE first_at END, locked_until = ?4
+        """,
+        (user_id, 0 if locked else failures, stamp(now),
+         stamp(now + lock) if locked else None, int(fresh)),
+    )
+    return locked
+
+
+async def clear_invite_failures(conn: Conn, user_id: int) -> None:
+    await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
 
 
 @dataclass(frozen=True)
@@ -616,23 +667,55 @@ class CommuneQuestion:
     status: str
 
 
-async def questions_of_commune(conn: Conn, commune: str, limit: int = 200) -> list[
-        CommuneQuestion]:
-    """Everything sent from a commune (members and relays), newest first, with status."""
-    cur = await conn.execute(
-        """
-        SELECT q.receipt, q.kind, q.text, q.represented, q.rejected_reason, c.status
+_STATUS = "CASE WHEN q.rejected_reason IS NOT NULL THEN 'khong_phu_hop' ELSE c.status END"
+
+
+async def relays_of_leader(conn: Conn, user_id: int, commune: str,
+                           limit: int = 40) -> list[CommuneQuestion]:
+    """What this leader relayed for her commune, newest first, with status."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT q.receipt, q.kind, q.text, q.represented, {_STATUS} AS status
         FROM questions q JOIN clusters c ON c.id = q.cluster_id
-        WHERE q.commune = ? AND q.kind IN ('member', 'relay') AND q.deleted_at IS NULL
+        WHERE q.user_id = ? AND q.commune = ? AND q.kind = 'relay' AND q.deleted_at IS NULL
         ORDER BY q.id DESC LIMIT ?
+        """,
+        (user_id, commune, limit),
+    )
+    return [CommuneQuestion(r["receipt"], r["kind"], r["text"], r["represented"], r["status"])
+            for r in rows]
+
+
+async def member_counts_of_commune(conn: Conn, commune: str) -> dict[str, int]:
+    """How many members' own questions from a commune are in each status (no texts)."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT {_STATUS} AS status, COUNT(*) AS n
+        FROM questions q JOIN clusters c ON c.id = q.cluster_id
+        WHERE q.commune = ? AND q.kind = 'member' AND q.deleted_at IS NULL
+        GROUP BY 1
+        """,
+        (commune,),
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+async def shareable_questions_of_commune(conn: Conn, commune: str,
+                                         limit: int = 40) -> list[CommuneQuestion]:
+    """Members' questions a leader may read (masked by the caller) when config allows it:
+    named, in a cluster not urgent, and shareable (not urgent, danger, rejected, deleted)."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT r.receipt, r.kind, r.text, r.represented, c.status
+        FROM questions r JOIN clusters c ON c.id = r.cluster_id
+        WHERE r.commune = ? AND r.kind = 'member' AND r.anonymous = 0 AND c.urgent = 0
+          AND {_SHAREABLE}
+        ORDER BY r.id DESC LIMIT ?
         """,
         (commune, limit),
     )
-    return [
-        CommuneQuestion(r["receipt"], r["kind"], r["text"], r["represented"],
-                        "khong_phu_hop" if r["rejected_reason"] else r["status"])
-        for r in await cur.fetchall()
-    ]
+    return [CommuneQuestion("", r["kind"], r["text"], r["represented"], r["status"])
+            for r in rows]
 
 
 # --- personal data -----------------------------------------------------------------------------
