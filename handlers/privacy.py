@@ -82,13 +82,17 @@ def mask_pii(text: str) -> str:
     return _mask_names(text)
 
 
-# "tên" cues: whatever follows is a name, capitalised or not.
+_PRONOUN = r"(?:em|e|t[oô]i|m[iì]nh|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng)"
+# "tên" with a pronoun or "là" ("em tên", "tên em", "tên là", "họ tên:"): whatever follows is a
+# name, capitalised or not ("tên em là hoa").
 _NAME_CUE = re.compile(
-    r"(?<![\w\[])(?:h[oọ]\s+(?:v[aà]\s+)?t[eê]n|t[eê]n)"
-    r"(?:\s+(?:c[uủ]a\s+)?(?:em|e|t[oô]i|m[iì]nh|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng))?"
-    r"(?:\s+(?:l[aà]|g[oọ]i\s+l[aà]))?\s*:?\s+",
+    rf"(?<![\w\[])(?:(?:{_PRONOUN}\s+t[eê]n)|h[oọ]\s+(?:v[aà]\s+)?t[eê]n\s*:?"
+    rf"|t[eê]n(?:\s+(?:c[uủ]a\s+)?{_PRONOUN})(?:\s+(?:l[aà]|g[oọ]i\s+l[aà]))?"
+    rf"|t[eê]n\s+(?:l[aà]|g[oọ]i\s+l[aà]))\s*:?\s+",
     re.IGNORECASE,
 )
+# A bare "tên" ("đặt tên đường"): only capitalised words after it are a name ("tên Hoa").
+_BARE_NAME_CUE = re.compile(r"(?<![\w\[])t[eê]n\s+", re.IGNORECASE)
 # "em là Hoa": only capitalised words count as a name here ("em là hội viên" is not one).
 _SELF_CUE = re.compile(r"(?<!\w)(?:em|e|t[oô]i|m[iì]nh)\s+l[aà]\s+", re.IGNORECASE)
 _WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
@@ -104,7 +108,7 @@ _NOT_NAME = frozenset({
 
 def _mask_names(text: str) -> str:
     spans: list[tuple[int, int]] = []
-    for cue, any_case in ((_NAME_CUE, True), (_SELF_CUE, False)):
+    for cue, any_case in ((_NAME_CUE, True), (_BARE_NAME_CUE, False), (_SELF_CUE, False)):
         for match in cue.finditer(text):
             span = _name_after(text, match.end(), any_case)
             if span:

@@ -194,6 +194,8 @@ def test_mask_pii_never_raises_and_keeps_text_without_numbers(case: dict) -> Non
         ("Họ tên: Lò Thị Mai. CCCD 001234567890", "Họ tên: [tên ẩn]. CCCD [CCCD ẩn …890]"),
         ("ten e la Hoa, mail hoa.lo@gmail.com", "ten e la [tên ẩn], mail [email ẩn h…@gmail.com]"),
         ("em là hội viên chi hội bản Nà Sài", "em là hội viên chi hội bản Nà Sài"),
+        ("chồng em tên tuấn hay đánh em", "chồng em tên [tên ẩn] hay đánh em"),
+        ("Đề nghị đặt tên đường cho bản", "Đề nghị đặt tên đường cho bản"),
     ],
 )
 def test_names_after_a_cue_are_masked(text: str, expected: str) -> None:
