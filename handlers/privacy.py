@@ -99,10 +99,12 @@ _WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 _NAME_MAX_WORDS = 4
 # Words that end a name: the rest of her sentence ("Hoa ở bản...", "tên em là hoa năm nay").
 _NOT_NAME = frozenset({
-    "a", "ak", "ban", "bi", "bo", "can", "cho", "chong", "co", "con", "cua", "da", "dang", "day",
-    "dc", "di", "duoc", "em", "goi", "hien", "hoi", "khong", "ko", "la", "lam", "me", "minh",
-    "muon", "nen", "nguoi", "nha", "nhe", "nu", "o", "phu", "que", "sdt", "so", "song", "tai",
-    "the", "thon", "thuoc", "toi", "tu", "tuoi", "va", "vi", "vien", "vo", "voi", "xa", "xin",
+    "a", "ak", "ban", "bi", "bo", "can", "cho", "chong", "co", "con", "cua", "cung", "da",
+    "dang", "danh", "day", "dc", "deu", "di", "do", "duoc", "em", "goi", "hai", "hay", "hien",
+    "hoi", "khong", "kia", "ko", "la", "lam", "me", "minh", "mot", "muon", "nay", "nen", "nguoi",
+    "nha", "nhe", "nhieu", "nu", "o", "phu", "que", "rat", "roi", "sau", "say", "sdt", "so",
+    "song", "tai", "the", "thon", "thuoc", "toi", "truoc", "tu", "tuoi", "uong", "va", "van",
+    "vi", "vien", "vo", "voi", "xa", "xin",
 })
 
 
