@@ -102,14 +102,18 @@ async def record_consent(
 
 
 async def forget_declined_user(conn: Conn, user_id: int) -> None:
-    """She declined consent: remove her row when nothing else needs it (no question, not a
-    commune leader), otherwise keep it without her name. The caller drops her conversation."""
+    """She declined consent: remove her row when nothing else needs it, otherwise keep it
+    without her name. It is needed when she is a commune leader, has questions, or staff were
+    alerted about her (a danger message before consent): staff reach her by "U<id>" through
+    this row, and a deleted id could be given to the next newcomer. The caller drops her
+    conversation."""
     await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
     cur = await conn.execute(
         """
         DELETE FROM users WHERE id = ? AND consent_at IS NULL AND leader_commune IS NULL
           AND NOT EXISTS (SELECT 1 FROM questions WHERE user_id = users.id)
           AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+          AND NOT EXISTS (SELECT 1 FROM outbox WHERE about_user_id = users.id)
         """,
         (user_id,),
     )

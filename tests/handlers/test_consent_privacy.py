@@ -57,3 +57,28 @@ async def test_a_visitor_who_has_not_decided_is_stored_without_her_name(staff_ru
         rows = await conn.execute_fetchall(
             "SELECT display_name FROM users WHERE external_id = ?", (HER_ID,))
     assert [r["display_name"] for r in rows] == [""]
+
+
+async def test_a_woman_in_danger_who_declines_can_still_be_reached_by_staff(staff_runtime):
+    """Her safety first: staff were alerted with "U<id>"; declining keeps that reference hers
+    (without her name), so a staff message never reaches a newcomer given a reused id."""
+    her = Person(staff_runtime, HER_ID, DISPLAY)
+    await her.send("Chồng em đánh em chảy máu, em sợ lắm, em không dám về nhà")
+    assert "111" in her.text
+    await her.press("Không đồng ý")
+    async with staff_runtime.db.transaction() as conn:
+        [alert] = await conn.execute_fetchall(
+            "SELECT text FROM outbox WHERE purpose = 'danger' LIMIT 1")
+        [user] = await conn.execute_fetchall(
+            "SELECT id, display_name FROM users WHERE external_id = ?", (HER_ID,))
+    assert user["display_name"] == ""
+    reference = f"U{user['id']}"
+    assert reference in alert["text"]
+    newcomer = Person(staff_runtime, "5800777777", "Lò Thị Mai")
+    await newcomer.send("/start")
+    staff = Person(staff_runtime, "900", "Cán bộ")
+    await staff.send(f"/nhan {reference} Hội đã nhận tin, chị gọi 1900 969 680 nhé")
+    async with staff_runtime.db.transaction() as conn:
+        [sent] = await conn.execute_fetchall(
+            "SELECT chat_id FROM outbox WHERE purpose = 'staff_message'")
+    assert sent["chat_id"] == HER_ID
