@@ -82,19 +82,19 @@ def mask_pii(text: str) -> str:
     return _mask_names(text)
 
 
-_PRONOUN = r"(?:em|e|t[oô]i|m[iì]nh|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng)"
+_PRONOUN = r"(?:em|e|t[oô]i|tui|m[iì]nh|mk|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng)"
 # "tên" with a pronoun or "là" ("em tên", "tên em", "tên là", "họ tên:"): whatever follows is a
 # name, capitalised or not ("tên em là hoa").
 _NAME_CUE = re.compile(
     rf"(?<![\w\[])(?:(?:{_PRONOUN}\s+t[eê]n)|h[oọ]\s+(?:v[aà]\s+)?t[eê]n\s*:?"
     rf"|t[eê]n(?:\s+(?:c[uủ]a\s+)?{_PRONOUN})(?:\s+(?:l[aà]|g[oọ]i\s+l[aà]))?"
-    rf"|t[eê]n\s+(?:l[aà]|g[oọ]i\s+l[aà]))\s*:?\s+",
+    rf"|t[eê]n\s+(?:l[aà]|g[oọ]i\s+l[aà])|t[eê]n(?=\s*:))\s*:?\s+",
     re.IGNORECASE,
 )
 # A bare "tên" ("đặt tên đường"): only capitalised words after it are a name ("tên Hoa").
 _BARE_NAME_CUE = re.compile(r"(?<![\w\[])t[eê]n\s+", re.IGNORECASE)
 # "em là Hoa": only capitalised words count as a name here ("em là hội viên" is not one).
-_SELF_CUE = re.compile(r"(?<!\w)(?:em|e|t[oô]i|m[iì]nh)\s+l[aà]\s+", re.IGNORECASE)
+_SELF_CUE = re.compile(r"(?<!\w)(?:em|e|t[oô]i|tui|m[iì]nh|mk)\s+l[aà]\s+", re.IGNORECASE)
 _WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 _NAME_MAX_WORDS = 4
 # Words that end a name: the rest of her sentence ("Hoa ở bản...", "tên em là hoa năm nay").

@@ -196,6 +196,8 @@ def test_mask_pii_never_raises_and_keeps_text_without_numbers(case: dict) -> Non
         ("em là hội viên chi hội bản Nà Sài", "em là hội viên chi hội bản Nà Sài"),
         ("chồng em tên tuấn hay đánh em", "chồng em tên [tên ẩn] hay đánh em"),
         ("Đề nghị đặt tên đường cho bản", "Đề nghị đặt tên đường cho bản"),
+        ("Tên: Lò Thị Hoa, SĐT: 0912.345.678", "Tên: [tên ẩn], SĐT: [SĐT ẩn …678]"),
+        ("tui ten hoa o ban Pa U", "tui ten [tên ẩn] o ban Pa U"),
     ],
 )
 def test_names_after_a_cue_are_masked(text: str, expected: str) -> None:
