@@ -109,7 +109,14 @@ async def test_stale_index_flagged_rejected_or_deleted_is_not_offered(staff_runt
     await staff.send("/khan 1")  # unflagged: offered again, masked
     screen = await chat(staff_runtime, "b2", ask(SIMILAR))
     assert OFFERED in screen
-    await chat(staff_runtime, "a", ["/xoa_du_lieu", "1"])  # A deletes her data
+    await staff.send("/tuchoi LC27-000001 Không thuộc chủ đề")  # her question rejected
+    screen = await chat(staff_runtime, "b4", ask(SIMILAR))
+    assert OFFERED not in screen
+    assert_nothing_of_hers(screen)
+    await chat(staff_runtime, "a2", ask(LOAN.replace("Em tên", "Chị tên"), "2", "gui"))
+    screen = await chat(staff_runtime, "b5", ask(SIMILAR))
+    assert OFFERED in screen  # a second question like hers is offered (masked)
+    await chat(staff_runtime, "a2", ["/xoa_du_lieu", "1"])  # and its asker deletes her data
     screen = await chat(staff_runtime, "b3", ask(SIMILAR))
     assert OFFERED not in screen and "vay vốn ưu đãi chăn nuôi bò sinh sản thì" not in (
         screen.replace(SIMILAR, ""))
