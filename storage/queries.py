@@ -809,20 +809,70 @@ async def _forget_texts(conn: Conn, texts: list[str], masked: Mask, scrubbed: st
     forms = {form[:cut] for text in texts for form in (text, masked(text)) for cut in _CUTS}
     needles = sorted((f for f in forms if len(f.strip()) >= _SHORTEST_NEEDLE), key=len,
                      reverse=True)
-    for needle in needles:
+    if len(needles) > _SQL_NEEDLES:  # a whole dialogue (purge): one pass over each table
+        await _forget_in_one_pass(conn, needles, scrubbed)
+        return
+    for needle in needles:  # one member: a few scans inside SQLite beat reading every row
         await conn.execute(
             "UPDATE outbox SET text = replace(text, ?, ?) WHERE instr(text, ?) > 0",
             (needle, scrubbed, needle),
         )
-        escaped = json.dumps(needle, ensure_ascii=False)[1:-1]  # as it sits inside JSON
         await conn.execute(
             """
             UPDATE conversations
             SET data = replace(data, ?1, ''), offered = replace(offered, ?1, '')
             WHERE instr(data, ?1) > 0 OR instr(offered, ?1) > 0
             """,
-            (escaped,),
+            (_in_json(needle),),
         )
+
+
+_SQL_NEEDLES = 24
+
+
+def _in_json(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]  # as it sits inside a JSON string
+
+
+async def _forget_in_one_pass(conn: Conn, needles: list[str], scrubbed: str) -> None:
+    plain = _Needles(needles)
+    escaped = _Needles([_in_json(n) for n in needles])
+    for row in await conn.execute_fetchall("SELECT id, text FROM outbox WHERE text != ''"):
+        text = plain.replace(row["text"], scrubbed)
+        if text != row["text"]:
+            await conn.execute("UPDATE outbox SET text = ? WHERE id = ?", (text, row["id"]))
+    for row in await conn.execute_fetchall(
+            "SELECT channel, chat_id, data, offered FROM conversations"):
+        data, offered = escaped.replace(row["data"], ""), escaped.replace(row["offered"], "")
+        if (data, offered) != (row["data"], row["offered"]):
+            await conn.execute(
+                "UPDATE conversations SET data = ?, offered = ? WHERE channel = ? AND chat_id = ?",
+                (data, offered, row["channel"], row["chat_id"]),
+            )
+
+
+class _Needles:
+    """Many strings found in one left-to-right pass: each position is looked up by the
+    fixed-length prefix every needle has, then the needles with that prefix are tried,
+    longest first."""
+
+    def __init__(self, needles: list[str]) -> None:
+        self.width = min(len(n) for n in needles)
+        self.by_prefix: dict[str, list[str]] = {}
+        for needle in sorted(needles, key=len, reverse=True):
+            self.by_prefix.setdefault(needle[: self.width], []).append(needle)
+
+    def replace(self, text: str, replacement: str) -> str:
+        pieces, start, i = [], 0, 0
+        while i + self.width <= len(text):
+            found = next((n for n in self.by_prefix.get(text[i : i + self.width], ())
+                          if text.startswith(n, i)), None)
+            if found is None:
+                i += 1
+                continue
+            pieces += [text[start:i], replacement]
+            i = start = i + len(found)
+        return "".join(pieces) + text[start:] if pieces else text
 
 
 @dataclass(frozen=True)

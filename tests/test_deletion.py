@@ -14,6 +14,8 @@ import itertools
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 from bot.cli import main
 from bot.digest import send_daily_digest
 from bot.outbox import OutboxWorker
@@ -143,7 +145,9 @@ async def test_other_members_keep_their_words(staff_runtime):
     assert mine in texts
 
 
-def test_purge_leaves_nothing_of_the_dialogue_in_db_wal_or_backup(staff_config, tmp_path):
+@pytest.mark.parametrize("others", [0, 12])  # few texts: scrubbed in SQL; many: in one pass
+def test_purge_leaves_nothing_of_the_dialogue_in_db_wal_or_backup(staff_config, tmp_path,
+                                                                   others):
     """`python -m bot purge --dialogue` on a closed dialogue, then a backup, then grep."""
     db_file = tmp_path / "purge.db"
     # The 2026 dialogue was collecting on 1 July 2026; it is closed today.
@@ -152,6 +156,18 @@ def test_purge_leaves_nothing_of_the_dialogue_in_db_wal_or_backup(staff_config, 
     async def fill() -> None:
         runtime = await open_runtime(staff_config, db_file, clock=clock)
         try:
+            async with runtime.db.transaction() as conn:  # other women's long questions
+                for n in range(others):
+                    user = await q.ensure_user(conn, "telegram", f"58009{n:05d}",
+                                               f"58009{n:05d}", "", now=clock())
+                    cluster = await q.create_cluster(conn, "lai-chau-2026", 2, now=clock())
+                    receipt = await q.next_receipt(conn, "lai-chau-2026", "LC26")
+                    await q.insert_question(conn, q.NewQuestion(
+                        "lai-chau-2026", user.id, "telegram", "member", "Xã Nậm Tăm", 2,
+                        f"Bản số {n} chưa có nước sạch, chị em phải gánh nước suối xa hai cây "
+                        "số mỗi ngày, mùa khô suối cạn, mùa mưa nước đục, trẻ con hay bị đau "
+                        "bụng, xin tỉnh hỗ trợ đường ống và bể lọc cho bản", False, cluster,
+                    ), receipt, now=clock())
             await copy_her_words_everywhere(runtime)
         finally:
             await runtime.close()
