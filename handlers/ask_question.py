@@ -216,7 +216,6 @@ class AskQuestion:
             await ctx.show(State.COMMUNE)
         elif ctx.action in ("ask:consent:no", CANCEL):
             await ctx.forget_declined()  # nothing of hers is kept, not even a typed draft
-            ctx.say(ctx.t("ask.no_consent"))
         else:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.CONSENT)

@@ -131,10 +131,12 @@ class Context:
         self.user = await q.user_by_id(self.conn, self.user.id) or self.user
 
     async def forget_declined(self) -> None:
-        """She said no: nothing that identifies her stays (row, name, conversation, WAL)."""
-        await q.forget_declined_user(self.conn, self.user.id)
+        """She said no: nothing that identifies her stays (row, name, conversation, WAL), and
+        she is told so truthfully (a danger alert already sent to staff stays with them)."""
+        gone = await q.forget_declined_user(self.conn, self.user.id)
         self.reset()
         self.erased = True
+        self.say(self.t("ask.no_consent" if gone else "ask.no_consent_alerted"))
 
     def reset(self, state: str = IDLE) -> None:
         self.state = state

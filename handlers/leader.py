@@ -157,7 +157,6 @@ class Leader:
             await self._choose_dialogue(ctx)
         elif ctx.action in ("lead:consent:no", CANCEL):
             await ctx.forget_declined()
-            ctx.say(ctx.t("ask.no_consent"))
         else:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.CONSENT)

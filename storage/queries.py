@@ -101,12 +101,12 @@ async def record_consent(
     )
 
 
-async def forget_declined_user(conn: Conn, user_id: int) -> None:
+async def forget_declined_user(conn: Conn, user_id: int) -> bool:
     """She declined consent: remove her row when nothing else needs it, otherwise keep it
     without her name. It is needed when she is a commune leader, has questions, or staff were
     alerted about her (a danger message before consent): staff reach her by "U<id>" through
     this row, and a deleted id could be given to the next newcomer. The caller drops her
-    conversation."""
+    conversation. True when nothing of her is left."""
     await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
     cur = await conn.execute(
         """
@@ -117,8 +117,10 @@ async def forget_declined_user(conn: Conn, user_id: int) -> None:
         """,
         (user_id,),
     )
-    if cur.rowcount == 0:
-        await conn.execute("UPDATE users SET display_name = '' WHERE id = ?", (user_id,))
+    if cur.rowcount == 1:
+        return True
+    await conn.execute("UPDATE users SET display_name = '' WHERE id = ?", (user_id,))
+    return False
 
 
 async def set_announcements(conn: Conn, user_id: int, wanted: bool) -> None:
