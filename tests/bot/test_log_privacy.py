@@ -129,3 +129,18 @@ async def test_last_error_is_a_short_reason_without_token_or_personal_data(staff
         errors = [r["last_error"] for r in await conn.execute_fetchall(
             "SELECT last_error FROM outbox ORDER BY id")]
     assert errors == ["RuntimeError", "Undeliverable"]  # no token, no text, no phone
+
+
+def test_the_cli_redacts_the_token_from_the_environment(tmp_path, monkeypatch, capsys):
+    """`python -m bot …` reads TELEGRAM_BOT_TOKEN, then its log never shows that value."""
+    from bot.cli import main
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", SECRETS[0])
+    config = wide_open_config(tmp_path)
+    assert main(["migrate", "--db", str(tmp_path / "m.db"), "--config", str(config)]) == 0
+    try:
+        raise ConnectionError(f"cannot reach host with {SECRETS[0]}")
+    except ConnectionError:
+        logging.getLogger("bot.test").exception("token %s failed", SECRETS[0])
+    err = capsys.readouterr().err
+    assert "<token>" in err and "shortsecret" not in err
