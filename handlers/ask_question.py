@@ -15,7 +15,7 @@ from storage import queries as q
 from .domain import Dialogue
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
-from .privacy import mask_pii
+from .privacy import mask_for_member
 from .text import fold
 from .types import Option
 
@@ -720,7 +720,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def offer_text(offer: q.Offer) -> str:
     """What another member reads: staff's wording as written, else the text masked."""
-    return offer.text if offer.approved else mask_pii(offer.text)
+    return offer.text if offer.approved else mask_for_member(offer.text, offer.asker_name)
 
 
 async def _offers(ctx: Context) -> list[q.Offer]:
@@ -739,7 +739,7 @@ async def _offers(ctx: Context) -> list[q.Offer]:
 
 def _my_line(ctx: Context, row: q.MyQuestion) -> str:
     status = ctx.t(f"status.{row.status}")
-    text = _shorten(mask_pii(row.text) if row.shared else row.text, 120)
+    text = _shorten(mask_for_member(row.text, row.asker_name) if row.shared else row.text, 120)
     line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
     if row.kind == "support":
         line += "\n" + ctx.t("mine.supported")

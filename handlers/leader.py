@@ -16,7 +16,7 @@ from storage import queries as q
 from .domain import Dialogue
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
-from .privacy import mask_pii
+from .privacy import mask_for_member
 
 __all__ = ["Leader"]
 
@@ -362,7 +362,8 @@ class Leader:
                     lines.append(ctx.t("leader.commune_members"))
                     lines.extend(ctx.t("leader.commune_member_item",
                                        status=ctx.t(f"status.{row.status}"),
-                                       text=mask_pii(row.text)[:100]) for row in shared)
+                                       text=mask_for_member(row.text, row.asker_name)[:100])
+                                 for row in shared)
             ctx.say("\n".join(lines))
         if ctx.state != IDLE:
             await ctx.show(ctx.state)

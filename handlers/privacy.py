@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from handlers.text import fold
 
-__all__ = ["mask_pii", "published_text"]
+__all__ = ["mask_for_member", "mask_pii", "published_text"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
@@ -147,6 +147,32 @@ def _name_after(text: str, start: int, any_case: bool) -> tuple[int, int] | None
             break
         position = end + 1
     return (start, end) if words else None
+
+
+def mask_for_member(text: str, asker_name: str = "") -> str:
+    """Another member's question as one member may read it: personal numbers and emails
+    masked, names after a cue masked, and the asker's own display name masked wherever she
+    wrote it with a capital ("Giàng Thị Mỷ ở bản…": "ngày mai" keeps its "mai")."""
+    return mask_pii(_mask_display_name(text, asker_name))
+
+
+_MIDDLE_NAMES = frozenset({"Thị", "Văn", "Thi", "Van"})  # alone they are ordinary words
+
+
+def _mask_display_name(text: str, name: str) -> str:
+    words = {w for w in _WORD.findall(name) if len(w) > 1 and w[0].isupper()}
+    core = sorted(words - _MIDDLE_NAMES, key=len, reverse=True)
+    if not core:
+        return text
+    middle = sorted(words & _MIDDLE_NAMES, key=len, reverse=True)
+
+    def alternatives(items: list[str]) -> str:
+        return r"(?<!\w)(?:" + "|".join(map(re.escape, items)) + r")(?!\w)"
+
+    any_word = alternatives(core + middle)
+    lead = rf"(?:{alternatives(middle)}[ \u00a0]+)*" if middle else ""
+    run = rf"{lead}{alternatives(core)}(?:[ \u00a0]+{any_word})*"
+    return re.sub(run, "[tên ẩn]", text)
 
 
 def published_text(text: str, public_text: str, disclosure: bool, reference: str) -> str:

@@ -278,6 +278,7 @@ class Offer:
     text: str
     approved: bool
     count: int
+    asker_name: str = ""  # her display name, masked in the text too if she wrote it there
 
 
 # A question another member may read (masked): live, not urgent or danger, not rejected, not
@@ -296,14 +297,16 @@ async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str) -> Off
     row = await _one(
         conn,
         f"""
-        SELECT c.public_text,
-            (SELECT r.text FROM questions r WHERE r.cluster_id = c.id AND {_SHAREABLE}
-              ORDER BY r.id LIMIT 1) AS text,
+        SELECT c.public_text, s.text, COALESCE(u.display_name, '') AS asker,
             (SELECT COUNT(DISTINCT CASE WHEN n.kind IN ('member', 'support')
                                         THEN COALESCE(n.user_id, -n.id) END)
                     + COALESCE(SUM(CASE WHEN n.kind = 'relay' THEN n.represented END), 0)
               FROM questions n WHERE n.cluster_id = c.id AND n.rejected_reason IS NULL) AS total
         FROM clusters c
+        LEFT JOIN questions s ON s.id = (SELECT r.id FROM questions r
+                                         WHERE r.cluster_id = c.id AND {_SHAREABLE}
+                                         ORDER BY r.id LIMIT 1)
+        LEFT JOIN users u ON u.id = s.user_id
         WHERE c.id = ? AND c.dialogue_id = ? AND c.merged_into IS NULL AND c.urgent = 0
           AND c.status != 'khong_phu_hop'
           AND (c.public_text IS NOT NULL OR NOT EXISTS (
@@ -318,7 +321,7 @@ async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str) -> Off
         return Offer(cluster_id, row["public_text"], True, row["total"])
     if not row["text"]:
         return None
-    return Offer(cluster_id, row["text"], False, row["total"])
+    return Offer(cluster_id, row["text"], False, row["total"], row["asker"])
 
 
 async def set_cluster_public_text(conn: Conn, cluster_id: int, text: str | None) -> None:
@@ -339,6 +342,7 @@ class MyQuestion:
     answered_by: str | None
     created_at: str
     shared: bool = False  # text is another member's question: the caller masks it
+    asker_name: str = ""  # that member's display name, to mask as well
 
 
 async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[MyQuestion]:
@@ -351,6 +355,8 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
                         WHERE r.id = q.supports_question_id AND {_SHAREABLE}), '')
                END AS text,
                q.kind = 'support' AND c.public_text IS NULL AS shared,
+               (SELECT u.display_name FROM questions r JOIN users u ON u.id = r.user_id
+                 WHERE r.id = q.supports_question_id) AS asker,
                c.status, c.answer, c.answered_by
         FROM questions q
         JOIN clusters c ON c.id = q.cluster_id
@@ -365,6 +371,7 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
             text=r["text"], status="khong_phu_hop" if r["rejected_reason"] else r["status"],
             rejected_reason=r["rejected_reason"], answer=r["answer"],
             answered_by=r["answered_by"], created_at=r["created_at"], shared=bool(r["shared"]),
+            asker_name=r["asker"] or "",
         )
         for r in await cur.fetchall()
     ]
@@ -671,6 +678,7 @@ class CommuneQuestion:
     text: str
     represented: int
     status: str
+    asker_name: str = ""  # a member's display name, masked in her text when shown
 
 
 _STATUS = "CASE WHEN q.rejected_reason IS NOT NULL THEN 'khong_phu_hop' ELSE c.status END"
@@ -712,16 +720,17 @@ async def shareable_questions_of_commune(conn: Conn, commune: str,
     named, in a cluster not urgent, and shareable (not urgent, danger, rejected, deleted)."""
     rows = await conn.execute_fetchall(
         f"""
-        SELECT r.receipt, r.kind, r.text, r.represented, c.status
+        SELECT r.kind, r.text, r.represented, c.status, COALESCE(u.display_name, '') AS asker
         FROM questions r JOIN clusters c ON c.id = r.cluster_id
+        LEFT JOIN users u ON u.id = r.user_id
         WHERE r.commune = ? AND r.kind = 'member' AND r.anonymous = 0 AND c.urgent = 0
           AND {_SHAREABLE}
         ORDER BY r.id DESC LIMIT ?
         """,
         (commune, limit),
     )
-    return [CommuneQuestion("", r["kind"], r["text"], r["represented"], r["status"])
-            for r in rows]
+    return [CommuneQuestion("", r["kind"], r["text"], r["represented"], r["status"],
+                            r["asker"]) for r in rows]
 
 
 # --- personal data -----------------------------------------------------------------------------

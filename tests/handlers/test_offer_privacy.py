@@ -134,3 +134,23 @@ async def test_offer_dropped_when_flagged_while_she_looks(staff_runtime):
     await staff.send("/khan 1")
     await b.send("/help")  # shows the current step again
     assert OFFERED not in b.text and "[SĐT ẩn" not in b.text
+
+
+async def test_her_display_name_written_without_a_cue_is_masked_too(staff_runtime):
+    """She signs with her Telegram name ("Giàng Thị Mỷ ở bản…"): no "tên" cue, still masked."""
+    from tests.test_deletion import Person
+
+    her = Person(staff_runtime, "5800111222", "Giàng Thị Mỷ")
+    signed = ("Giàng Thị Mỷ ở bản Pa Ủ xin hỏi vay vốn ưu đãi chăn nuôi bò sinh sản thì làm thủ "
+              "tục thế nào ạ")
+    for line in ("/start", "1", "nam tam", "1", signed, "1", "gui"):
+        await her.send(line)
+    b = Member(staff_runtime, user="b", channel="telegram")
+    for line in ("/start", "1", "nam tam", "1", SIMILAR):
+        await b.send(line)
+    assert OFFERED in b.text and "[tên ẩn] ở bản Pa Ủ" in b.text
+    await b.press("Ủng hộ câu 1")
+    await b.send("/cua_toi")
+    assert "[tên ẩn] ở bản Pa Ủ" in b.text
+    for word in ("Giàng", "Mỷ"):
+        assert word not in b.text
