@@ -3,7 +3,7 @@
 A fake Bot API in a separate process enforces Telegram's limits (30 msg/s overall, 1 msg/s per
 chat, sliding one-second windows) and answers 429 with retry_after when a send exceeds them.
 One "answer" notification per asker is queued in a fresh database, as
-`handlers.staff.notify_cluster` queues them, and the production path drains it: TelegramChannel
+`handlers.answers.tell_answer` queues them, and the production path drains it: TelegramChannel
 with PTB's AIORateLimiter, its OutboxWorker marking rows sent. A run ends when every row is sent
 or failed for good, or at the deadline.
 
@@ -21,7 +21,7 @@ the last partial window lifts above the cap, is msg_per_s_overall).
 the channel's limiter (see `proposed`), so before and after sit in one JSON line. The production
 run is the code as it is: this file changes nothing in `bot/`. `--leaders N` sends every tenth
 notification to one of N commune leaders who relayed those questions, so some chats get several
-(`recipients_of_cluster` includes them); Telegram allows one message per second per chat.
+(`who_should_know_the_answer` includes them); Telegram allows one message per second per chat.
 
 Prints one JSON line. Usage:
     python bench/notify.py [--askers 10000] [--baseline-askers 1500] [--proposed window]
@@ -140,7 +140,7 @@ def recipient(i: int, leaders: int) -> str:
 
 
 async def fill_outbox(runtime: Runtime, askers: int, leaders: int = 0) -> set[Message]:
-    """One answer notification per question, as `notify_cluster` queues them."""
+    """One answer notification per question, as `tell_answer` queues them (one asker each)."""
     rng = random.Random(SEED)
     expected: set[Message] = set()
     locale = runtime.services.locale
@@ -300,8 +300,8 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
         try:
             expected = await fill_outbox(runtime, scenario.askers, scenario.leaders)
             async with runtime.db.transaction() as conn:
-                rows = await q.pending_outbox(conn, "telegram", scenario.askers,
-                    now=runtime.db.clock())
+                rows = await q.claim_outbox(conn, "telegram", "baseline", scenario.askers,
+                                            now=runtime.db.clock())
             channel = TelegramChannel(runtime, token=TOKEN, base_url=client.base_url,
                                       rate_limit=False)
             scenario.apply_network(channel)
@@ -322,7 +322,7 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
                         return
                     stamps.append(time.perf_counter())
                     async with runtime.db.transaction() as conn:
-                        await q.mark_outbox_sent(conn, row.id, now=runtime.db.clock())
+                        await q.mark_outbox_sent(conn, row.id, "baseline", now=runtime.db.clock())
 
             log(f"baseline: {scenario.askers} notifications queued, "
                 f"firing {in_flight} at a time")

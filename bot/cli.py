@@ -119,7 +119,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(run_service(config, args.db))
+    from storage.lock import AlreadyRunning
+
+    try:
+        return asyncio.run(run_service(config, args.db))
+    except AlreadyRunning as exc:
+        print(f"Bot đang chạy trên cơ sở dữ liệu này rồi: không chạy thêm bản thứ hai "
+              f"(tin nhắn sẽ bị gửi hai lần). Dừng bản kia trước.\n{exc}", file=sys.stderr)
+        return 3
 
 
 @command(_db_option)

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
+import uuid
 from collections.abc import Awaitable, Callable
 
 from storage import queries as q
@@ -68,6 +70,8 @@ class OutboxWorker:
         self.per_chat_seconds = per_chat_seconds
         self._wake = asyncio.Event()
         self.sent = 0
+        # Who holds a lease on a row: unique per worker, so a second sender never sends it too.
+        self.owner = f"{channel}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     def wake(self) -> None:
         self._wake.set()
@@ -89,7 +93,8 @@ class OutboxWorker:
     async def drain_once(self, batch: int = 200) -> bool:
         """Send one batch; True when there may be more waiting."""
         async with self.db.transaction() as conn:
-            pending = await q.pending_outbox(conn, self.channel, batch, now=self.db.clock())
+            pending = await q.claim_outbox(conn, self.channel, self.owner, batch,
+                                           now=self.db.clock())
         if not pending:
             return False
         # One sender per chat at a time keeps each woman's messages in order; the platform
@@ -130,7 +135,10 @@ class OutboxWorker:
                               give_up)
             return False
         async with self.db.transaction() as conn:
-            await q.mark_outbox_sent(conn, message.id, now=self.db.clock())
+            kept = await q.mark_outbox_sent(conn, message.id, self.owner, now=self.db.clock())
+        if not kept:  # the lease ran out while sending: never expected, worth knowing
+            log.warning("outbox %s #%s: lease lost before it was marked sent",
+                        self.channel, message.id)
         self.sent += 1
         return True
 

@@ -16,6 +16,7 @@ from handlers.safety import DangerKeywords, detect_danger
 from handlers.staff import Staff
 from storage.clock import Clock, system_clock
 from storage.db import Database
+from storage.spool import AlertSpool
 
 from .communes import commune_loader
 from .config import Config
@@ -32,6 +33,7 @@ class Runtime:
     db: Database
     services: Services
     dispatcher: Dispatcher
+    spool: AlertSpool  # danger alerts the database could not take, until they land
 
     async def close(self) -> None:
         await self.db.close()
@@ -66,8 +68,9 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
         clock=clock,
     )
     flows = [Staff(), Leader(), MyData(), AskQuestion()]
-    dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger])
-    return Runtime(config, db, services, dispatcher)
+    spool = AlertSpool.beside(db.path)
+    dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
+    return Runtime(config, db, services, dispatcher, spool)
 
 
 def match_settings(config: Config) -> MatchSettings:

@@ -11,6 +11,8 @@ import logging
 import signal
 from pathlib import Path
 
+from storage.lock import instance_lock
+
 from .config import Config
 from .runtime import open_runtime
 
@@ -20,6 +22,12 @@ log = logging.getLogger(__name__)
 
 
 async def run_service(config: Config, database: Path | None = None) -> int:
+    """Run until SIGINT/SIGTERM. Raises AlreadyRunning if a bot already runs on the database."""
+    with instance_lock(database or config.database):
+        return await _serve(config, database)
+
+
+async def _serve(config: Config, database: Path | None) -> int:
     runtime = await open_runtime(config, database)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -12,6 +12,7 @@ from typing import Any
 
 from storage import queries as q
 
+from .answers import tell_answer
 from .domain import Dialogue
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
@@ -432,7 +433,11 @@ class AskQuestion:
         existing = await q.user_supports_cluster(ctx.conn, ctx.user.id, cluster_id)
         if existing:
             ctx.reset()
-            ctx.say(ctx.t("ask.already_supported", receipt=existing), _after_menu(ctx))
+            answered = await q.current_answer(ctx.conn, cluster_id) is not None
+            if answered:
+                await tell_answer(ctx, cluster_id)  # sent once; this only fills a gap
+            key = "ask.already_supported_answered" if answered else "ask.already_supported"
+            ctx.say(ctx.t(key, receipt=existing), _after_menu(ctx))
             return
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         await q.insert_question(ctx.conn, q.NewQuestion(
@@ -442,6 +447,12 @@ class AskQuestion:
             supports_question_id=int(item["question"]),
         ), receipt, now=ctx.now)
         ctx.reset()
+        answer = await q.current_answer(ctx.conn, cluster_id)
+        if answer is not None:  # answered already: she is sent it now, not promised it
+            await tell_answer(ctx, cluster_id)
+            ctx.say(ctx.t("ask.supported_answered", receipt=receipt, agency=answer.agency),
+                    _after_menu(ctx))
+            return
         ctx.say(ctx.t("ask.supported", receipt=receipt,
                       deadline=fmt_date(dialogue.answer_deadline)), _after_menu(ctx))
 
@@ -525,6 +536,12 @@ class AskQuestion:
         if urgent:
             await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
+        answer = await q.current_answer(ctx.conn, cluster_id)
+        if answer is not None:  # she joined an answered cluster: sent its answer now
+            await tell_answer(ctx, cluster_id)
+            ctx.say(ctx.t("ask.stored_answered", receipt=receipt, agency=answer.agency),
+                    _after_menu(ctx))
+            return
         ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),
                 _after_menu(ctx))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ import aiosqlite
 from storage import queries as q
 from storage.clock import Clock, system_clock
 from storage.db import Database
+from storage.spool import AlertSpool
 
 from .domain import Dialogue, Settings
 from .locale import Locale
@@ -37,6 +39,7 @@ __all__ = ["Context", "Dispatcher", "Flow", "Services"]
 log = logging.getLogger(__name__)
 
 IDLE = "idle"
+RECENT_SENDERS = 10_000  # flood windows kept in memory before the quiet ones are dropped
 
 
 class Matcher(Protocol):
@@ -164,8 +167,10 @@ class Dispatcher:
     """Routes each incoming to the flow that owns the conversation's state."""
 
     def __init__(self, db: Database, services: Services, flows: list[Any],
-                 screens: list[Handler] | None = None) -> None:
+                 screens: list[Handler] | None = None, alerts: Any = None) -> None:
         self.db = db
+        # Where a danger alert goes when the database refuses the message (AlertSpool).
+        self.alerts = alerts if alerts is not None else AlertSpool(None)
         self.services = services
         self.flows = flows
         # Run on every free-text message before the flow sees it (danger escalation).
@@ -211,22 +216,31 @@ class Dispatcher:
             return []  # deliberate silence: groups are for staff, not member conversations
         if self._flooding(incoming):
             return self._flood_reply(incoming)
-        async with self.db.transaction() as conn:
-            if incoming.update_key and not await q.claim_update(
-                conn, incoming.channel, incoming.update_key, now=self.services.clock()
-            ):
-                log.info("duplicate delivery %s/%s dropped", incoming.channel, incoming.update_key)
-                return []
-            ctx = await self._context(conn, incoming)
-            await self._route(ctx)
-            if ctx.erased:  # an erased chat keeps no conversation row either
-                await q.delete_conversation(conn, incoming.channel, incoming.chat_id)
-            else:
-                await q.save_conversation(
-                    conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
-                    offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
-                    now=ctx.now,
-                )
+        try:
+            async with self.db.transaction() as conn:
+                if incoming.update_key and not await q.claim_update(
+                    conn, incoming.channel, incoming.bot, incoming.update_key,
+                    now=self.services.clock(),
+                ):
+                    log.info("duplicate delivery %s/%s dropped", incoming.channel,
+                             incoming.update_key)
+                    return []
+                ctx = await self._context(conn, incoming)
+                await self._route(ctx)
+                if ctx.erased:  # an erased chat keeps no conversation row either
+                    await q.delete_conversation(conn, incoming.channel, incoming.chat_id)
+                else:
+                    await q.save_conversation(
+                        conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+                        offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+                        now=ctx.now,
+                    )
+        except Exception as exc:  # rolled back: nothing of this message is stored
+            log.error("%s message not stored (%s: %s)", incoming.channel, type(exc).__name__,
+                      _sqlite_code(exc), exc_info=not isinstance(exc, sqlite3.Error))
+            from .fallback import not_stored
+
+            return not_stored(self.services, incoming, self.alerts)
         for hook in ctx.after_commit:
             hook()
         if ctx.erased:
@@ -240,8 +254,12 @@ class Dispatcher:
 
     def _flooding(self, incoming: Incoming) -> bool:
         settings = self.services.settings
-        window = self._recent[(incoming.channel, incoming.user_id)]
         now = time.monotonic()
+        if len(self._recent) > RECENT_SENDERS:  # a flood of distinct senders: forget the quiet
+            self._recent = defaultdict(deque, {
+                key: times for key, times in self._recent.items()
+                if times and now - times[-1] <= settings.flood_window_seconds})
+        window = self._recent[(incoming.channel, incoming.user_id)]
         while window and now - window[0] > settings.flood_window_seconds:
             window.popleft()
         window.append(now)
@@ -333,3 +351,8 @@ class Dispatcher:
     async def prompt(self, ctx: Context) -> None:
         """Show the current step's question again, so she is never left without a way on."""
         await ctx.show(ctx.state)
+
+
+def _sqlite_code(exc: BaseException) -> str:
+    """SQLITE_FULL, SQLITE_IOERR…: what went wrong, without the statement or its values."""
+    return getattr(exc, "sqlite_errorname", "") or "-"

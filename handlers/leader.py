@@ -13,6 +13,7 @@ import secrets
 
 from storage import queries as q
 
+from .answers import tell_answer
 from .domain import Dialogue
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
@@ -283,6 +284,10 @@ class Leader:
         for key in ("text", "topic", "count", "danger"):
             data.pop(key, None)
         ctx.say(ctx.t("leader.stored", receipt=receipt, count=data["relayed"][-1][2]))
+        answer = await q.current_answer(ctx.conn, cluster_id)
+        if answer is not None:  # joined an answered cluster: she is sent its answer now
+            await tell_answer(ctx, cluster_id)
+            ctx.say(ctx.t("leader.stored_answered", agency=answer.agency))
         await ctx.show(State.MORE)
 
     async def ask_more(self, ctx: Context) -> None:

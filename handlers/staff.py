@@ -13,6 +13,7 @@ import re
 from storage import queries as q
 from storage import reports
 
+from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
 from .menus import CANCEL, menu
@@ -186,7 +187,8 @@ class Staff:
         if cluster is None:
             return
         dialogue = ctx.settings.dialogue(cluster.dialogue_id)
-        lines = [_cluster_header(ctx, cluster, dialogue)]
+        current = await q.current_answer(ctx.conn, cluster.id)
+        lines = [_cluster_header(ctx, cluster, dialogue, current)]
         for line in await reports.questions_in_cluster(ctx.conn, cluster.id):
             lines.append(_question_line(ctx, line))
         ctx.say("\n".join(lines)[:3900], menu([
@@ -293,6 +295,10 @@ class Staff:
             ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id,
                                                           target.id))
         ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
+        # Those merged into an answered cluster learn its answer now, not never.
+        if await q.current_answer(ctx.conn, target.id) is not None:
+            told = await tell_answer(ctx, target.id)
+            ctx.say(ctx.t("staff.merged_told", target=target.id, count=told))
 
     async def split(self, ctx: Context, args: str) -> None:
         receipt = args.strip().upper()
@@ -338,8 +344,14 @@ class Staff:
     # -- answer steps -----------------------------------------------------------------------
 
     async def ask_answer_text(self, ctx: Context) -> None:
-        ctx.say(ctx.t("staff.ask_answer", id=ctx.data.get("cluster")),
-                menu([], cancel_label=ctx.t("button.cancel")))
+        current = await q.current_answer(ctx.conn, int(ctx.data["cluster"]))
+        if current is None:
+            text = ctx.t("staff.ask_answer", id=ctx.data.get("cluster"))
+        else:
+            text = ctx.t("staff.ask_correction", id=current.cluster_id,
+                         revision=current.revision, agency=current.agency,
+                         answer=current.answer[:1500])
+        ctx.say(text, menu([], cancel_label=ctx.t("button.cancel")))
 
     async def on_answer_text(self, ctx: Context) -> None:
         if ctx.action == CANCEL or not ctx.is_staff:
@@ -375,9 +387,19 @@ class Staff:
         await ctx.show(State.ANSWER_CONFIRM)
 
     async def ask_answer_confirm(self, ctx: Context) -> None:
-        recipients = await q.recipients_of_cluster(ctx.conn, int(ctx.data["cluster"]))
-        ctx.say(ctx.t("staff.confirm_answer", id=ctx.data["cluster"], agency=ctx.data["agency"],
-                      answer=ctx.data["answer"], count=len(recipients)),
+        cluster_id = int(ctx.data["cluster"])
+        answer, agency = ctx.data["answer"], ctx.data["agency"]
+        current = await q.current_answer(ctx.conn, cluster_id)
+        if current is None:
+            key, revision_id = "staff.confirm_answer", None
+        elif same_answer(current, answer, agency):
+            key, revision_id = "staff.confirm_unchanged", current.id
+        else:
+            key, revision_id = "staff.confirm_correction", None
+        count = await people_to_tell(ctx, cluster_id, revision_id)
+        ctx.say(ctx.t(key, id=cluster_id, agency=agency, answer=answer, count=count,
+                      revision=current.revision if current else 0,
+                      next=current.revision + 1 if current else 1),
                 menu([(ctx.t("staff.button.send_answer"), "sta:send")],
                      cancel_label=ctx.t("button.cancel")))
 
@@ -391,9 +413,16 @@ class Staff:
             return
         cluster_id = int(ctx.data["cluster"])
         answer, agency = ctx.data["answer"], ctx.data["agency"]
-        await q.record_answer(ctx.conn, cluster_id, answer, agency, now=ctx.now)
-        told = await notify_cluster(ctx, cluster_id, "answer", agency=agency, answer=answer)
-        await self._end(ctx, ctx.t("staff.answer_saved", id=cluster_id, count=told))
+        current = await q.current_answer(ctx.conn, cluster_id)
+        if current is not None and same_answer(current, answer, agency):
+            key = "staff.answer_unchanged"  # no new revision: nobody is told it twice
+        else:
+            key = "staff.correction_saved" if current else "staff.answer_saved"
+            current = await q.record_answer(ctx.conn, cluster_id, answer, agency,
+                                            f"{ctx.incoming.channel}:{ctx.incoming.user_id}",
+                                            now=ctx.now)
+        told = await tell_answer(ctx, cluster_id)
+        await self._end(ctx, ctx.t(key, id=cluster_id, count=told, revision=current.revision))
 
     # -- reject steps -----------------------------------------------------------------------
 
@@ -471,7 +500,8 @@ class Staff:
 
 
 async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str) -> int:
-    """Queue one message per asker/supporter of a cluster; each is told once (dedupe key)."""
+    """Queue one message per asker/supporter of a cluster; each is told once (dedupe key).
+    Answers, which change, go through `answers.tell_answer` instead."""
     count = 0
     for r in await q.recipients_of_cluster(ctx.conn, cluster_id):
         text = ctx.t(f"notify.{kind}", receipt=r.receipt, **values)
@@ -542,7 +572,8 @@ def _count(ctx: Context, c: reports.ClusterSummary) -> str:
     return ctx.t("staff.count_direct", direct=c.direct)
 
 
-def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue | None) -> str:
+def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue | None,
+                    current: q.AnswerRevision | None = None) -> str:
     topic = dialogue.topic_name(c.topic) if dialogue else str(c.topic)
     lines = [ctx.t("staff.cluster_header", id=c.id, count=_count(ctx, c), topic=topic,
                    status=ctx.t(f"status.{c.status}"))]
@@ -551,8 +582,9 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
     if c.department:
         lines.append(ctx.t("staff.cluster_department", department=c.department,
                            deadline=_fmt(c.deadline) if c.deadline else "—"))
-    if c.answer:
-        lines.append(ctx.t("staff.cluster_answer", agency=c.answered_by, answer=c.answer[:500]))
+    if current is not None:
+        lines.append(ctx.t("staff.cluster_answer", agency=current.agency,
+                           answer=current.answer[:500], revision=current.revision))
     if c.reject_reason:
         lines.append(ctx.t("staff.cluster_rejected", reason=c.reject_reason))
     return "\n".join(lines)

@@ -26,6 +26,7 @@ __all__ = [
     "Normalizer",
     "clean",
     "fold",
+    "from_outside",
     "load_concepts",
     "load_stopwords",
     "load_teencode",
@@ -37,6 +38,29 @@ _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\
                         r"\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+
+
+# Code points no UTF-8 text can hold (lone surrogates: JSON's "\ud800" decodes to one), and the
+# controls that have no business in a chat message. Newline and tab stay; the line and paragraph
+# separators and CR become newlines.
+_UNENCODABLE = re.compile(r"[\ud800-\udfff]")
+_CONTROLS = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]")
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\u0085]")
+
+
+def from_outside(value: str) -> str:
+    """Whatever a platform sent, made safe to store, log and show: lone surrogates become
+    U+FFFD, CR, NEL and the line/paragraph separators become newlines, other controls go.
+    Nothing else changes (no trimming, no cutting): `clean` tidies for the flows later."""
+    if not value:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    if value.isascii() and value.isprintable():
+        return value
+    value = _UNENCODABLE.sub("\ufffd", value)
+    value = _NEWLINES.sub("\n", value)
+    return _CONTROLS.sub("", value)
 
 
 def clean(text: str) -> str:

@@ -55,15 +55,21 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception, COMMIT's own included.
+
+        A full disk fails at COMMIT (the WAL cannot grow): without the rollback there the
+        connection would stay inside the dead transaction and every later BEGIN would fail.
+        """
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self.conn.execute("ROLLBACK")
                 raise
-            await self.conn.execute("COMMIT")
 
     async def migrate(self) -> list[str]:
         """Apply every migration file not yet recorded, each in its own transaction."""

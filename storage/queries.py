@@ -175,14 +175,55 @@ async def delete_conversation(conn: Conn, channel: str, chat_id: str) -> None:
         "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id))
 
 
-async def claim_update(conn: Conn, channel: str, update_key: str, *, now: dt.datetime) -> bool:
-    """True the first time a delivery id is seen; False for a duplicate delivery."""
+# Platforms redeliver within a day (Telegram keeps an update 24 hours); a key older than this is
+# a new message that happens to reuse an id (Telegram restarts its ids after a week of silence).
+DELIVERY_RETENTION = dt.timedelta(days=3)
+
+
+async def claim_update(
+    conn: Conn, channel: str, bot: str, update_key: str, *, now: dt.datetime
+) -> bool:
+    """True the first time this bot sees a delivery id; False for a duplicate delivery.
+
+    Keyed per bot, so a new token starting its ids afresh is not a duplicate; an id last seen
+    longer ago than DELIVERY_RETENTION is claimed again (a restarted id sequence)."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO processed_updates (channel, update_key, processed_at) "
-        "VALUES (?, ?, ?)",
-        (channel, update_key, stamp(now)),
+        """
+        INSERT INTO processed_updates (channel, bot, update_key, processed_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
+        WHERE processed_updates.processed_at < ?
+        """,
+        (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION)),
     )
     return cur.rowcount == 1
+
+
+async def prune_stale(conn: Conn, *, now: dt.datetime,
+                      drafts: dt.timedelta = dt.timedelta(days=30)) -> dict[str, int]:
+    """Retention for the tables that grow with every sender: delivery ids past the redelivery
+    window, conversations (drafts) left idle, and people who wrote once and never consented
+    (nothing of theirs is kept: no question, no draft)."""
+    removed = {}
+    cur = await conn.execute("DELETE FROM processed_updates WHERE processed_at < ?",
+                             (stamp(now - DELIVERY_RETENTION),))
+    removed["processed_updates"] = cur.rowcount
+    cur = await conn.execute("DELETE FROM conversations WHERE updated_at < ?",
+                             (stamp(now - drafts),))
+    removed["conversations"] = cur.rowcount
+    cur = await conn.execute(
+        """
+        DELETE FROM users
+        WHERE consent_at IS NULL AND leader_commune IS NULL AND created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM questions WHERE questions.user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+          AND NOT EXISTS (SELECT 1 FROM conversations c
+                          WHERE c.channel = users.channel AND c.chat_id = users.chat_id)
+        """,
+        (stamp(now - drafts),),
+    )
+    removed["users"] = cur.rowcount
+    return removed
 
 
 # --- questions and clusters --------------------------------------------------------------------
@@ -444,27 +485,46 @@ async def enqueue(
     return cur.rowcount == 1
 
 
-async def pending_outbox(
-    conn: Conn, channel: str, limit: int = 100, *, now: dt.datetime
+async def claim_outbox(
+    conn: Conn, channel: str, owner: str, limit: int = 100, *, now: dt.datetime,
+    lease: dt.timedelta = dt.timedelta(minutes=10), chat_id: str | None = None,
 ) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages to `owner`, most urgent first.
+
+    A leased row is invisible to every other sender until the lease runs out, so two senders
+    on one database (a forced second instance) never both send it. A sender killed mid-batch
+    leaves its rows to be sent again once the lease has passed: at least once, never twice
+    while the first sender lives.
+    """
     cur = await conn.execute(
         """
-        SELECT id, channel, chat_id, text, purpose, attempts, image FROM outbox
-        WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
-          AND (not_before IS NULL OR not_before <= ?)
-        ORDER BY priority DESC, id LIMIT ?
+        UPDATE outbox SET lease_owner = ?, lease_until = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
+              AND (not_before IS NULL OR not_before <= ?)
+              AND (lease_until IS NULL OR lease_until <= ?)
+              AND (? IS NULL OR chat_id = ?)
+            ORDER BY priority DESC, id LIMIT ?)
+        RETURNING id, channel, chat_id, text, purpose, attempts, image, priority
         """,
-        (channel, stamp(now), limit),
+        (owner, stamp(now + lease), channel, stamp(now), stamp(now), chat_id, chat_id, limit),
     )
+    rows = sorted(await cur.fetchall(), key=lambda r: (-r["priority"], r["id"]))
     return [
         OutboxMessage(r["id"], r["channel"], r["chat_id"], r["text"], r["purpose"],
                       r["attempts"], r["image"])
-        for r in await cur.fetchall()
+        for r in rows
     ]
 
 
-async def mark_outbox_sent(conn: Conn, message_id: int, *, now: dt.datetime) -> None:
-    await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (stamp(now), message_id))
+async def mark_outbox_sent(conn: Conn, message_id: int, owner: str, *, now: dt.datetime) -> bool:
+    """Record a send; False if the lease was lost meanwhile (then another sender has it)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        (stamp(now), message_id, owner),
+    )
+    return cur.rowcount == 1
 
 
 async def mark_outbox_retry(
@@ -473,7 +533,7 @@ async def mark_outbox_retry(
     await conn.execute(
         """
         UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ?,
-            failed_at = CASE WHEN ? THEN ? ELSE NULL END
+            failed_at = CASE WHEN ? THEN ? ELSE NULL END, lease_owner = NULL, lease_until = NULL
         WHERE id = ?
         """,
         (error[:500], not_before, int(give_up), stamp(now), message_id),
@@ -512,15 +572,109 @@ async def forward_cluster(
     )
 
 
+@dataclass(frozen=True)
+class AnswerRevision:
+    """One version of a cluster's answer: 1 is the first answer, each correction adds one."""
+
+    id: int
+    cluster_id: int
+    revision: int
+    answer: str
+    agency: str
+    recorded_by: str
+    recorded_at: str
+
+
+def _revision(row: aiosqlite.Row) -> AnswerRevision:
+    return AnswerRevision(row["id"], row["cluster_id"], row["revision"], row["answer"],
+                          row["agency"], row["recorded_by"], row["recorded_at"])
+
+
+async def current_answer(conn: Conn, cluster_id: int) -> AnswerRevision | None:
+    """The latest revision of the cluster's answer, or None while it has none."""
+    row = await _one(
+        conn, "SELECT * FROM answer_revisions WHERE cluster_id = ? ORDER BY revision DESC LIMIT 1",
+        (cluster_id,))
+    return _revision(row) if row else None
+
+
 async def record_answer(
-    conn: Conn, cluster_id: int, answer: str, agency: str, *, now: dt.datetime
-) -> None:
+    conn: Conn, cluster_id: int, answer: str, agency: str, recorded_by: str, *, now: dt.datetime
+) -> AnswerRevision:
+    """Add the next revision of the cluster's answer and make it the cluster's current one."""
+    row = await _one(
+        conn,
+        """
+        INSERT INTO answer_revisions (cluster_id, revision, answer, agency, recorded_by,
+            recorded_at)
+        VALUES (?, (SELECT COALESCE(MAX(revision), 0) + 1 FROM answer_revisions
+                    WHERE cluster_id = ?), ?, ?, ?, ?)
+        RETURNING *
+        """,
+        (cluster_id, cluster_id, answer, agency, recorded_by, stamp(now)),
+    )
+    assert row is not None  # RETURNING on an insert always gives the row
     await conn.execute(
         """
         UPDATE clusters SET answer = ?, answered_by = ?, answered_at = ?, status = 'da_tra_loi'
         WHERE id = ?
         """,
         (answer, agency, stamp(now), cluster_id),
+    )
+    return _revision(row)
+
+
+@dataclass(frozen=True)
+class AnswerSender:
+    """A question in a cluster whose sender is to know the cluster's answer."""
+
+    question_id: int
+    receipt: str
+    user_id: int
+    channel: str
+    chat_id: str
+    told: bool  # already sent the revision asked about
+    last_notice: int  # latest notice of any answer sent for this question, 0 if none
+    last_answer: str | None  # the answer of that notice: what she knows now
+
+
+async def who_should_know_the_answer(
+    conn: Conn, cluster_id: int, revision_id: int | None
+) -> list[AnswerSender]:
+    """Askers, supporters and relaying leaders of a cluster, whether each was sent the given
+    revision, and the answer each was sent last (in this cluster or one merged away)."""
+    rows = await conn.execute_fetchall(
+        """
+        SELECT q.id, q.receipt, q.channel, q.user_id, u.chat_id,
+               EXISTS (SELECT 1 FROM answer_notices n
+                       WHERE n.question_id = q.id AND n.revision_id = ?) AS told,
+               last.id AS last_notice, r.answer AS last_answer
+        FROM questions q
+        JOIN users u ON u.id = q.user_id
+        LEFT JOIN answer_notices last ON last.id = (
+            SELECT MAX(n.id) FROM answer_notices n WHERE n.question_id = q.id)
+        LEFT JOIN answer_revisions r ON r.id = last.revision_id
+        WHERE q.cluster_id = ? AND q.deleted_at IS NULL AND u.deleted_at IS NULL
+          AND q.rejected_reason IS NULL AND u.chat_id != ''
+        ORDER BY q.id
+        """,
+        (revision_id, cluster_id),
+    )
+    return [
+        AnswerSender(r["id"], r["receipt"], r["user_id"], r["channel"], r["chat_id"],
+                     bool(r["told"]), r["last_notice"] or 0, r["last_answer"])
+        for r in rows
+    ]
+
+
+async def record_answer_notice(
+    conn: Conn, question_id: int, revision_id: int, *, now: dt.datetime
+) -> None:
+    """Her question's sender has been sent this revision (queued in the same transaction)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO answer_notices (question_id, revision_id, told_at) "
+        "VALUES (?, ?, ?)",
+        (question_id, revision_id, stamp(now)),
     )
 
 
