@@ -274,11 +274,15 @@ def _purge_options(parser: argparse.ArgumentParser) -> None:
 @command(_purge_options)
 def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     """Remove personal data of a closed dialogue once `bot.retention_days` have passed since its
-    summary deadline: question texts, voice links and who asked. Counts, communes, topics and
-    the departments' answers stay for the records.
+    summary deadline: question texts, voice links and who asked, every copy of them in the
+    outbox and in conversations, drafts for it, and the askers themselves when they have
+    nothing in another dialogue. Counts, communes, topics and the departments' answers stay
+    for the records. The database's WAL is emptied afterwards.
 
     Example: python -m bot purge --dialogue lai-chau-2026
     """
+    from handlers.locale import Locale
+    from handlers.privacy import mask_pii
     from storage import queries
 
     settings = config.settings
@@ -296,9 +300,13 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
                   f"(summary deadline + bot.retention_days); nothing purged. "
                   "Use --force to purge a closed dialogue earlier.", file=sys.stderr)
             return 1
+        scrubbed = Locale.load(config.locale).t("data.scrubbed")
         async with db.transaction() as conn:
-            count = await queries.purge_dialogue(conn, dialogue.id, now=db.clock())
-        print(f"{dialogue.id}: personal data removed from {count} question(s)")
+            purged = await queries.purge_dialogue(conn, dialogue.id, now=db.clock(),
+                                                  masked=mask_pii, scrubbed=scrubbed)
+        await db.checkpoint()
+        print(f"{dialogue.id}: personal data removed from {purged.questions} question(s) "
+              f"and {purged.users} member(s)")
         return 0
 
     return _with_database(config, args.db, work)
@@ -364,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Config error: {exc}", file=sys.stderr)
         return 2
+    # Now the secrets are known: redact their exact values, whatever their shape.
+    setup_logging(verbose=args.verbose, secrets=config.secrets())
     try:
         return args.func(args, config)
     except LocaleError as exc:

@@ -63,6 +63,11 @@ class Config:
     communes_rename: Mapping[str, str]
     settings: Settings
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value set, for the log filter to redact wherever it appears."""
+        return tuple(s.value for s in (self.telegram_token, self.zalo_token,
+                                       self.zalo_webhook_secret) if s)
+
 
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate the TOML config. Relative paths in it are relative to the file."""
@@ -161,6 +166,10 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         staff_chats={ch: chat for ch, (_, chat) in staff.items() if chat},
         leaders=_leaders(r),
         commune_contacts=_str_map(r, "communes.contacts"),
+        invite_valid_days=_bounded(r, "invites.valid_days", 7, 90),
+        invite_max_failures=_bounded(r, "invites.max_failures", 5, 100),
+        invite_lock_minutes=_bounded(r, "invites.lock_minutes", 60, 7 * 24 * 60),
+        leaders_see_member_texts=r.get("leaders_view.member_texts", bool, False),
     )
     return Config(
         path=path,
@@ -188,6 +197,13 @@ def _positive(r: _Reader, key: str, default: int) -> int:
     value = r.get(key, int, default)
     if value <= 0:
         raise ConfigError(f"{r.path}: `{key}` must be a whole number above 0, got {value}")
+    return value
+
+
+def _bounded(r: _Reader, key: str, default: int, maximum: int) -> int:
+    value = _positive(r, key, default)
+    if value > maximum:
+        raise ConfigError(f"{r.path}: `{key}` must be at most {maximum}, got {value}")
     return value
 
 

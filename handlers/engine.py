@@ -83,6 +83,8 @@ class Context:
     services: Services
     replies: list[Reply] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Her personal data was erased: save no conversation row, empty the WAL after the commit.
+    erased: bool = False
     action: str = ""  # the resolved button/typed choice, "" for free text
     text: str = ""  # cleaned free text
     prompts: dict[str, Callable[[Context], Awaitable[None]]] = field(default_factory=dict)
@@ -128,8 +130,16 @@ class Context:
 
     async def record_consent(self) -> None:
         await q.record_consent(self.conn, self.user.id, self.settings.consent_version,
-                               now=self.now)
+                               self.incoming.display_name, now=self.now)
         self.user = await q.user_by_id(self.conn, self.user.id) or self.user
+
+    async def forget_declined(self) -> None:
+        """She said no: nothing that identifies her stays (row, name, conversation, WAL), and
+        she is told so truthfully (a danger alert already sent to staff stays with them)."""
+        gone = await q.forget_declined_user(self.conn, self.user.id)
+        self.reset()
+        self.erased = True
+        self.say(self.t("ask.no_consent" if gone else "ask.no_consent_alerted"))
 
     def reset(self, state: str = IDLE) -> None:
         self.state = state
@@ -217,11 +227,14 @@ class Dispatcher:
                     return []
                 ctx = await self._context(conn, incoming)
                 await self._route(ctx)
-                await q.save_conversation(
-                    conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
-                    offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
-                    now=ctx.now,
-                )
+                if ctx.erased:  # an erased chat keeps no conversation row either
+                    await q.delete_conversation(conn, incoming.channel, incoming.chat_id)
+                else:
+                    await q.save_conversation(
+                        conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+                        offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+                        now=ctx.now,
+                    )
         except Exception as exc:  # rolled back: nothing of this message is stored
             log.error("%s message not stored (%s: %s)", incoming.channel, type(exc).__name__,
                       _sqlite_code(exc), exc_info=not isinstance(exc, sqlite3.Error))
@@ -230,6 +243,8 @@ class Dispatcher:
             return not_stored(self.services, incoming, self.alerts)
         for hook in ctx.after_commit:
             hook()
+        if ctx.erased:
+            await self.db.checkpoint()
         return ctx.replies
 
     def _addressed_in_group(self, incoming: Incoming) -> bool:

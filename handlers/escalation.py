@@ -38,7 +38,7 @@ async def escalate_danger(ctx: Context) -> None:
     for channel, chat_id in ctx.settings.staff_chats.items():
         await q.enqueue(ctx.conn, channel, chat_id, alert, purpose="danger",
                         dedupe_key=f"danger:{ctx.incoming.channel}:{key}:{channel}" if key
-                        else None, priority=10, now=ctx.now)
+                        else None, priority=10, now=ctx.now, about_user=ctx.user.id)
 
 
 def _safety_message(ctx: Context, commune: str) -> str:

@@ -18,6 +18,7 @@ from .domain import Dialogue, Status
 from .engine import IDLE, Context
 from .menus import CANCEL, menu
 from .privacy import mask_pii
+from .text import fold
 from .types import Reply
 
 __all__ = ["Staff"]
@@ -59,6 +60,7 @@ class Staff:
             "traloi": self.answer,
             "tuchoi": self.reject,
             "khan": self.urgent,
+            "noidung": self.public_text,
             "gop": self.merge,
             "tach": self.split,
             "chude": self.change_topic,
@@ -258,6 +260,22 @@ class Staff:
             return
         now_urgent = await q.toggle_cluster_urgent(ctx.conn, cluster.id)
         ctx.say(ctx.t("staff.urgent_on" if now_urgent else "staff.urgent_off", id=cluster.id))
+
+    async def public_text(self, ctx: Context, args: str) -> None:
+        """The wording members asking something similar read instead of a masked question."""
+        target, _, wording = args.strip().partition(" ")
+        wording = wording.strip()
+        if not wording:
+            ctx.say(ctx.t("staff.usage.public_text"))
+            return
+        cluster = await self._cluster(ctx, target)
+        if cluster is None:
+            return
+        cleared = fold(wording) in ("xoa", "bo")
+        await q.set_cluster_public_text(
+            ctx.conn, cluster.id, None if cleared else wording[: ctx.settings.question_max_chars])
+        ctx.say(ctx.t("staff.public_text_cleared" if cleared else "staff.public_text_set",
+                      id=cluster.id))
 
     async def merge(self, ctx: Context, args: str) -> None:
         words = args.split()

@@ -42,6 +42,10 @@ class Database:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")
+        # Deleted or overwritten rows are zeroed in the file, not just marked free: after
+        # /xoa_du_lieu her words must not be readable in the bytes (some builds default to it,
+        # others do not: never rely on the build).
+        await conn.execute("PRAGMA secure_delete = ON")
         db = cls(conn, path, clock)
         await db.migrate()
         return db
@@ -87,6 +91,12 @@ class Database:
                 )
             done.append(file.stem)
         return done
+
+    async def checkpoint(self) -> None:
+        """Write the WAL back into the database file and empty it, so pages holding erased data
+        no longer survive in the -wal file. Run after a deletion has committed."""
+        async with self._lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def backup(self, target: Path) -> None:
         """A consistent online copy through SQLite's backup API."""
