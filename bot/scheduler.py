@@ -32,8 +32,11 @@ async def drain_alert_spool(runtime: Runtime, channels: Sequence[Any] = ()) -> i
 
     async def enqueue(alert: Alert) -> None:
         async with runtime.db.transaction() as conn:
+            # Linked to her when she is known, so deleting her data scrubs this alert too.
+            woman = await q.user_by_external_id(conn, *alert.about) if alert.about else None
             await q.enqueue(conn, alert.channel, alert.chat_id, alert.text, purpose="danger",
-                            dedupe_key=alert.key, priority=10, now=runtime.db.clock())
+                            dedupe_key=alert.key, priority=10, now=runtime.db.clock(),
+                            about_user=woman.id if woman else None)
 
     senders = {c.outbox.channel: c.outbox.send for c in channels}
     delivered = await runtime.spool.drain(enqueue, senders)

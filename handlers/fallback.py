@@ -22,7 +22,8 @@ __all__ = ["AlertSink", "not_stored"]
 class AlertSink(Protocol):
     """Where an alert goes when the outbox cannot take it (storage.spool.AlertSpool)."""
 
-    def put(self, channel: str, chat_id: str, text: str) -> object: ...
+    def put(self, channel: str, chat_id: str, text: str,
+            about: tuple[str, str] | None = None) -> object: ...
 
 
 def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> list[Reply]:
@@ -39,6 +40,6 @@ def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> lis
                          text=mask_pii(text[:600]), contact=f"{incoming.channel}:"
                          f"{incoming.chat_id}")
         for channel, chat_id in staff_chats.items():
-            alerts.put(channel, chat_id, alert)
+            alerts.put(channel, chat_id, alert, about=(incoming.channel, incoming.user_id))
     replies.append(Reply(locale.t("error.not_stored"), awaited=True))
     return replies

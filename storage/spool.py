@@ -32,6 +32,7 @@ class Alert:
     channel: str
     chat_id: str
     text: str
+    about: tuple[str, str] | None = None  # (channel, user id) of the woman it speaks of
 
 
 class AlertSpool:
@@ -45,8 +46,9 @@ class AlertSpool:
             return cls(None)
         return cls(Path(f"{database}.alerts"))
 
-    def put(self, channel: str, chat_id: str, text: str) -> Alert:
-        alert = Alert(f"spool:{uuid.uuid4().hex}", channel, chat_id, text)
+    def put(self, channel: str, chat_id: str, text: str,
+            about: tuple[str, str] | None = None) -> Alert:
+        alert = Alert(f"spool:{uuid.uuid4().hex}", channel, chat_id, text, about)
         self._pending[alert.key] = alert
         self._write(alert)
         return alert
@@ -55,7 +57,9 @@ class AlertSpool:
         """Alerts not yet delivered: those in memory and those a dead process left on disk."""
         for path in self._files():
             with contextlib.suppress(OSError, ValueError, TypeError):
-                alert = Alert(**json.loads(path.read_text(encoding="utf-8")))
+                fields = json.loads(path.read_text(encoding="utf-8"))
+                about = fields.pop("about", None)
+                alert = Alert(**fields, about=tuple(about) if about else None)
                 self._pending.setdefault(alert.key, alert)
         return list(self._pending.values())
 
