@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._fake import fake_bot_api  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.runtime import open_runtime  # noqa: E402
-from tests.fakes.fake_bot_api import FakeBotAPIClient  # noqa: E402
 
 FLOOD = ("/start", "1", "nam tam")
 
@@ -46,12 +44,7 @@ def percentile(values: list[float], share: float) -> float | None:
 
 async def run_arm(name: str, senders: int, newcomers: int, spacing: float,
                   workdir: Path) -> dict:
-    port_file = workdir / f"port-{name}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_bot_api", "--port", "0",
-         "--port-file", str(port_file)], cwd=ROOT)
-    try:
-        client = await FakeBotAPIClient.wait_port_file(port_file)
+    async with fake_bot_api(workdir, name) as client:
         config = load_config(ROOT / "config.toml", environ={})
         runtime = await open_runtime(config, workdir / f"{name}.db")
         channel = TelegramChannel(runtime, token="123456:TEST", base_url=client.base_url)
@@ -101,10 +94,6 @@ async def run_arm(name: str, senders: int, newcomers: int, spacing: float,
             "flood_senders_short_of_replies": sum(replies.get(c, 0) < len(FLOOD)
                                                   for c in flood_chats),
         }
-    finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(5)
 
 
 async def main() -> None:

@@ -35,12 +35,11 @@ import contextlib
 import json
 import math
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,11 +51,11 @@ from telegram import constants  # noqa: E402
 from telegram.error import RetryAfter, TelegramError  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
+from bench._fake import fake_bot_api  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.runtime import Runtime, open_runtime  # noqa: E402
 from storage import queries as q  # noqa: E402
-from tests.fakes.fake_bot_api import FakeBotAPIClient  # noqa: E402
 
 SEED = 20260514
 CAP = float(constants.FloodLimit.MESSAGES_PER_SECOND)  # the fake enforces the same 30/s
@@ -108,26 +107,6 @@ def log(*args: object) -> None:
 
 
 # -- the fake Bot API in its own process --------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def fake_bot_api(workdir: Path, name: str) -> AsyncIterator[FakeBotAPIClient]:
-    """A limit-enforcing fake in a subprocess, so bot and 'Telegram' do not share one core."""
-    port_file = workdir / f"port-{name}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_bot_api", "--port", "0",
-         "--port-file", str(port_file), "--limits"],
-        cwd=ROOT, stdout=sys.stderr)  # its banner must not mix with the JSON line
-    try:
-        client = await FakeBotAPIClient.wait_port_file(port_file)
-        try:
-            yield client
-        finally:
-            await client.aclose()
-    finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(5)
 
 
 # -- the queue ----------------------------------------------------------------------------------
@@ -234,7 +213,7 @@ async def run_production(scenario: Scenario, workdir: Path, name: str, deadline_
                          patch: Patch | None = None,
                          limiter: str = "production: bot/channels/telegram.py") -> dict[str, Any]:
     """TelegramChannel + its rate limiter + OutboxWorker, as the bot runs them, until all sent."""
-    async with fake_bot_api(workdir, name) as client:
+    async with fake_bot_api(workdir, name, limits=True) as client:
         config = load_config(ROOT / "config.toml", environ={})
         runtime = await open_runtime(config, workdir / f"{name}.db")
         try:
@@ -294,7 +273,7 @@ async def wait_drained(runtime: Runtime, deadline: float, name: str) -> dict[str
 
 async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -> dict[str, Any]:
     """The same rows fired with plain send_message, no limiter, no retry: a 429 is lost."""
-    async with fake_bot_api(workdir, "baseline") as client:
+    async with fake_bot_api(workdir, "baseline", limits=True) as client:
         config = load_config(ROOT / "config.toml", environ={})
         runtime = await open_runtime(config, workdir / "baseline.db")
         try:
