@@ -1,52 +1,43 @@
 """Similar-question matching and clustering (pure text; no database, no messaging).
 
-A member's question is offered the existing questions it resembles before it is stored, and joins
-an existing cluster automatically only when it is very close, so staff see "42 women asked" instead
-of 42 copies. Precision matters more than recall: a wrong merge hides a woman's concern inside
-someone else's; a missed merge costs staff one click (`merge_clusters`).
+A member's question is offered the existing concerns it resembles before it is stored (up to
+`max_similar`, at a low bar: she chooses), and joins an existing cluster automatically only when
+it is close to that cluster AS A WHOLE (a strict bar), so staff see "42 women asked" instead of
+42 copies. Precision matters more than recall: a wrong merge hides a woman's concern inside
+someone else's; a missed merge costs staff one click (`merge_clusters`, or confirming a
+"possible duplicate": questions between `review_threshold` and `join_threshold`).
 
-Score (0-100) of a stored question against a new one, both normalised by `handlers.text.Normalizer`
-(folded content words plus concept words such as "#tao_hon" from locales/concepts.tsv):
+Pair score (0-100) of a stored question against a new one: a small logistic model
+(`PairScorer`, weights in bot/pair_scorer.json, fitted by bench/train_pair_scorer.py on
+labelled pairs) over general signals, none of which lists wordings:
 
-    score = (80% content overlap + 20% fuzz.token_set_ratio) × (1 - 0.5 × keyword conflict)
-            - cross_topic_penalty (only when both topics are known and differ)
+* word overlap: IDF-weighted Dice and containment of the folded content words (IDF from the
+  stored questions themselves, so "hỗ trợ", "bản" count little). Words of locales/concepts.tsv
+  phrases add a concept word, weighted `_CONCEPT_BOOST` times its IDF.
+* character 3-grams of the folded words (Dice): typos, teencode left unexpanded, split or
+  merged words ("nuoc sach" / "nươc sạch" / "nc sạch").
+* rapidfuzz token_set_ratio.
+* keyword conflict: each side has a word the other lacks that is about as rare as any word in
+  the pair (same frame, different object: a loan for a cow vs a loan for a course).
+* request agreement (locales/requests.tsv): what she asks for — raise, reduce, repair, build,
+  re-issue, exempt, train, how, who is responsible, when. Two different actions or two
+  different question forms count against the pair; the same action counts for it.
+* both sides name exactly the same concept words, one of them a request.
 
-* content overlap: IDF-weighted Dice of the two word sets; for `similar` (offers) the mean of Dice
-  and IDF-weighted containment, so a short question ("tảo hôn ở bản em") is offered a long one
-  that says the same. IDF comes from the stored questions themselves, so "hỗ trợ", "bản" count
-  little and the words that tell concerns apart count a lot.
-* concept words weigh `_CONCEPT_BOOST` (5) times their IDF. A concept stands for a phrase of
-  two or three words, and agreeing on the concern ("#tao_hon") matters more than incidental
-  words (place names, "chấm dứt", "xử lý nghiêm"). This is what lets paraphrases with no shared
-  word join: "tảo hôn ở bản em" / "con gái 15 tuổi bị ép lấy chồng".
-* token_set_ratio (rapidfuzz) adds tolerance for typos and split/merged words, which exact word
-  overlap misses.
-* keyword conflict (0-1): both sides contain a word the other lacks that is about as rare as any
-  word in the pair: same frame, different object. With concepts this is mostly two different
-  concepts: "vay vốn nuôi bò" (#vay_von #chan_nuoi) vs "vay vốn cho con học nghề" (#vay_von
-  #hoc_nghe). See ClusterIndex._overlap.
-* Topic: members sometimes pick the wrong topic (about one in ten in our sample), so topics never
-  forbid a match; a different topic costs `cross_topic_penalty` points. A near-identical question
-  under the wrong topic still joins; a borderline one does not, and same-topic suggestions rank
-  first. Restricting to the same topic measured no better (bench/cluster_quality.py, variants).
-
-Weights, thresholds and the concept table were first chosen on tests/data/cluster_dev.jsonl,
-with tests/data/cluster_holdout.jsonl held out (0.97 / 0.65 / 0.78 precision / recall / F1
-there). A later round of tuning looked at both, so a third set, tests/data/cluster_blind.jsonl,
-was written by someone who had not seen the matcher: first measured at 0.92 / 0.63 / 0.75, which
-showed that concepts naming only a kind or a place ("trạm y tế") must not make two questions one
-concern. After that round (bench/cluster_quality.py prints the current figures): dev 0.98 /
-0.90 / 0.94, first holdout 0.99 / 0.81 / 0.89, blind 0.98 / 0.69 / 0.81. Recall on wordings no
-one has seen is bounded by the concept table; precision holds.
+Joining is average link against the cluster's CORE: the first `_CORE_SIZE` distinct wordings
+that formed it (plus the cores of clusters staff merged into it, so a merge is remembered). The
+new question must score at least `join_threshold` on average against one core, not merely
+against its closest member: a cluster cannot walk from storage tanks to water tariffs one
+resembling question at a time. Topic: members sometimes pick the wrong one, so a different topic
+costs `cross_topic_penalty` points but never forbids a match.
 
 Lookups never scan every stored question. Identical normalised texts share one index entry, and:
 1. an inverted index (word → entries) yields the entries sharing the query's rarest words, reading
    at most `_POSTINGS_BUDGET` ids; numpy keeps the `_PRESELECT` best by a Dice-like key;
-2. numpy computes the exact content overlap and keyword conflict for those;
-3. the best `_SHORTLIST` (at most `_PER_CLUSTER` per cluster, so one popular cluster's many
-   wordings cannot hide the others) are scored with rapidfuzz `process.cdist` and combined.
-On a synthetic 100k corpus the best match equals an exhaustive search in ~95% of lookups, and is
-otherwise within a few points (bench/matching.py measures speed).
+2. numpy computes the exact word overlap and keyword conflict for those;
+3. the best `_SHORTLIST` (at most `_PER_CLUSTER` per cluster) get the full pair score;
+4. joining scores the query against the cores of the best `_JOIN_CLUSTERS` clusters.
+bench/matching.py measures speed; bench/cluster_quality.py quality, beside a rapidfuzz baseline.
 """
 
 from __future__ import annotations
@@ -55,7 +46,8 @@ import json
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -63,9 +55,11 @@ from rapidfuzz import fuzz, process
 from handlers.text import CONCEPT_MARK, Normalizer
 
 __all__ = [
+    "FEATURES",
     "ClusterIndex",
     "Match",
     "MatchSettings",
+    "PairScorer",
     "cluster_jsonl",
     "cluster_records",
 ]
@@ -73,54 +67,61 @@ __all__ = [
 ItemId = int | str
 ClusterId = int | str
 
-# Share of the score taken by rapidfuzz's token_set_ratio; the rest is IDF content overlap.
-_FUZZY_WEIGHT = 0.2
+DEFAULT_SCORER = Path(__file__).resolve().parent / "pair_scorer.json"
+
 # Candidate generation reads posting lists, rarest word first, until this many ids were read.
-# Common words are low-IDF anyway; rare shared words are what make two questions the same.
 _POSTINGS_BUDGET = 12_000
-# Candidates (most shared rare-word weight) whose exact content overlap is computed with numpy.
+# Candidates (most shared rare-word weight) whose exact word overlap is computed with numpy.
 _PRESELECT = 384
-# Of those, the best _SHORTLIST by content overlap, at most _PER_CLUSTER per cluster, are
-# scored with rapidfuzz too.
+# Of those, the best _SHORTLIST, at most _PER_CLUSTER per cluster, get the full pair score.
 _SHORTLIST = 48
 _PER_CLUSTER = 4
-# Joining needs only the single best cluster, and the content part (80% of the score) already
-# ranks it near the top, so it skips the per-cluster cap and scores fewer with rapidfuzz.
-_JOIN_SHORTLIST = 16
-# A full keyword conflict (see ClusterIndex._overlap) scales the score down by this share.
-_CONFLICT_WEIGHT = 0.5
-_JOIN_SCORER = fuzz.token_set_ratio
-# Concept words (CONCEPT_MARK, from locales/concepts.tsv) weigh this many times their IDF. Dev set
-# F1 at precision >= 0.95 by boost: 1 → 0.65, 3 → 0.87, 5 → 0.90; higher boosts trade precision
-# margin for a little recall and lean harder on the table (join_threshold must rise with it).
-_CONCEPT_BOOST = 5.0
-# Content overlap (0-100) at least this when both sides name exactly the same concepts, one of
-# them a request (see _overlap), so a long wording of a concern joins a short one; keyword
-# conflict still scales it down. B-cubed F1 on dev / first holdout / blind set: without 0.88 /
-# 0.79 / 0.58; 55 → 0.94 / 0.87 / 0.81; 65 → 0.94 / 0.89 / 0.81; 70 costs blind precision.
-_SAME_CONCEPTS_FLOOR = 65.0
+_JOIN_SHORTLIST = 24
+# Joining: the best clusters by closest member whose cores are then scored as a whole.
+_JOIN_CLUSTERS = 3
+# A cluster's core: its first distinct wordings. Later members do not move it (no drift).
+_CORE_SIZE = 6
+# At most this many core wordings are scored per cluster (a cluster with many merged cores).
+_CORE_BUDGET = 18
+# Concept words (CONCEPT_MARK, from locales/concepts.tsv) weigh this many times their IDF.
+_CONCEPT_BOOST = 3.0
+# Character n-grams of the folded words, with word boundaries marked.
+_GRAM = 3
+
+# Names of the pair features, in the order PairScorer weights them.
+FEATURES = ("dice", "containment", "token_set", "char_dice", "conflict", "action_conflict",
+            "ask_conflict", "action_agree", "same_concepts")
+_ACTION_CONFLICT = FEATURES.index("action_conflict")
 
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """Thresholds on the 0-100 score. Defaults measured on tests/data/cluster_dev.jsonl.
+    """Thresholds on the 0-100 score (bench/cluster_quality.py measures them).
 
-    similar_threshold: a stored question at least this close is offered to the member.
-    join_threshold: a new question at least this close joins that cluster without asking.
+    similar_threshold: a cluster whose closest question scores at least this is offered to the
+        member ("someone asked this already, support it?"); she chooses, so the bar is low.
+    join_threshold: a new question whose mean score against a cluster's core is at least this
+        joins that cluster without asking.
+    review_threshold: between this and join_threshold, the pair goes to staff's "possible
+        duplicates" list (/trung) instead.
     """
 
-    similar_threshold: float = 35.0
-    join_threshold: float = 47.5
+    similar_threshold: float = 40.0
+    join_threshold: float = 70.0
+    review_threshold: float = 50.0
     max_similar: int = 3
     cross_topic_penalty: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("similar_threshold", "join_threshold", "cross_topic_penalty"):
+        for name in ("similar_threshold", "join_threshold", "review_threshold",
+                     "cross_topic_penalty"):
             value = getattr(self, name)
             if not 0 <= value <= 100:
                 raise ValueError(f"{name} must be within 0..100, got {value}")
         if self.max_similar < 1:
             raise ValueError(f"max_similar must be at least 1, got {self.max_similar}")
+        if self.review_threshold > self.join_threshold:
+            raise ValueError("review_threshold must not exceed join_threshold")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,26 @@ class Match:
     item_id: ItemId
     cluster_id: ClusterId
     score: float
+
+
+@dataclass(frozen=True)
+class PairScorer:
+    """Logistic model: P(same concern) = sigmoid(bias + weights · features), as 0-100."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_SCORER) -> PairScorer:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: features {data['features']} != {list(FEATURES)}; "
+                             "retrain with bench/train_pair_scorer.py")
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        z = features @ np.asarray(self.weights) + self.bias
+        return 100.0 / (1.0 + np.exp(-z))
 
 
 class _Item:
@@ -144,28 +165,45 @@ class _Entry:
     items, at lookup. Dicts rather than sets keep insertion order, which makes ties deterministic.
     """
 
-    __slots__ = ("groups", "text", "token_ids")
+    __slots__ = ("grams", "groups", "text", "token_ids")
 
     def __init__(self, text: str, token_ids: list[int]) -> None:
         self.text = text
         self.token_ids = token_ids  # sorted, unique
+        self.grams = _grams(text)
         self.groups: dict[tuple[ClusterId, int | None], dict[ItemId, None]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.groups)
 
 
+@dataclass
+class _Query:
+    norm: str
+    ids: np.ndarray  # sorted ids of its words the index knows (live)
+    unknown: list[float]  # boosts of its words the index does not know
+    action: int
+    ask: int
+    grams: frozenset[str]
+    exact: int | None  # the live entry with the same normalised text
+
+
 class ClusterIndex:
     """In-memory index of stored questions and their clusters.
 
-    Not thread-safe; one index per process, rebuilt from storage at start-up via `add`.
+    Not thread-safe; one index per process, rebuilt from storage at start-up via `add`, and kept
+    in step with every change (`remove`, `move`, `merge_clusters`).
     """
 
-    def __init__(self, settings: MatchSettings, normalizer: Normalizer) -> None:
+    def __init__(self, settings: MatchSettings, normalizer: Normalizer,
+                 scorer: PairScorer | None = None) -> None:
         self.settings = settings
         self.normalizer = normalizer
+        self.scorer = scorer or PairScorer.load()
         self._items: dict[ItemId, _Item] = {}
         self._clusters: dict[ClusterId, dict[ItemId, None]] = {}
+        # cluster → its cores (lists of item ids); several after a staff merge.
+        self._cores: dict[ClusterId, list[list[ItemId]]] = {}
         self._entries: list[_Entry] = []
         self._entry_of: dict[str, int] = {}
         self._vocab: dict[str, int] = {}
@@ -173,6 +211,8 @@ class ClusterIndex:
         self._df = array("i")  # token id → len(postings), readable by numpy without copying
         self._boost = array("d")  # token id → weight multiplier (concept words weigh more)
         self._asks = array("b")  # token id → a concept naming a request, not a kind or place
+        self._action = array("q")  # entry id → request bits (actions), locales/requests.tsv
+        self._ask = array("q")  # entry id → request bits (question forms)
         self._live_entries = 0
         # entry id → code of its (first) cluster, for per-cluster caps in the shortlist.
         self._entry_cluster = array("i")
@@ -181,8 +221,8 @@ class ClusterIndex:
         self._token_start = array("q")
         self._token_count = array("i")
         self._cluster_codes: dict[ClusterId, int] = {}
-        # The bot calls similar()/best_cluster() and then add() with the same text.
-        self._last: tuple[str, str] = ("", "")
+        # The bot asks similar()/best_cluster()/possible_duplicate() and add() for one text.
+        self._last: tuple[str, str, tuple[int, int]] = ("", "", (0, 0))
 
     def __len__(self) -> int:
         return len(self._items)
@@ -196,62 +236,145 @@ class ClusterIndex:
     def cluster_size(self, cluster_id: ClusterId) -> int:
         return len(self._clusters.get(cluster_id, ()))
 
+    def members(self, cluster_id: ClusterId) -> list[ItemId]:
+        return list(self._clusters.get(cluster_id, ()))
+
     # --- updates ----------------------------------------------------------------------------
 
     def add(self, item_id: ItemId, text: str, cluster_id: ClusterId,
-            topic: int | None = None) -> None:
-        """Store a question in a cluster. Raises ValueError if item_id is already stored."""
+            topic: int | None = None, core: int | None = None) -> None:
+        """Store a question in a cluster. Raises ValueError if item_id is already stored.
+
+        `core`: which of the cluster's cores it belongs to (a rebuild after a staff merge passes
+        the cluster the question first formed or joined); default the first."""
         if item_id in self._items:
             raise ValueError(f"item {item_id!r} is already indexed; use move() or remove()")
-        entry_id = self._entry_for(self._normalize(text))
+        norm, masks = self._normalize(text)
+        entry_id = self._entry_for(norm, masks)
         self._items[item_id] = _Item(entry_id, cluster_id, topic)
         self._link(item_id)
+        self._join_core(item_id, cluster_id, core)
 
     def remove(self, item_id: ItemId) -> None:
-        """Forget a question (deleted by the member or rejected by staff). KeyError if unknown."""
+        """Forget a question (deleted, rejected, urgent). KeyError if unknown."""
+        self._leave_core(item_id)
         self._unlink(item_id)
         item = self._items.pop(item_id)
         entry = self._entries[item.entry]
         if not entry:
             self._retire(item.entry, entry)
 
+    def remove_cluster(self, cluster_id: ClusterId) -> int:
+        """Forget every question of a cluster (rejected or urgent); how many."""
+        members = self.members(cluster_id)
+        for item_id in members:
+            self.remove(item_id)
+        return len(members)
+
     def move(self, item_id: ItemId, cluster_id: ClusterId) -> None:
-        """Reassign one question to another (possibly new) cluster. KeyError if unknown."""
+        """Reassign one question to another (possibly new) cluster (staff split). KeyError if
+        unknown. It leaves its old cluster's core: later questions like it join the new one."""
+        self._leave_core(item_id)
         self._unlink(item_id)
         self._items[item_id].cluster = cluster_id
         self._link(item_id)
+        self._join_core(item_id, cluster_id, None)
 
     def merge_clusters(self, src_cluster: ClusterId, dst_cluster: ClusterId) -> None:
-        """Move every question of src_cluster into dst_cluster; src_cluster disappears."""
+        """Move every question of src_cluster into dst_cluster; src_cluster disappears. Its
+        core stays a core of dst_cluster, so later questions like either part join."""
         if src_cluster == dst_cluster:
             return
+        cores = self._cores.pop(src_cluster, [])
         for item_id in list(self._clusters.get(src_cluster, ())):
-            self.move(item_id, dst_cluster)
+            self._unlink(item_id)
+            self._items[item_id].cluster = dst_cluster
+            self._link(item_id)
+        if cores:
+            self._cores.setdefault(dst_cluster, []).extend(cores)
 
     # --- lookups ----------------------------------------------------------------------------
 
     def similar(self, text: str, topic: int | None = None,
                 limit: int | None = None) -> list[Match]:
-        """Up to `limit` (default settings.max_similar) clusters whose best stored question
+        """Up to `limit` (default settings.max_similar) clusters whose closest stored question
         scores at least similar_threshold, best first, one Match per cluster."""
         limit = self.settings.max_similar if limit is None else limit
-        return self._ranked(text, topic, self.settings.similar_threshold, False)[:limit]
+        query = self._query(text)
+        if query is None:
+            return []
+        entries, scores = self._scored(query, _SHORTLIST, True)
+        return self._best_per_cluster(entries, scores, topic,
+                                      self.settings.similar_threshold)[:limit]
 
     def best_cluster(self, text: str, topic: int | None = None) -> Match | None:
         """The cluster this question should join automatically, or None."""
-        exact = self._exact(self._normalize(text), topic)
+        ranked = self.cluster_scores(text, topic)
+        if ranked and ranked[0].score >= self.settings.join_threshold:
+            return ranked[0]
+        return None
+
+    def possible_duplicate(self, text: str, topic: int | None = None) -> Match | None:
+        """The closest cluster when it is near but below the joining bar (for staff to decide
+        on), or None."""
+        ranked = self.cluster_scores(text, topic)
+        if ranked and (self.settings.review_threshold <= ranked[0].score
+                       < self.settings.join_threshold):
+            return ranked[0]
+        return None
+
+    def cluster_scores(self, text: str, topic: int | None = None) -> list[Match]:
+        """Clusters by their core score (mean pair score against the core; best core of a
+        merged cluster), best first, at least review_threshold. Match.item_id: the closest
+        member."""
+        exact = self._exact(self._normalize(text)[0], topic)
         if exact is not None:
-            return exact
-        ranked = self._ranked(text, topic, self.settings.join_threshold, True)
-        return ranked[0] if ranked else None
+            return [exact]
+        query = self._query(text)
+        if query is None:
+            return []
+        entries, scores = self._scored(query, _JOIN_SHORTLIST, False)
+        floor = self.settings.review_threshold
+        nearest = self._best_per_cluster(entries, scores, topic, floor - 25.0)
+        nearest = nearest[:_JOIN_CLUSTERS]
+        if not nearest:
+            return []
+        core_entries: list[int] = []
+        spans: list[list[tuple[int, int]]] = []
+        for match in nearest:
+            spans.append([])
+            for core in self._cores.get(match.cluster_id, []):
+                ids = list(dict.fromkeys(self._items[i].entry for i in core))
+                budget = _CORE_BUDGET - sum(b - a for a, b in spans[-1])
+                ids = ids[:max(budget, 0)]
+                if ids:
+                    spans[-1].append((len(core_entries), len(core_entries) + len(ids)))
+                    core_entries.extend(ids)
+        core_ids = np.array(core_entries, dtype=np.int64)
+        core_scores, core_features = self._pair_scores(query, core_ids, with_features=True)
+        # The request decides: a core most of whose wordings ask for another action is never
+        # joined automatically; staff may still merge it. (Question forms vary too much
+        # between wordings of one concern to gate on: "bao giờ" / "làm sao"; they weigh in
+        # through the pair score.)
+        other_request = core_features[:, _ACTION_CONFLICT] > 0
+        bar = self.settings.join_threshold
+        penalty = self.settings.cross_topic_penalty
+        ranked = []
+        for match, cluster_spans in zip(nearest, spans, strict=True):
+            if not cluster_spans:
+                continue
+            score = max(_core_score(core_scores[a:b], other_request[a:b], bar)
+                        for a, b in cluster_spans)
+            if topic is not None and self._cluster_topic(match.cluster_id) not in (None, topic):
+                score -= penalty
+            if score >= floor:
+                ranked.append(Match(match.item_id, match.cluster_id, round(score, 2)))
+        ranked.sort(key=lambda m: -m.score)
+        return ranked
 
     def _exact(self, norm: str, topic: int | None) -> Match | None:
         """Same normalised text already stored under a compatible topic: score 100, no search.
-
-        Copies of one question are common (forwarded in Zalo groups, relayed by leaders) and
-        nothing can score higher, so the general path is only needed when the copies sit under
-        another topic (a same-topic paraphrase might then win).
-        """
+        Copies of one question are common (forwarded in Zalo groups, relayed by leaders)."""
         entry_id = self._entry_of.get(norm)
         if not norm or entry_id is None:
             return None
@@ -262,13 +385,51 @@ class ClusterIndex:
 
     # --- internals: bookkeeping -----------------------------------------------------------
 
-    def _normalize(self, text: str) -> str:
-        last_text, last_norm = self._last
+    def _normalize(self, text: str) -> tuple[str, tuple[int, int]]:
+        last_text, last_norm, last_masks = self._last
         if text == last_text and last_text:
-            return last_norm
+            return last_norm, last_masks
         norm = self.normalizer(text)
-        self._last = (text, norm)
-        return norm
+        masks = self.normalizer.request_masks(text)
+        self._last = (text, norm, masks)
+        return norm, masks
+
+    def _cluster_topic(self, cluster_id: ClusterId) -> int | None:
+        for item_id in self._clusters.get(cluster_id, ()):
+            return self._items[item_id].topic
+        return None
+
+    def _join_core(self, item_id: ItemId, cluster_id: ClusterId, core: int | None) -> None:
+        cores = self._cores.setdefault(cluster_id, [])
+        if core is not None and core < len(cores):
+            target = cores[core]
+        elif core is not None or not cores:
+            cores.append([])
+            target = cores[-1]
+        else:
+            target = cores[0]
+        entries = {self._items[i].entry for i in target}
+        if len(entries) < _CORE_SIZE or self._items[item_id].entry in entries:
+            target.append(item_id)
+
+    def _leave_core(self, item_id: ItemId) -> None:
+        cluster = self._items[item_id].cluster
+        cores = self._cores.get(cluster, [])
+        for core in cores:
+            if item_id in core:
+                core.remove(item_id)
+        cores[:] = [c for c in cores if c]
+        if not cores:
+            self._cores.pop(cluster, None)
+            return
+        # Refill a core from the remaining members that are in no core, oldest first.
+        in_core = {i for c in cores for i in c}
+        for other in self._clusters.get(cluster, ()):
+            if other != item_id and other not in in_core:
+                entries = {self._items[i].entry for i in cores[0]}
+                if len(entries) >= _CORE_SIZE:
+                    break
+                cores[0].append(other)
 
     def _token_id(self, token: str) -> int:
         token_id = self._vocab.get(token)
@@ -281,7 +442,7 @@ class ClusterIndex:
             self._asks.append(concept and token not in self.normalizer.concepts.broad)
         return token_id
 
-    def _entry_for(self, norm: str) -> int:
+    def _entry_for(self, norm: str, masks: tuple[int, int]) -> int:
         entry_id = self._entry_of.get(norm)
         if entry_id is None:
             entry_id = len(self._entries)
@@ -292,6 +453,8 @@ class ClusterIndex:
             self._token_start.append(len(self._token_flat))
             self._token_count.append(len(ids))
             self._token_flat.extend(ids)
+            self._action.append(masks[0])
+            self._ask.append(masks[1])
         entry = self._entries[entry_id]
         if not entry:  # new, or every question with this text had been removed
             self._live_entries += 1
@@ -339,36 +502,73 @@ class ClusterIndex:
 
     # --- internals: scoring ---------------------------------------------------------------
 
-    def _ranked(self, text: str, topic: int | None, threshold: float,
-                joining: bool) -> list[Match]:
-        norm = self._normalize(text)
+    def _query(self, text: str) -> _Query | None:
+        norm, (action, ask) = self._normalize(text)
         tokens = set(norm.split())
-        if not tokens:
-            return []
         df = self._df
         known = sorted(tid for t in tokens if (tid := self._vocab.get(t)) is not None and df[tid])
         if not known:
-            return []
-        query_ids = np.array(known, dtype=np.int32)
-        candidates = self._candidates(query_ids)
-        exact = self._entry_of.get(norm)
-        if exact is not None and self._entries[exact]:
-            candidates = np.union1d(candidates, [exact])  # always scored, never truncated away
+            return None
         unknown = [_CONCEPT_BOOST if t.startswith(CONCEPT_MARK) else 1.0
                    for t in tokens if t not in self._vocab or not df[self._vocab[t]]]
-        content, conflict = self._overlap(query_ids, unknown, candidates, joining)
-        key = content * (1 - _CONFLICT_WEIGHT * conflict)
-        if joining:
-            shortlist = self._top(norm, candidates, key, _JOIN_SHORTLIST)
+        exact = self._entry_of.get(norm)
+        if exact is not None and not self._entries[exact]:
+            exact = None
+        return _Query(norm, np.array(known, dtype=np.int32), unknown, action, ask,
+                      _grams(norm), exact)
+
+    def _scored(self, query: _Query, size: int, per_cluster: bool) -> tuple[list[int],
+                                                                            list[float]]:
+        """(shortlisted entry ids, their pair scores)."""
+        candidates = self._candidates(query.ids)
+        if query.exact is not None:
+            candidates = np.union1d(candidates, [query.exact])  # never truncated away
+        dice, containment, conflict, same = self._overlap(query, candidates)
+        key = 50.0 * (dice + containment) * (1 - 0.5 * conflict) + 30.0 * same
+        if per_cluster:
+            shortlist = self._shortlist(query, candidates, key, size)
         else:
-            shortlist = self._shortlist(norm, candidates, key, _SHORTLIST)
+            shortlist = self._top(query, candidates, key, size)
         picked = np.searchsorted(candidates, shortlist)
-        fuzzy = process.cdist([norm], [self._entries[e].text for e in shortlist.tolist()],
-                              scorer=_JOIN_SCORER if joining else fuzz.token_set_ratio,
-                              processor=None, dtype=np.float64)[0]
-        blended = (1 - _FUZZY_WEIGHT) * content[picked] + _FUZZY_WEIGHT * fuzzy
-        scores = blended * (1 - _CONFLICT_WEIGHT * conflict[picked])
-        return self._best_per_cluster(shortlist.tolist(), scores.tolist(), topic, threshold)
+        scores = self._pair_scores(query, shortlist, (dice[picked], containment[picked],
+                                                      conflict[picked], same[picked]))
+        return shortlist.tolist(), scores.tolist()
+
+    def features(self, query: _Query, entries: np.ndarray,
+                 overlap: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+        """(len(entries), len(FEATURES)) pair features of the query against entries."""
+        if overlap is None:
+            order = np.argsort(entries, kind="stable")
+            sorted_entries = entries[order]
+            parts = self._overlap(query, sorted_entries)
+            back = np.empty_like(order)
+            back[order] = np.arange(len(order))
+            overlap = tuple(p[back] for p in parts)
+        dice, containment, conflict, same = overlap
+        texts = [self._entries[e].text for e in entries.tolist()]
+        token_set = process.cdist([query.norm], texts, scorer=fuzz.token_set_ratio,
+                                  processor=None, dtype=np.float64)[0] / 100.0
+        grams = query.grams
+        char = np.array([_dice(grams, self._entries[e].grams) for e in entries.tolist()])
+        action = np.frombuffer(self._action, dtype=np.int64)[entries]
+        ask = np.frombuffer(self._ask, dtype=np.int64)[entries]
+        action_conflict = (action != 0) & (query.action != 0) & ((action & query.action) == 0)
+        ask_conflict = (ask != 0) & (query.ask != 0) & ((ask & query.ask) == 0)
+        action_agree = (action & query.action) != 0
+        return np.column_stack([dice, containment, token_set, char, conflict,
+                                action_conflict, ask_conflict, action_agree, same]
+                               ).astype(np.float64)
+
+    def _pair_scores(self, query: _Query, entries: np.ndarray,
+                     overlap: tuple[np.ndarray, ...] | None = None,
+                     with_features: bool = False) -> Any:
+        """Pair scores (0-100) against entries; with their features if asked."""
+        features = (self.features(query, entries, overlap) if len(entries)
+                    else np.zeros((0, len(FEATURES))))
+        scores = self.scorer(features)
+        if query.exact is not None:
+            scores[entries == query.exact] = 100.0
+        return (scores, features) if with_features else scores
 
     def _candidates(self, query_ids: np.ndarray) -> np.ndarray:
         """Sorted ids of live entries sharing the query's rarest words, at most about
@@ -398,9 +598,9 @@ class ClusterIndex:
             candidates = candidates[key >= kth][: 2 * _PRESELECT]
         return candidates
 
-    def _overlap(self, query_ids: np.ndarray, unknown: list[float], candidates: np.ndarray,
-                 joining: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Per candidate: IDF content overlap (0-100) and keyword conflict (0-1), vectorised.
+    def _overlap(self, query: _Query, candidates: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per candidate (sorted ids): IDF Dice (0-1), containment (0-1), keyword conflict
+        (0-1) and "same concepts" (0/1), vectorised.
 
         Keyword conflict: "tập huấn bảo hiểm y tế cho hội viên" vs "tập huấn bạo lực gia đình
         cho hội viên". The shared frame outweighs the differing object in any bag-of-words
@@ -408,6 +608,7 @@ class ClusterIndex:
         the pair. Extra words on one side only (a longer wording of the same request) are no
         conflict. Word weights are IDF × `_boost` (concept words weigh more).
         """
+        query_ids, unknown = query.ids, query.unknown
         n = self._live_entries
         df = np.frombuffer(self._df, dtype=np.int32)
         starts = np.frombuffer(self._token_start, dtype=np.int64)[candidates]
@@ -421,9 +622,12 @@ class ClusterIndex:
         position[query_ids] = np.arange(len(query_ids))
         column = position[flat]  # index of the word in the query, or -1
         in_query = column >= 0
-        other_weight = np.add.reduceat(w, seg)
-        shared = np.add.reduceat(np.where(in_query, w, 0.0), seg)
-        other_only = np.maximum.reduceat(np.where(in_query, 0.0, w), seg)
+        empty = lengths == 0
+        safe_seg = np.minimum(seg, max(len(flat) - 1, 0))
+        other_weight = _segment(np.add, w, safe_seg, empty, len(flat))
+        shared = _segment(np.add, np.where(in_query, w, 0.0), safe_seg, empty, len(flat))
+        other_only = _segment(np.maximum, np.where(in_query, 0.0, w), safe_seg, empty,
+                              len(flat))
         # Query words missing from each candidate: a (candidates × query words) table.
         query_w = _idf(n, df[query_ids]) * boost[query_ids]
         never_seen = float(_idf(n, np.zeros(1))[0])
@@ -433,29 +637,25 @@ class ClusterIndex:
         present[rows, column[in_query]] = True
         query_only = np.maximum(np.where(present, 0.0, query_w).max(axis=1), unknown_w)
         query_weight = query_w.sum() + never_seen * sum(unknown)
-        strongest = np.maximum(np.maximum.reduceat(w, seg), max(query_w.max(), unknown_w))
+        strongest = np.maximum(_segment(np.maximum, w, safe_seg, empty, len(flat)),
+                               max(query_w.max(), unknown_w))
 
         dice = 2 * shared / (query_weight + other_weight)
         conflict = np.where((query_only > 0) & (other_only > 0),
                             np.minimum(query_only, other_only) / strongest, 0.0)
-        if joining:
-            content = 100.0 * dice
-        else:
-            containment = shared / np.minimum(query_weight, other_weight)
-            content = 50.0 * (dice + containment)
+        containment = shared / np.maximum(np.minimum(query_weight, other_weight), 1e-9)
         # Same concern in other words: exactly the same concept words on both sides, one of
-        # them a request (vay vốn), not only a kind or place (chăn nuôi, trạm y tế: medicine
-        # and midwives are different requests). The rest of a long story (place, family, "xin
-        # hỏi") dilutes Dice, but not what is asked.
+        # them a request (vay vốn), not only a kind or place (chăn nuôi, trạm y tế).
         query_concepts = boost[query_ids] > 1.0
         asks = np.frombuffer(self._asks, dtype=np.int8)[query_ids].any()
+        same = np.zeros(len(candidates))
         if asks and max(unknown, default=1.0) == 1.0:
-            extra = np.maximum.reduceat(np.where((boost[flat] > 1.0) & ~in_query, 1, 0), seg)
-            same = present[:, query_concepts].all(axis=1) & (extra == 0)
-            content = np.where(same, np.maximum(content, _SAME_CONCEPTS_FLOOR), content)
-        return content, conflict
+            extra = _segment(np.maximum, np.where((boost[flat] > 1.0) & ~in_query, 1.0, 0.0),
+                             safe_seg, empty, len(flat))
+            same = (present[:, query_concepts].all(axis=1) & (extra == 0)).astype(np.float64)
+        return dice, np.minimum(containment, 1.0), conflict, same
 
-    def _shortlist(self, norm: str, candidates: np.ndarray, key: np.ndarray,
+    def _shortlist(self, query: _Query, candidates: np.ndarray, key: np.ndarray,
                    size: int) -> np.ndarray:
         """Sorted ids of the best `size` candidates by `key`, at most _PER_CLUSTER per
         cluster so a popular cluster's many wordings cannot crowd out the other clusters
@@ -470,19 +670,18 @@ class ClusterIndex:
         capped = order[rank_in_cluster < _PER_CLUSTER]
         best = capped[np.argsort(-key[capped], kind="stable")[:size]]
         keep = candidates[best]
-        exact = self._entry_of.get(norm)
-        if exact is not None and self._entries[exact]:
-            keep = np.append(keep, exact)
+        if query.exact is not None:
+            keep = np.append(keep, query.exact)
         return np.unique(keep)
 
-    def _top(self, norm: str, candidates: np.ndarray, key: np.ndarray, size: int) -> np.ndarray:
+    def _top(self, query: _Query, candidates: np.ndarray, key: np.ndarray,
+             size: int) -> np.ndarray:
         """Sorted ids of the `size` best candidates by `key` (ties: any, but reproducibly), plus
-        the exact same text if stored. For joining, where only the single best counts."""
+        the exact same text if stored."""
         if len(candidates) > size:
             candidates = candidates[np.sort(np.argpartition(-key, size)[:size])]
-        exact = self._entry_of.get(norm)
-        if exact is not None and self._entries[exact]:
-            candidates = np.union1d(candidates, [exact])
+        if query.exact is not None:
+            candidates = np.union1d(candidates, [query.exact])
         return candidates
 
     def _best_per_cluster(self, shortlist: list[int], scores: list[float], topic: int | None,
@@ -504,6 +703,39 @@ class ClusterIndex:
         ordered = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
         return [Match(item_id, cluster, round(score, 2))
                 for cluster, (score, _rank, item_id) in ordered]
+
+
+def _core_score(scores: np.ndarray, other_request: np.ndarray, bar: float) -> float:
+    """Mean pair score against one core; just under the joining bar when most of the core
+    asks for something else (so the pair can only go to staff's review)."""
+    score = float(scores.mean())
+    if other_request.mean() > 0.5:
+        score = min(score, bar - 0.01)
+    return score
+
+
+def _segment(ufunc: np.ufunc, values: np.ndarray, seg: np.ndarray, empty: np.ndarray,
+             total: int) -> np.ndarray:
+    """ufunc.reduceat over each candidate's words; 0 for a candidate with no words."""
+    if total == 0:
+        return np.zeros(len(seg))
+    out = ufunc.reduceat(values, seg)
+    return np.where(empty, 0.0, out)
+
+
+def _grams(norm: str) -> frozenset[str]:
+    """Character 3-grams of each folded word, with word boundaries; concept words excluded."""
+    grams: set[str] = set()
+    for word in norm.split():
+        if word.startswith(CONCEPT_MARK):
+            continue
+        padded = f" {word} "
+        grams.update(padded[i:i + _GRAM] for i in range(len(padded) - _GRAM + 1))
+    return frozenset(grams)
+
+
+def _dice(a: frozenset[str], b: frozenset[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 def _idf(n_entries: int, df: np.ndarray) -> np.ndarray:
