@@ -202,8 +202,9 @@ class ClusterIndex:
         self.scorer = scorer or PairScorer.load()
         self._items: dict[ItemId, _Item] = {}
         self._clusters: dict[ClusterId, dict[ItemId, None]] = {}
-        # cluster → its cores (lists of item ids); several after a staff merge.
-        self._cores: dict[ClusterId, list[list[ItemId]]] = {}
+        # cluster → its cores (lists of item ids) by the cluster each first formed; several
+        # after a staff merge.
+        self._cores: dict[ClusterId, dict[ClusterId, list[ItemId]]] = {}
         self._entries: list[_Entry] = []
         self._entry_of: dict[str, int] = {}
         self._vocab: dict[str, int] = {}
@@ -242,18 +243,18 @@ class ClusterIndex:
     # --- updates ----------------------------------------------------------------------------
 
     def add(self, item_id: ItemId, text: str, cluster_id: ClusterId,
-            topic: int | None = None, core: int | None = None) -> None:
+            topic: int | None = None, home: ClusterId | None = None) -> None:
         """Store a question in a cluster. Raises ValueError if item_id is already stored.
 
-        `core`: which of the cluster's cores it belongs to (a rebuild after a staff merge passes
-        the cluster the question first formed or joined); default the first."""
+        `home`: the cluster it first formed or joined, when staff have since merged that one
+        into `cluster_id` (a rebuild from storage): it belongs to that part's core."""
         if item_id in self._items:
             raise ValueError(f"item {item_id!r} is already indexed; use move() or remove()")
         norm, masks = self._normalize(text)
         entry_id = self._entry_for(norm, masks)
         self._items[item_id] = _Item(entry_id, cluster_id, topic)
         self._link(item_id)
-        self._join_core(item_id, cluster_id, core)
+        self._join_core(item_id, cluster_id, cluster_id if home is None else home)
 
     def remove(self, item_id: ItemId) -> None:
         """Forget a question (deleted, rejected, urgent). KeyError if unknown."""
@@ -278,20 +279,21 @@ class ClusterIndex:
         self._unlink(item_id)
         self._items[item_id].cluster = cluster_id
         self._link(item_id)
-        self._join_core(item_id, cluster_id, None)
+        self._join_core(item_id, cluster_id, cluster_id)
 
     def merge_clusters(self, src_cluster: ClusterId, dst_cluster: ClusterId) -> None:
         """Move every question of src_cluster into dst_cluster; src_cluster disappears. Its
         core stays a core of dst_cluster, so later questions like either part join."""
         if src_cluster == dst_cluster:
             return
-        cores = self._cores.pop(src_cluster, [])
+        cores = self._cores.pop(src_cluster, {})
         for item_id in list(self._clusters.get(src_cluster, ())):
             self._unlink(item_id)
             self._items[item_id].cluster = dst_cluster
             self._link(item_id)
-        if cores:
-            self._cores.setdefault(dst_cluster, []).extend(cores)
+        target = self._cores.setdefault(dst_cluster, {})
+        for home, core in cores.items():
+            target.setdefault(home, []).extend(core)
 
     # --- lookups ----------------------------------------------------------------------------
 
@@ -343,7 +345,7 @@ class ClusterIndex:
         spans: list[list[tuple[int, int]]] = []
         for match in nearest:
             spans.append([])
-            for core in self._cores.get(match.cluster_id, []):
+            for core in self._cores.get(match.cluster_id, {}).values():
                 ids = list(dict.fromkeys(self._items[i].entry for i in core))
                 budget = _CORE_BUDGET - sum(b - a for a, b in spans[-1])
                 ids = ids[:max(budget, 0)]
@@ -399,37 +401,31 @@ class ClusterIndex:
             return self._items[item_id].topic
         return None
 
-    def _join_core(self, item_id: ItemId, cluster_id: ClusterId, core: int | None) -> None:
-        cores = self._cores.setdefault(cluster_id, [])
-        if core is not None and core < len(cores):
-            target = cores[core]
-        elif core is not None or not cores:
-            cores.append([])
-            target = cores[-1]
-        else:
-            target = cores[0]
-        entries = {self._items[i].entry for i in target}
+    def _join_core(self, item_id: ItemId, cluster_id: ClusterId, home: ClusterId) -> None:
+        core = self._cores.setdefault(cluster_id, {}).setdefault(home, [])
+        entries = {self._items[i].entry for i in core}
         if len(entries) < _CORE_SIZE or self._items[item_id].entry in entries:
-            target.append(item_id)
+            core.append(item_id)
 
     def _leave_core(self, item_id: ItemId) -> None:
         cluster = self._items[item_id].cluster
-        cores = self._cores.get(cluster, [])
-        for core in cores:
+        cores = self._cores.get(cluster, {})
+        for home, core in list(cores.items()):
             if item_id in core:
                 core.remove(item_id)
-        cores[:] = [c for c in cores if c]
+                if not core:
+                    del cores[home]
         if not cores:
             self._cores.pop(cluster, None)
             return
-        # Refill a core from the remaining members that are in no core, oldest first.
-        in_core = {i for c in cores for i in c}
+        # Refill the first core from members that are in no core, oldest first.
+        in_core = {i for c in cores.values() for i in c}
+        first = next(iter(cores.values()))
         for other in self._clusters.get(cluster, ()):
+            if len({self._items[i].entry for i in first}) >= _CORE_SIZE:
+                break
             if other != item_id and other not in in_core:
-                entries = {self._items[i].entry for i in cores[0]}
-                if len(entries) >= _CORE_SIZE:
-                    break
-                cores[0].append(other)
+                first.append(other)
 
     def _token_id(self, token: str) -> int:
         token_id = self._vocab.get(token)

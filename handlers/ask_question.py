@@ -13,6 +13,7 @@ from typing import Any
 from storage import queries as q
 
 from .domain import Dialogue
+from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
 from .text import fold
@@ -502,6 +503,9 @@ class AskQuestion:
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent, now=ctx.now)
+            if matcher is not None and not urgent:
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic,
+                                        declined=data.get("declined", []))
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
             dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
@@ -509,7 +513,10 @@ class AskQuestion:
             anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
             voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
         ), receipt, now=ctx.now)
-        if matcher is not None and not data.get("voice_url"):
+        if matcher is not None and urgent:
+            # Her words speak of danger: never offered to another member, nothing joins them.
+            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
+        elif matcher is not None and not data.get("voice_url"):
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         if urgent:

@@ -14,6 +14,7 @@ import secrets
 from storage import queries as q
 
 from .domain import Dialogue
+from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
 
@@ -251,6 +252,8 @@ class Leader:
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, now=ctx.now)
+            if matcher is not None and not data.get("danger"):
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         danger = data.get("danger")
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
@@ -260,7 +263,10 @@ class Leader:
             meeting_date=meeting.isoformat() if meeting else None,
             urgent=bool(danger), danger=danger,
         ), receipt, now=ctx.now)
-        if matcher is not None:
+        if matcher is not None and danger:
+            # The cluster is urgent now (storage.queries.insert_question): out of the index.
+            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
+        elif matcher is not None:
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         data["relayed"].append([receipt, topic, int(data["count"])])
