@@ -3,8 +3,8 @@
 Sets (tests/data/): every one of them has been read and tuned on, so they are dev sets:
 - cluster_dev.jsonl, cluster_holdout.jsonl, cluster_blind.jsonl: the first three rounds.
 - cluster_train.jsonl: written by a helper who never saw the code (concerns with hard
-  negatives, field `hard_negative_of`). `split_train` puts a fixed random 30 % of its concerns
-  aside: `train_tune` was used for tuning and for the pair scorer's weights, `train_heldout` was
+  negatives, field `hard_negative_of`). `split_train` puts a fixed pseudo-random 30 % of its
+  concerns aside: `train_tune` was used for tuning and for the pair scorer's weights, `train_heldout` was
   measured once at the end ("held out (same writer)"); do not tune on it and still call it that.
 
 For each set it runs `cluster_records` (the `python -m bot cluster` code path) and reports:
@@ -24,8 +24,8 @@ without one, every set in tests/data). Prints ONE JSON line to stdout.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import random
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
@@ -59,13 +59,15 @@ def load(path: Path) -> list[dict]:
 
 
 def split_train(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(tuning part, held-out part): a fixed random 30 % of the concerns are held out, with
-    their hard negatives' own concerns staying wherever their own draw puts them."""
-    concerns = sorted({r["cluster"] for r in records})
-    rng = random.Random(SPLIT_SEED)
-    held = set(rng.sample(concerns, round(HELDOUT_SHARE * len(concerns))))
-    return ([r for r in records if r["cluster"] not in held],
-            [r for r in records if r["cluster"] in held])
+    """(tuning part, held-out part): about 30 % of the concerns, drawn by a salted hash of the
+    concern's name, are held out. A hash rather than a shuffle, so that concerns added to the
+    file later never move a concern from one part to the other."""
+    def held(concern: str) -> bool:
+        digest = hashlib.sha256(f"{SPLIT_SEED}:{concern}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < HELDOUT_SHARE
+
+    return ([r for r in records if not held(r["cluster"])],
+            [r for r in records if held(r["cluster"])])
 
 
 def bcubed(predicted: Sequence[Hashable], gold: Sequence[Hashable]) -> dict[str, float]:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from bench.cluster_quality import DEV_SETS, TRAIN_SET, load, split_train
-from bot.matching import DEFAULT_SCORER, FEATURES, ClusterIndex, MatchSettings
+from bot.matching import DEFAULT_SCORER, FEATURES, ClusterIndex, MatchSettings, PairScorer
 from handlers.text import Normalizer
 
 __all__ = ["fit", "pairs_of"]
@@ -39,7 +39,8 @@ def training_sets() -> list[list[dict]]:
 
 def pairs_of(records: list[dict], normalizer: Normalizer) -> tuple[np.ndarray, ...]:
     """(features, labels, weights) of every scored pair in one labelled set."""
-    index = ClusterIndex(MatchSettings(), normalizer)
+    # Features only: any scorer will do (the shipped one may be for other features).
+    index = ClusterIndex(MatchSettings(), normalizer, PairScorer((0.0,) * len(FEATURES), 0.0))
     for r in records:
         index.add(r["id"], r["text"], r["cluster"], r.get("topic"))
     cluster_of_entry = {}
