@@ -4,8 +4,9 @@ Sets (tests/data/): every one of them has been read and tuned on, so they are de
 - cluster_dev.jsonl, cluster_holdout.jsonl, cluster_blind.jsonl: the first three rounds.
 - cluster_train.jsonl: written by a helper who never saw the code (concerns with hard
   negatives, field `hard_negative_of`). `split_train` puts a fixed pseudo-random 30 % of its
-  concerns aside: `train_tune` was used for tuning and for the pair scorer's weights, `train_heldout` was
-  measured once at the end ("held out (same writer)"); do not tune on it and still call it that.
+  concerns aside: `train_tune` was used for tuning and for the pair scorer's weights;
+  `train_heldout` (`--heldout`) was measured once at the end ("held out (same writer)"); do
+  not tune on it and still call it that.
 
 For each set it runs `cluster_records` (the `python -m bot cluster` code path) and reports:
 - pairwise precision/recall/F1 (over pairs of questions: same predicted cluster vs same concern);

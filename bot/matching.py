@@ -361,9 +361,9 @@ class ClusterIndex:
         core_ids = np.array(core_entries, dtype=np.int64)
         core_scores, core_features = self._pair_scores(query, core_ids, with_features=True)
         # The request decides: a core whose wordings ask for another action is never joined
-        # automatically; staff may still merge it (the pair goes to their review list). (Question forms vary too much
-        # between wordings of one concern to gate on: "bao giờ" / "làm sao"; they weigh in
-        # through the pair score.)
+        # automatically; staff may still merge it (the pair goes to their review list).
+        # Question forms vary too much between wordings of one concern to gate on ("bao giờ"
+        # / "làm sao"); they weigh in through the pair score.
         other_request = core_features[:, _ACTION_CONFLICT] > 0
         bar = self.settings.join_threshold
         penalty = self.settings.cross_topic_penalty
