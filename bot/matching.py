@@ -72,14 +72,18 @@ ClusterId = int | str
 
 DEFAULT_SCORER = Path(__file__).resolve().parent / "pair_scorer.json"
 
+
 # Candidate generation reads posting lists, rarest word first, until this many ids were read.
 _POSTINGS_BUDGET = 12_000
 # Candidates (most shared rare-word weight) whose exact word overlap is computed with numpy.
 _PRESELECT = 384
+# Joining only needs the few nearest clusters: fewer candidates (the whole 100k clustering
+# bench runs on this path).
+_JOIN_PRESELECT = 128
 # Of those, the best _SHORTLIST, at most _PER_CLUSTER per cluster, get the full pair score.
-_SHORTLIST = 48
+_SHORTLIST = 24
 _PER_CLUSTER = 4
-_JOIN_SHORTLIST = 24
+_JOIN_SHORTLIST = 12
 # Joining: the best clusters by closest member whose cores are then scored as a whole.
 _JOIN_CLUSTERS = 3
 # A cluster's core: its first distinct wordings. Later members do not move it (no drift).
@@ -113,7 +117,7 @@ class MatchSettings:
     """
 
     similar_threshold: float = 40.0
-    join_threshold: float = 70.0
+    join_threshold: float = 75.0
     review_threshold: float = 50.0
     max_similar: int = 3
     cross_topic_penalty: float = 10.0
@@ -171,12 +175,11 @@ class _Entry:
     items, at lookup. Dicts rather than sets keep insertion order, which makes ties deterministic.
     """
 
-    __slots__ = ("grams", "groups", "text", "token_ids")
+    __slots__ = ("groups", "text", "token_ids")
 
     def __init__(self, text: str, token_ids: list[int]) -> None:
         self.text = text
         self.token_ids = token_ids  # sorted, unique
-        self.grams = _grams(text)
         self.groups: dict[tuple[ClusterId, int | None], dict[ItemId, None]] = {}
 
     def __bool__(self) -> bool:
@@ -190,7 +193,8 @@ class _Query:
     unknown: list[float]  # boosts of its words the index does not know
     action: int
     ask: int
-    grams: frozenset[str]
+    grams: np.ndarray  # sorted ids of its character 3-grams the index knows
+    unknown_grams: int  # how many of its 3-grams the index does not know
     exact: int | None  # the live entry with the same normalised text
 
 
@@ -220,7 +224,12 @@ class ClusterIndex:
         self._action = array("q")  # entry id → request bits (actions), locales/requests.tsv
         self._ask = array("q")  # entry id → request bits (question forms)
         self._live_entries = 0
-        self._gram_df: dict[str, int] = {}  # character 3-gram → live entries containing it
+        # Character 3-grams: ids, live entries containing each, and each entry's (flat).
+        self._gram_vocab: dict[str, int] = {}
+        self._gram_df = array("i")
+        self._gram_flat = array("i")
+        self._gram_start = array("q")
+        self._gram_count = array("i")
         # entry id → code of its (first) cluster, for per-cluster caps in the shortlist.
         self._entry_cluster = array("i")
         # Entry words as one flat array (entries never change), read by numpy without copying.
@@ -341,10 +350,8 @@ class ClusterIndex:
         query = self._query(text)
         if query is None:
             return []
-        entries, scores = self._scored(query, _JOIN_SHORTLIST, False)
         floor = self.settings.review_threshold
-        nearest = self._best_per_cluster(entries, scores, topic, floor - 25.0)
-        nearest = nearest[:_JOIN_CLUSTERS]
+        nearest = self._nearest_clusters(query)
         if not nearest:
             return []
         core_entries: list[int] = []
@@ -379,6 +386,25 @@ class ClusterIndex:
                 ranked.append(Match(match.item_id, match.cluster_id, round(score, 2)))
         ranked.sort(key=lambda m: -m.score)
         return ranked
+
+    def _nearest_clusters(self, query: _Query) -> list[Match]:
+        """The _JOIN_CLUSTERS clusters of the candidates best by word overlap (cheap; only
+        their cores get the full pair score). Match.score is unused here."""
+        candidates = self._candidates(query.ids, _JOIN_PRESELECT)
+        if query.exact is not None:
+            candidates = np.union1d(candidates, [query.exact])
+        dice, containment, conflict = self._overlap(query, candidates)
+        key = 50.0 * (dice + containment) * (1 - 0.5 * conflict)
+        top = self._top(query, candidates, key, _JOIN_SHORTLIST)
+        order = np.argsort(-key[np.searchsorted(candidates, top)], kind="stable")
+        nearest: dict[ClusterId, Match] = {}
+        for entry_id in top[order].tolist():
+            for (cluster, _topic), members in self._entries[entry_id].groups.items():
+                if cluster not in nearest:
+                    nearest[cluster] = Match(next(iter(members)), cluster, 0.0)
+            if len(nearest) >= _JOIN_CLUSTERS:
+                break
+        return list(nearest.values())[:_JOIN_CLUSTERS]
 
     def _exact(self, norm: str, topic: int | None) -> Match | None:
         """Same normalised text already stored under a compatible topic: score 100, no search.
@@ -456,15 +482,20 @@ class ClusterIndex:
             self._token_flat.extend(ids)
             self._action.append(masks[0])
             self._ask.append(masks[1])
+            vocab = self._gram_vocab
+            grams = sorted({vocab.setdefault(g, len(vocab)) for g in _grams(norm)})
+            self._gram_df.extend([0] * (len(vocab) - len(self._gram_df)))
+            self._gram_start.append(len(self._gram_flat))
+            self._gram_count.append(len(grams))
+            self._gram_flat.extend(grams)
         entry = self._entries[entry_id]
         if not entry:  # new, or every question with this text had been removed
             self._live_entries += 1
             for token_id in entry.token_ids:
                 self._postings[token_id].append(entry_id)
                 self._df[token_id] += 1
-            gram_df = self._gram_df
-            for gram in entry.grams:
-                gram_df[gram] = gram_df.get(gram, 0) + 1
+            for gram in self._entry_grams(entry_id):
+                self._gram_df[gram] += 1
         return entry_id
 
     def _retire(self, entry_id: int, entry: _Entry) -> None:
@@ -474,7 +505,7 @@ class ClusterIndex:
         for token_id in entry.token_ids:
             self._postings[token_id].remove(entry_id)
             self._df[token_id] -= 1
-        for gram in entry.grams:
+        for gram in self._entry_grams(entry_id):
             self._gram_df[gram] -= 1
 
     def _link(self, item_id: ItemId) -> None:
@@ -520,8 +551,11 @@ class ClusterIndex:
         exact = self._entry_of.get(norm)
         if exact is not None and not self._entries[exact]:
             exact = None
+        gram_ids = [self._gram_vocab.get(g, -1) for g in _grams(norm)]
+        known_grams = sorted(g for g in gram_ids if g >= 0 and self._gram_df[g])
         return _Query(norm, np.array(known, dtype=np.int32), unknown, action, ask,
-                      _grams(norm), exact)
+                      np.array(known_grams, dtype=np.int64), len(gram_ids) - len(known_grams),
+                      exact)
 
     def _scored(self, query: _Query, size: int, per_cluster: bool) -> tuple[list[int],
                                                                             list[float]]:
@@ -554,10 +588,7 @@ class ClusterIndex:
         texts = [self._entries[e].text for e in entries.tolist()]
         token_set = process.cdist([query.norm], texts, scorer=fuzz.token_set_ratio,
                                   processor=None, dtype=np.float64)[0] / 100.0
-        grams = query.grams
-        others = [self._entries[e].grams for e in entries.tolist()]
-        char = np.array([_dice(grams, other) for other in others])
-        char_tfidf = self._gram_cosines(grams, others)
+        char, char_tfidf = self._gram_similarity(query, entries)
         action = np.frombuffer(self._action, dtype=np.int64)[entries]
         ask = np.frombuffer(self._ask, dtype=np.int64)[entries]
         action_conflict = (action != 0) & (query.action != 0) & ((action & query.action) == 0)
@@ -567,26 +598,40 @@ class ClusterIndex:
                                 action_conflict, ask_conflict, action_agree]
                                ).astype(np.float64)
 
-    def _gram_cosines(self, grams: frozenset[str], others: list[frozenset[str]]) -> np.ndarray:
-        """Cosine of IDF-weighted character 3-gram sets: rare letter sequences shared (an
-        object's name in any spelling) count, common ones ("ng ", " th") hardly."""
+    def _entry_grams(self, entry_id: int) -> list[int]:
+        start = self._gram_start[entry_id]
+        return self._gram_flat[start:start + self._gram_count[entry_id]].tolist()
+
+    def _gram_similarity(self, query: _Query, entries: np.ndarray) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+        """Per entry: Dice of the character 3-gram sets, and their cosine with each 3-gram
+        weighted by its squared IDF, so rare letter sequences shared (an object's name in any
+        spelling) count and common ones ("ng ", " th") hardly. Vectorised like _overlap."""
+        starts = np.frombuffer(self._gram_start, dtype=np.int64)[entries]
+        lengths = np.frombuffer(self._gram_count, dtype=np.int32)[entries]
+        seg = np.cumsum(lengths) - lengths
+        total = int(lengths.sum())
+        flat = np.frombuffer(self._gram_flat, dtype=np.int32)[
+            np.repeat(starts - seg, lengths) + np.arange(total)]
+        df = np.frombuffer(self._gram_df, dtype=np.int32)
         n = self._live_entries + 1
-        gram_df = self._gram_df
-        weight: dict[str, float] = {}
-
-        def w(gram: str) -> float:
-            value = weight.get(gram)
-            if value is None:
-                value = weight[gram] = math.log(n / (gram_df.get(gram, 0) + 0.5)) ** 2
-            return value
-
-        query_norm = math.sqrt(sum(w(g) for g in grams))
-        out = np.zeros(len(others))
-        for i, other in enumerate(others):
-            norm = math.sqrt(sum(w(g) for g in other))
-            if norm and query_norm:
-                out[i] = sum(w(g) for g in grams & other) / (norm * query_norm)
-        return out
+        w = np.log(n / (df[flat] + 0.5)) ** 2
+        in_query = np.zeros(len(df), dtype=bool)
+        in_query[query.grams] = True
+        hit = in_query[flat]
+        empty = lengths == 0
+        safe_seg = np.minimum(seg, max(total - 1, 0))
+        shared_count = _segment(np.add, hit.astype(np.float64), safe_seg, empty, total)
+        shared_weight = _segment(np.add, np.where(hit, w, 0.0), safe_seg, empty, total)
+        norms = np.sqrt(_segment(np.add, w, safe_seg, empty, total))
+        query_count = len(query.grams) + query.unknown_grams
+        query_norm = math.sqrt(float((np.log(n / (df[query.grams] + 0.5)) ** 2).sum())
+                               + query.unknown_grams * math.log(n / 0.5) ** 2)
+        dice = np.where(lengths + query_count > 0,
+                        2 * shared_count / np.maximum(lengths + query_count, 1), 0.0)
+        cosine = np.where((norms > 0) & (query_norm > 0),
+                          shared_weight / np.maximum(norms * query_norm, 1e-12), 0.0)
+        return dice, cosine
 
     def _pair_scores(self, query: _Query, entries: np.ndarray,
                      overlap: tuple[np.ndarray, ...] | None = None,
@@ -599,7 +644,7 @@ class ClusterIndex:
             scores[entries == query.exact] = 100.0
         return (scores, features) if with_features else scores
 
-    def _candidates(self, query_ids: np.ndarray) -> np.ndarray:
+    def _candidates(self, query_ids: np.ndarray, preselect: int = 0) -> np.ndarray:
         """Sorted ids of live entries sharing the query's rarest words, at most about
         _PRESELECT of them: those with the most shared IDF weight, ties to older entries."""
         df = self._df
@@ -609,22 +654,21 @@ class ClusterIndex:
                 break
             chosen.append(tid)
             read += df[tid]
-        boost = self._boost
-        weights = (_idf(self._live_entries, np.array([df[tid] for tid in chosen]))
-                   * np.array([boost[tid] for tid in chosen]))
+        weights = self._weights(np.array(chosen, dtype=np.int64))
         shared = np.zeros(len(self._entries))
         for tid, weight in zip(chosen, weights.tolist(), strict=True):
             # An entry occurs once per posting list, so a fancy-index += is exact (and 2-3x
             # faster than np.bincount with weights).
             shared[np.frombuffer(self._postings[tid], dtype=np.int32)] += weight
         candidates = np.nonzero(shared > 0)[0]
-        if len(candidates) > _PRESELECT:
+        preselect = preselect or _PRESELECT
+        if len(candidates) > preselect:
             # Dice-like key: shared weight against the entry's length (× the mean query word
             # weight), so long entries that merely contain the query's words do not win.
             lengths = np.frombuffer(self._token_count, dtype=np.int32)[candidates]
             key = shared[candidates] / (weights.sum() + lengths * weights.mean())
-            kth = np.partition(key, -_PRESELECT)[-_PRESELECT]
-            candidates = candidates[key >= kth][: 2 * _PRESELECT]
+            kth = np.partition(key, -preselect)[-preselect]
+            candidates = candidates[key >= kth][: 2 * preselect]
         return candidates
 
     def _overlap(self, query: _Query, candidates: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -639,14 +683,12 @@ class ClusterIndex:
         """
         query_ids, unknown = query.ids, query.unknown
         n = self._live_entries
-        df = np.frombuffer(self._df, dtype=np.int32)
         starts = np.frombuffer(self._token_start, dtype=np.int64)[candidates]
         lengths = np.frombuffer(self._token_count, dtype=np.int32)[candidates]
         seg = np.cumsum(lengths) - lengths  # where each candidate's words start in `flat`
         flat = np.frombuffer(self._token_flat, dtype=np.int32)[
             np.repeat(starts - seg, lengths) + np.arange(int(lengths.sum()))]
-        boost = np.frombuffer(self._boost, dtype=np.float64)
-        w = _idf(n, df[flat]) * boost[flat]
+        w = self._weights(flat)
         position = np.full(len(self._postings), -1, dtype=np.intp)
         position[query_ids] = np.arange(len(query_ids))
         column = position[flat]  # index of the word in the query, or -1
@@ -658,8 +700,8 @@ class ClusterIndex:
         other_only = _segment(np.maximum, np.where(in_query, 0.0, w), safe_seg, empty,
                               len(flat))
         # Query words missing from each candidate: a (candidates × query words) table.
-        query_w = _idf(n, df[query_ids]) * boost[query_ids]
-        never_seen = float(_idf(n, np.zeros(1))[0])
+        query_w = self._weights(query_ids)
+        never_seen = math.log((n + 1) / 0.5)
         unknown_w = never_seen * max(unknown) if unknown else 0.0
         present = np.zeros((len(candidates), len(query_ids)), dtype=bool)
         rows = np.repeat(np.arange(len(candidates)), lengths)[in_query]
@@ -674,6 +716,14 @@ class ClusterIndex:
                             np.minimum(query_only, other_only) / strongest, 0.0)
         containment = shared / np.maximum(np.minimum(query_weight, other_weight), 1e-9)
         return dice, np.minimum(containment, 1.0), conflict
+
+    def _weights(self, token_ids: np.ndarray) -> np.ndarray:
+        """IDF × boost of words: smoothed, always > 0, high for words never seen. (Background
+        word counts from the labelled sets, so that a nearly empty index does not take every
+        word for a rare one, measured no better and kept fewer hard negatives apart.)"""
+        df = np.frombuffer(self._df, dtype=np.int32)[token_ids]
+        boost = np.frombuffer(self._boost, dtype=np.float64)[token_ids]
+        return np.log((self._live_entries + 1) / (df + 0.5)) * boost
 
     def _shortlist(self, query: _Query, candidates: np.ndarray, key: np.ndarray,
                    size: int) -> np.ndarray:
@@ -754,13 +804,7 @@ def _grams(norm: str) -> frozenset[str]:
     return frozenset(grams)
 
 
-def _dice(a: frozenset[str], b: frozenset[str]) -> float:
-    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
-
-def _idf(n_entries: int, df: np.ndarray) -> np.ndarray:
-    """Smoothed inverse document frequency; always > 0, and high for words never seen."""
-    return np.log((n_entries + 1) / (df + 0.5))
 
 
 # --- batch clustering -------------------------------------------------------------------------
