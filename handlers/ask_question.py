@@ -504,8 +504,8 @@ class AskQuestion:
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent, now=ctx.now)
             if matcher is not None and not urgent:
-                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic,
-                                        declined=data.get("declined", []))
+                # Even a cluster she said differs from hers: staff judge (one press each).
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
             dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,

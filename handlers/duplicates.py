@@ -15,15 +15,14 @@ __all__ = ["propose_duplicate"]
 
 
 async def propose_duplicate(ctx: Context, dialogue_id: str, cluster_id: int, text: str,
-                            topic: int | None, declined: list[int] | tuple[int, ...] = ()
-                            ) -> bool:
-    """Record (in this transaction) the cluster the new question came close to, if any; a
-    cluster she herself said differs from hers (`declined`) is not proposed. True if new."""
+                            topic: int | None) -> bool:
+    """Record (in this transaction) the cluster the new question came close to, if any. True
+    if the pair is new."""
     matcher = ctx.services.matcher
     if matcher is None:
         return False
     near = await matcher.possible_duplicate(ctx.conn, dialogue_id, text, topic)
-    if near is None or int(near.cluster_id) in declined or int(near.cluster_id) == cluster_id:
+    if near is None or int(near.cluster_id) == cluster_id:
         return False
     if not await q.cluster_exists(ctx.conn, int(near.cluster_id), dialogue_id):
         return False

@@ -151,3 +151,47 @@ async def test_after_a_split_the_split_wording_attracts_its_own_cluster(staff_ru
     second, offered = await ask(staff_runtime, "2", QUESTION, support=True)
     assert offered
     assert await cluster_of(staff_runtime, receipt_of(second)) == new_cluster
+
+
+# A question just below the joining bar for QUESTION (bot.matching review_threshold).
+NEAR = "ngân hàng cho vay nuôi bò"
+
+
+async def test_staff_merge_a_possible_duplicate_in_one_press(staff_runtime):
+    first, _ = await ask(staff_runtime, "1", QUESTION)
+    second, offered = await ask(staff_runtime, "2", NEAR)
+    assert offered  # she saw it and said hers differs: kept apart, and staff are asked
+    old = await cluster_of(staff_runtime, receipt_of(first))
+    new = await cluster_of(staff_runtime, receipt_of(second))
+    assert old != new
+    member = Member(staff_runtime, user="3", channel="telegram")
+    await member.send("/trung")
+    assert "chỉ dành cho cán bộ" in member.text
+    s = staff(staff_runtime)
+    await s.send("/trung")
+    assert f"#{new}" in s.text and f"#{old}" in s.text and "cho vay nuôi bò" in s.text
+    merge = next(o.action for o in s.last.options if f"Gộp #{new} vào #{old}" in o.label)
+    await member.action(merge)  # a forged press by a member
+    assert "chỉ dành cho cán bộ" in member.text
+    assert await cluster_of(staff_runtime, receipt_of(second)) == new
+    await s.action(merge)
+    assert "Đã gộp" in s.text
+    assert await cluster_of(staff_runtime, receipt_of(second)) == old
+    await s.send("/trung")
+    assert "không có cặp cụm nào" in s.text
+    await s.action(merge)
+    assert "đã được xử lý" in s.text  # the same button again changes nothing
+
+
+async def test_staff_keep_a_possible_duplicate_apart_and_it_is_not_proposed_again(
+        staff_runtime):
+    first, _ = await ask(staff_runtime, "1", QUESTION)
+    second, _ = await ask(staff_runtime, "2", NEAR)
+    s = staff(staff_runtime)
+    await s.send("/trung")
+    await s.press("Khác nhau")
+    assert "giữ riêng" in s.text
+    await s.send("/trung")
+    assert "không có cặp cụm nào" in s.text
+    assert await cluster_of(staff_runtime, receipt_of(second)) != await cluster_of(
+        staff_runtime, receipt_of(first))
