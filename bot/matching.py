@@ -116,7 +116,7 @@ class MatchSettings:
         duplicates" list (/trung) instead.
     """
 
-    similar_threshold: float = 40.0
+    similar_threshold: float = 30.0
     join_threshold: float = 75.0
     review_threshold: float = 50.0
     max_similar: int = 3
