@@ -77,9 +77,6 @@ DEFAULT_SCORER = Path(__file__).resolve().parent / "pair_scorer.json"
 _POSTINGS_BUDGET = 12_000
 # Candidates (most shared rare-word weight) whose exact word overlap is computed with numpy.
 _PRESELECT = 384
-# Joining only needs the few nearest clusters: fewer candidates (the whole 100k clustering
-# bench runs on this path).
-_JOIN_PRESELECT = 128
 # Of those, the best _SHORTLIST, at most _PER_CLUSTER per cluster, get the full pair score.
 _SHORTLIST = 24
 _PER_CLUSTER = 4
@@ -359,7 +356,7 @@ class ClusterIndex:
         for match in nearest:
             spans.append([])
             for core in self._cores.get(match.cluster_id, {}).values():
-                ids = list(dict.fromkeys(self._items[i].entry for i in core))
+                ids = [self._items[i].entry for i in core]
                 budget = _CORE_BUDGET - sum(b - a for a, b in spans[-1])
                 ids = ids[:max(budget, 0)]
                 if ids:
@@ -388,17 +385,19 @@ class ClusterIndex:
         return ranked
 
     def _nearest_clusters(self, query: _Query) -> list[Match]:
-        """The _JOIN_CLUSTERS clusters of the candidates best by word overlap (cheap; only
-        their cores get the full pair score). Match.score is unused here."""
-        candidates = self._candidates(query.ids, _JOIN_PRESELECT)
-        if query.exact is not None:
-            candidates = np.union1d(candidates, [query.exact])
-        dice, containment, conflict = self._overlap(query, candidates)
-        key = 50.0 * (dice + containment) * (1 - 0.5 * conflict)
-        top = self._top(query, candidates, key, _JOIN_SHORTLIST)
-        order = np.argsort(-key[np.searchsorted(candidates, top)], kind="stable")
+        """The _JOIN_CLUSTERS clusters of the entries that share the most rare-word weight with
+        the query (cheap; only their cores get the full pair score). Match.score is unused."""
+        candidates, key = self._shared_weight(query.ids)
+        if len(candidates) > _JOIN_SHORTLIST:
+            best = np.argpartition(-key, _JOIN_SHORTLIST)[:_JOIN_SHORTLIST]
+            candidates, key = candidates[best], key[best]
+        order = np.lexsort((candidates, -key))  # best first; ties to the older entry
         nearest: dict[ClusterId, Match] = {}
-        for entry_id in top[order].tolist():
+        if query.exact is not None:
+            candidates = np.concatenate(([query.exact], candidates[order]))
+        else:
+            candidates = candidates[order]
+        for entry_id in candidates.tolist():
             for (cluster, _topic), members in self._entries[entry_id].groups.items():
                 if cluster not in nearest:
                     nearest[cluster] = Match(next(iter(members)), cluster, 0.0)
@@ -434,10 +433,12 @@ class ClusterIndex:
         return None
 
     def _join_core(self, item_id: ItemId, cluster_id: ClusterId, home: ClusterId) -> None:
+        # One item per distinct wording: copies of a wording add nothing to a core.
         core = self._cores.setdefault(cluster_id, {}).setdefault(home, [])
-        entries = {self._items[i].entry for i in core}
-        if len(entries) < _CORE_SIZE or self._items[item_id].entry in entries:
-            core.append(item_id)
+        if len(core) < _CORE_SIZE:
+            entry = self._items[item_id].entry
+            if all(self._items[i].entry != entry for i in core):
+                core.append(item_id)
 
     def _leave_core(self, item_id: ItemId) -> None:
         cluster = self._items[item_id].cluster
@@ -450,14 +451,18 @@ class ClusterIndex:
         if not cores:
             self._cores.pop(cluster, None)
             return
-        # Refill the first core from members that are in no core, oldest first.
+        # Refill the first core from members that are in no core, oldest first (a copy of the
+        # wording that left, if there is one).
         in_core = {i for c in cores.values() for i in c}
         first = next(iter(cores.values()))
+        entries = {self._items[i].entry for i in first}
         for other in self._clusters.get(cluster, ()):
-            if len({self._items[i].entry for i in first}) >= _CORE_SIZE:
+            if len(first) >= _CORE_SIZE:
                 break
-            if other != item_id and other not in in_core:
+            entry = self._items[other].entry
+            if other != item_id and other not in in_core and entry not in entries:
                 first.append(other)
+                entries.add(entry)
 
     def _token_id(self, token: str) -> int:
         token_id = self._vocab.get(token)
@@ -646,7 +651,19 @@ class ClusterIndex:
 
     def _candidates(self, query_ids: np.ndarray, preselect: int = 0) -> np.ndarray:
         """Sorted ids of live entries sharing the query's rarest words, at most about
-        _PRESELECT of them: those with the most shared IDF weight, ties to older entries."""
+        `preselect` (default _PRESELECT) of them: those with the most shared IDF weight, ties
+        to older entries."""
+        candidates, key = self._shared_weight(query_ids)
+        preselect = preselect or _PRESELECT
+        if len(candidates) > preselect:
+            kth = np.partition(key, -preselect)[-preselect]
+            candidates = candidates[key >= kth][: 2 * preselect]
+        return candidates
+
+    def _shared_weight(self, query_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted ids of live entries sharing the query's rarest words, a Dice-like key of
+        each): the shared weight against the entry's length (× the mean query word weight), so
+        long entries that merely contain the query's words do not win."""
         df = self._df
         chosen, read = [], 0
         for tid in sorted(query_ids.tolist(), key=lambda tid: (df[tid], tid)):
@@ -661,15 +678,9 @@ class ClusterIndex:
             # faster than np.bincount with weights).
             shared[np.frombuffer(self._postings[tid], dtype=np.int32)] += weight
         candidates = np.nonzero(shared > 0)[0]
-        preselect = preselect or _PRESELECT
-        if len(candidates) > preselect:
-            # Dice-like key: shared weight against the entry's length (× the mean query word
-            # weight), so long entries that merely contain the query's words do not win.
-            lengths = np.frombuffer(self._token_count, dtype=np.int32)[candidates]
-            key = shared[candidates] / (weights.sum() + lengths * weights.mean())
-            kth = np.partition(key, -preselect)[-preselect]
-            candidates = candidates[key >= kth][: 2 * preselect]
-        return candidates
+        lengths = np.frombuffer(self._token_count, dtype=np.int32)[candidates]
+        key = shared[candidates] / (weights.sum() + lengths * weights.mean())
+        return candidates, key
 
     def _overlap(self, query: _Query, candidates: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per candidate (sorted ids): IDF Dice (0-1), containment (0-1) and keyword conflict
