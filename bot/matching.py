@@ -84,9 +84,9 @@ _JOIN_SHORTLIST = 12
 # Joining: the best clusters by closest member whose cores are then scored as a whole.
 _JOIN_CLUSTERS = 3
 # A cluster's core: its first distinct wordings. Later members do not move it (no drift).
-_CORE_SIZE = 6
+_CORE_SIZE = 4
 # At most this many core wordings are scored per cluster (a cluster with many merged cores).
-_CORE_BUDGET = 18
+_CORE_BUDGET = 12
 # Concept words (CONCEPT_MARK, from locales/concepts.tsv) weigh this many times their IDF.
 _CONCEPT_BOOST = 1.0
 # A core any wording of which asks for another action is not joined automatically. (Allowing
@@ -236,6 +236,7 @@ class ClusterIndex:
         self._cluster_codes: dict[ClusterId, int] = {}
         # The bot asks similar()/best_cluster()/possible_duplicate() and add() for one text.
         self._last: tuple[str, str, tuple[int, int]] = ("", "", (0, 0))
+        self._last_grams: tuple[str, frozenset[str]] = ("", frozenset())
 
     def __len__(self) -> int:
         return len(self._items)
@@ -422,10 +423,17 @@ class ClusterIndex:
         last_text, last_norm, last_masks = self._last
         if text == last_text and last_text:
             return last_norm, last_masks
-        norm = self.normalizer(text)
-        masks = self.normalizer.request_masks(text)
+        norm, masks = self.normalizer.analyse(text)
         self._last = (text, norm, masks)
         return norm, masks
+
+    def _grams_of(self, norm: str) -> frozenset[str]:
+        # A lookup and then add() of the same text: one computation.
+        cached_norm, grams = self._last_grams
+        if norm != cached_norm or not norm:
+            grams = _grams(norm)
+            self._last_grams = (norm, grams)
+        return grams
 
     def _cluster_topic(self, cluster_id: ClusterId) -> int | None:
         for item_id in self._clusters.get(cluster_id, ()):
@@ -488,7 +496,7 @@ class ClusterIndex:
             self._action.append(masks[0])
             self._ask.append(masks[1])
             vocab = self._gram_vocab
-            grams = sorted({vocab.setdefault(g, len(vocab)) for g in _grams(norm)})
+            grams = sorted({vocab.setdefault(g, len(vocab)) for g in self._grams_of(norm)})
             self._gram_df.extend([0] * (len(vocab) - len(self._gram_df)))
             self._gram_start.append(len(self._gram_flat))
             self._gram_count.append(len(grams))
@@ -556,7 +564,7 @@ class ClusterIndex:
         exact = self._entry_of.get(norm)
         if exact is not None and not self._entries[exact]:
             exact = None
-        gram_ids = [self._gram_vocab.get(g, -1) for g in _grams(norm)]
+        gram_ids = [self._gram_vocab.get(g, -1) for g in self._grams_of(norm)]
         known_grams = sorted(g for g in gram_ids if g >= 0 and self._gram_df[g])
         return _Query(norm, np.array(known, dtype=np.int32), unknown, action, ask,
                       np.array(known_grams, dtype=np.int64), len(gram_ids) - len(known_grams),

@@ -469,24 +469,24 @@ class Normalizer:
 
     def request_masks(self, text: str) -> tuple[int, int]:
         """(action bits, ask bits) of what the question asks for (`RequestTable`)."""
-        if not self.requests:
-            return 0, 0
-        text = unicodedata.normalize("NFC", text or "").lower()
-        teen = self.teencode
-        words = " ".join([teen.get(w, w) for w in _WORD.findall(text)])
-        return self.requests.masks(words.translate(_FOLD_TABLE))
+        return self.analyse(text)[1]
 
     def __call__(self, text: str) -> str:
+        return self.analyse(text)[0]
+
+    def analyse(self, text: str) -> tuple[str, tuple[int, int]]:
+        """(matching form, request masks), in one pass over the text."""
         text = unicodedata.normalize("NFC", text or "").lower()
         if _REPEATED.search(text):  # rare; the search alone is 4x cheaper than sub()
             text = _REPEATED.sub(_squeeze, text)
         teen = self.teencode
         words = " ".join([teen.get(w, w) for w in _WORD.findall(text)])
         folded = words.translate(_FOLD_TABLE)
+        masks = self.requests.masks(folded) if self.requests else (0, 0)
         found: list[str] = []
         if self.concepts:
             folded, found = self.concepts.apply(words, folded)
         if self._phrases is not None:
             folded = self._phrases.sub(" ", folded)
         single = self._single
-        return " ".join([w for w in folded.split() if w not in single] + found)
+        return " ".join([w for w in folded.split() if w not in single] + found), masks
