@@ -27,19 +27,22 @@ labelled pairs) over general signals, none of which lists wordings:
   different question forms count against the pair; the same action counts for it.
 
 Joining is average link against the cluster's CORE: the first `_CORE_SIZE` distinct wordings
-that formed it (plus the cores of clusters staff merged into it, so a merge is remembered). The
-new question must score at least `join_threshold` on average against one core, not merely
-against its closest member: a cluster cannot walk from storage tanks to water tariffs one
-resembling question at a time. Topic: members sometimes pick the wrong one, so a different topic
-costs `cross_topic_penalty` points but never forbids a match.
+that formed it (it fills up as wordings join, then stops moving), plus the cores of clusters
+staff merged into it, so a merge is remembered. The new question must score at least
+`join_threshold` on average against one core, not merely against its closest member: a
+cluster cannot walk from storage tanks to water tariffs one resembling question at a time.
+Topic: members sometimes pick the wrong one, so a different topic costs `cross_topic_penalty`
+points but never forbids a match.
 
 Lookups never scan every stored question. Identical normalised texts share one index entry, and:
 1. an inverted index (word → entries) yields the entries sharing the query's rarest words, reading
    at most `_POSTINGS_BUDGET` ids; numpy keeps the `_PRESELECT` best by a Dice-like key;
-2. numpy computes the exact word overlap and keyword conflict for those;
-3. the best `_SHORTLIST` (at most `_PER_CLUSTER` per cluster) get the full pair score;
-4. joining scores the query against the cores of the best `_JOIN_CLUSTERS` clusters.
+2. offers (`similar`): numpy computes the exact word overlap and keyword conflict for those,
+   and the best `_SHORTLIST` (at most `_PER_CLUSTER` per cluster) get the full pair score;
+3. joining (`best_cluster`, `possible_duplicate`): the `_JOIN_CLUSTERS` clusters of the best
+   entries by that key, and only their cores get the full pair score.
 bench/matching.py measures speed; bench/cluster_quality.py quality, beside a rapidfuzz baseline.
+Figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -80,8 +83,9 @@ _PRESELECT = 384
 # Of those, the best _SHORTLIST, at most _PER_CLUSTER per cluster, get the full pair score.
 _SHORTLIST = 24
 _PER_CLUSTER = 4
-_JOIN_SHORTLIST = 12
-# Joining: the best clusters by closest member whose cores are then scored as a whole.
+_JOIN_SHORTLIST = 12  # entries looked at for those clusters
+# Joining: the clusters of the best entries by the candidate key; their cores are then scored
+# as a whole.
 _JOIN_CLUSTERS = 3
 # A cluster's core: its first distinct wordings. Later members do not move it (no drift).
 _CORE_SIZE = 4
