@@ -195,3 +195,15 @@ async def test_staff_keep_a_possible_duplicate_apart_and_it_is_not_proposed_agai
     assert "không có cặp cụm nào" in s.text
     assert await cluster_of(staff_runtime, receipt_of(second)) != await cluster_of(
         staff_runtime, receipt_of(first))
+
+
+async def test_a_danger_disclosure_is_never_offered_to_another_member(staff_runtime):
+    victim = Member(staff_runtime, user="d1", channel="telegram")
+    for line in ("/start", "1", "nam tam", "4", "ck e say ruou ve la danh e, e so lam", "2", "1"):
+        await victim.send(line)
+    assert "LC27-000001" in victim.text
+    other = Member(staff_runtime, user="d2", channel="telegram")
+    for line in ("/start", "1", "nam tam", "4", "chồng em say rượu về là gây chuyện cả tối"):
+        await other.send(line)
+    seen = " ".join(r.text for r in other.replies)
+    assert "gần giống" not in seen and "danh e" not in seen
