@@ -207,3 +207,18 @@ async def test_a_danger_disclosure_is_never_offered_to_another_member(staff_runt
         await other.send(line)
     seen = " ".join(r.text for r in other.replies)
     assert "gần giống" not in seen and "danh e" not in seen
+
+
+async def test_a_leaders_relay_near_a_question_goes_to_staffs_list(staff_runtime):
+    first, _ = await ask(staff_runtime, "1", QUESTION)
+    leader = Member(staff_runtime, user="chi-hoi")  # configured in [[leaders]]
+    await leader.send("/chi_hoi")
+    await leader.send("1")  # consent
+    for line in ("1", NEAR, "30"):
+        await leader.send(line)
+    await leader.press("Bỏ qua")
+    assert "thay mặt 30" in leader.text
+    s = staff(staff_runtime)
+    await s.send("/trung")
+    old = await cluster_of(staff_runtime, receipt_of(first))
+    assert f"#{old}" in s.text and "cho vay nuôi bò" in s.text
