@@ -319,6 +319,46 @@ def test_move_and_merge_clusters(index: ClusterIndex) -> None:
     assert len(index) == 3
 
 
+RUBBISH = "Rác thải ở suối bản em không ai thu gom, bốc mùi"
+TANK = "đề nghị xây bể chứa nước cho các hộ ở bản"
+LOAN = "Chị em muốn vay vốn ưu đãi để chăn nuôi bò sinh sản thì làm thế nào"
+
+
+def test_a_question_joins_the_core_as_a_whole_not_one_member(index: ClusterIndex) -> None:
+    """Two unrelated wordings in one core (as if wrongly filed): a question like one of them
+    is not close to the core as a whole, so it does not join (no chaining)."""
+    index.add(3, TANK, "T", 2)
+    index.add(1, RUBBISH, "T", 2)
+    index.add(2, LOAN, "L", 1)
+    assert index.similar("rác ở suối không ai thu gom", 2)[0].cluster_id == "T"
+    assert index.best_cluster("rác ở suối không ai thu gom", 2) is None
+
+
+def test_a_staff_merge_is_remembered_live_and_after_a_rebuild(index, normalizer) -> None:
+    index.add(1, RUBBISH, "W", 2)
+    index.add(2, LOAN, "L", 1)
+    index.add(3, TANK, "T", 2)
+    index.merge_clusters("W", "T")  # staff: one concern after all
+    assert index.best_cluster("rác ở suối không ai thu gom", 2).cluster_id == "T"
+    rebuilt = ClusterIndex(MatchSettings(), normalizer)  # from storage: home_cluster_id
+    rebuilt.add(3, TANK, "T", 2)
+    rebuilt.add(1, RUBBISH, "T", 2, home="W")
+    rebuilt.add(2, LOAN, "L", 1)
+    assert rebuilt.best_cluster("rác ở suối không ai thu gom", 2).cluster_id == "T"
+
+
+def test_the_request_decides_not_the_subject(index: ClusterIndex) -> None:
+    """Same subject (a health-insurance card), another action: re-issue vs keep it free."""
+    index.add(1, "thẻ bảo hiểm y tế của con em bị mất, xin cấp lại thẻ", "reissue", 4)
+    index.add(2, "trạm y tế xã thiếu thuốc", "medicine", 4)
+    assert index.best_cluster("xin cấp lại thẻ bảo hiểm y tế bị mất cho con", 4).cluster_id == (
+        "reissue")
+    # 88 on words alone; another action (exempt, not re-issue) keeps it out, for staff.
+    exempt = "thẻ bảo hiểm y tế của con em xin được miễn phí thẻ"
+    assert index.best_cluster(exempt, 4) is None
+    assert index.possible_duplicate(exempt, 4).cluster_id == "reissue"
+
+
 # --- batch clustering ----------------------------------------------------------------------
 
 
