@@ -283,9 +283,13 @@ class Dispatcher:
             return
         ctx.text = text
         ctx.action = resolve_typed(text, ctx.offered) or "" if text else ""
-        if not ctx.action:
-            for screen in self.screens:
-                await screen(ctx)
+        if ctx.action:
+            # A typed number is the button it names, staff cluster buttons included (the
+            # terminal and Zalo show buttons as a numbered list).
+            await self._on_action(ctx, ctx.action)
+            return
+        for screen in self.screens:
+            await screen(ctx)
         await self._run_state(ctx)
 
     async def _on_action(self, ctx: Context, action: str) -> None:

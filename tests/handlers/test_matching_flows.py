@@ -222,3 +222,15 @@ async def test_a_leaders_relay_near_a_question_goes_to_staffs_list(staff_runtime
     await s.send("/trung")
     old = await cluster_of(staff_runtime, receipt_of(first))
     assert f"#{old}" in s.text and "cho vay nuôi bò" in s.text
+
+
+async def test_staff_can_type_the_number_of_a_button(staff_runtime):
+    """Zalo and the terminal show buttons as a numbered list: "1" is the merge button."""
+    first, _ = await ask(staff_runtime, "1", QUESTION)
+    second, _ = await ask(staff_runtime, "2", NEAR)
+    s = staff(staff_runtime)
+    await s.send("/trung")
+    await s.send("1")
+    assert "Đã gộp" in s.text
+    assert await cluster_of(staff_runtime, receipt_of(second)) == await cluster_of(
+        staff_runtime, receipt_of(first))
