@@ -303,6 +303,7 @@ class Staff:
             ctx.say(ctx.t("staff.usage.topic", count=len(dialogue.topics)))
             return
         await q.set_cluster_topic(ctx.conn, cluster.id, int(words[1]))
+        await _resync(ctx, cluster.dialogue_id, cluster.id)  # later questions: the new topic
         ctx.say(ctx.t("staff.topic_changed", id=cluster.id,
                       topic=dialogue.topic_name(int(words[1]))))
 
