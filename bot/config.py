@@ -59,6 +59,7 @@ class Config:
     digest_time: dt.time
     similar_threshold: float
     join_threshold: float
+    review_threshold: float
     communes_add: tuple[str, ...]
     communes_rename: Mapping[str, str]
     settings: Settings
@@ -139,12 +140,19 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"{path}: `bot.question_min_chars` ({minimum}) must be below "
             f"`bot.question_max_chars` ({maximum})"
         )
-    similar = _score(r, "matching.similar_threshold", 35)
-    join = _score(r, "matching.join_threshold", 47.5)
+    # Defaults: bot.matching.MatchSettings (measured by bench/cluster_quality.py).
+    similar = _score(r, "matching.similar_threshold", 30)
+    join = _score(r, "matching.join_threshold", 75)
+    review = _score(r, "matching.review_threshold", 50)
     if join < similar:
         raise ConfigError(
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "
             f"`matching.similar_threshold` ({similar})"
+        )
+    if join < review:
+        raise ConfigError(
+            f"{path}: `matching.join_threshold` ({join}) must be ≥ "
+            f"`matching.review_threshold` ({review})"
         )
     dialogues = _dialogues(r, path)
     mode = r.get("zalo.mode", str, "polling")
@@ -187,6 +195,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         digest_time=_time(r, "digest.time", "07:30"),
         similar_threshold=similar,
         join_threshold=join,
+        review_threshold=review,
         communes_add=tuple(_str_list(r, "communes.add")),
         communes_rename=_str_map(r, "communes.rename"),
         settings=settings,

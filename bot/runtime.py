@@ -75,4 +75,5 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
 
 def match_settings(config: Config) -> MatchSettings:
     return MatchSettings(similar_threshold=config.similar_threshold,
-                         join_threshold=config.join_threshold)
+                         join_threshold=config.join_threshold,
+                         review_threshold=config.review_threshold)

@@ -14,6 +14,7 @@ from storage import queries as q
 
 from .answers import tell_answer
 from .domain import Dialogue
+from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
@@ -523,6 +524,9 @@ class AskQuestion:
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent, now=ctx.now)
+            if matcher is not None and not urgent:
+                # Even a cluster she said differs from hers: staff judge (one press each).
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
             dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
@@ -530,7 +534,10 @@ class AskQuestion:
             anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
             voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
         ), receipt, now=ctx.now)
-        if matcher is not None and not data.get("voice_url"):
+        if matcher is not None and urgent:
+            # Her words speak of danger: never offered to another member, nothing joins them.
+            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
+        elif matcher is not None and not data.get("voice_url"):
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         if urgent:

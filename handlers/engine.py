@@ -51,8 +51,22 @@ class Matcher(Protocol):
     async def best_cluster(self, conn: aiosqlite.Connection, dialogue_id: str, text: str,
                            topic: int | None) -> Any | None: ...
 
+    async def possible_duplicate(self, conn: aiosqlite.Connection, dialogue_id: str,
+                                 text: str, topic: int | None) -> Any | None: ...
+
+    # Called after commit, so the index follows every change at once.
     def add(self, dialogue_id: str, question_id: int, text: str, cluster_id: int,
             topic: int | None) -> None: ...
+
+    def add_rows(self, rows: Any) -> None: ...
+
+    def remove(self, dialogue_id: str, question_id: int) -> None: ...
+
+    def remove_cluster(self, dialogue_id: str, cluster_id: int) -> None: ...
+
+    def merge(self, dialogue_id: str, source: int, target: int) -> None: ...
+
+    def move(self, dialogue_id: str, question_id: int, cluster_id: int) -> None: ...
 
 
 class Danger(Protocol):
@@ -302,9 +316,13 @@ class Dispatcher:
             return
         ctx.text = text
         ctx.action = resolve_typed(text, ctx.offered) or "" if text else ""
-        if not ctx.action:
-            for screen in self.screens:
-                await screen(ctx)
+        if ctx.action:
+            # A typed number is the button it names, staff cluster buttons included (the
+            # terminal and Zalo show buttons as a numbered list).
+            await self._on_action(ctx, ctx.action)
+            return
+        for screen in self.screens:
+            await screen(ctx)
         await self._run_state(ctx)
 
     async def _on_action(self, ctx: Context, action: str) -> None:

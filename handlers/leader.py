@@ -15,6 +15,7 @@ from storage import queries as q
 
 from .answers import tell_answer
 from .domain import Dialogue
+from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
@@ -268,6 +269,8 @@ class Leader:
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, now=ctx.now)
+            if matcher is not None and not data.get("danger"):
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         danger = data.get("danger")
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
@@ -277,7 +280,10 @@ class Leader:
             meeting_date=meeting.isoformat() if meeting else None,
             urgent=bool(danger), danger=danger,
         ), receipt, now=ctx.now)
-        if matcher is not None:
+        if matcher is not None and danger:
+            # The cluster is urgent now (storage.queries.insert_question): out of the index.
+            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
+        elif matcher is not None:
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         data["relayed"].append([receipt, topic, int(data["count"])])

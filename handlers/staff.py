@@ -24,6 +24,7 @@ from .types import Reply
 __all__ = ["Staff"]
 
 LIST_LIMIT = 15
+DUPLICATES_SHOWN = 5
 
 
 class State:
@@ -70,6 +71,7 @@ class Staff:
             "thongke": self.stats,
             "xuat": self.export,
             "thongbao": self.announce,
+            "trung": self.list_duplicates,
         }
 
     # -- routing ----------------------------------------------------------------------------
@@ -96,7 +98,8 @@ class Staff:
         args = rest.replace(":", " ")
         handlers = {"open": self.open_cluster, "approve": self.approve, "fwd": self.forward,
                     "answer": self.answer, "reject": self.reject, "urgent": self.urgent,
-                    "list": self.list_clusters, "announce": self.send_announcement}
+                    "list": self.list_clusters, "announce": self.send_announcement,
+                    "dupok": self.confirm_duplicate, "dupno": self.refuse_duplicate}
         handler = handlers.get(verb)
         if handler is None:
             ctx.say(ctx.t("error.stale_button"))
@@ -259,6 +262,9 @@ class Staff:
         if cluster is None:
             return
         now_urgent = await q.toggle_cluster_urgent(ctx.conn, cluster.id)
+        # Urgent: out of the index (never offered to another member, nothing joins it); back
+        # in when the mark is taken off.
+        await _resync(ctx, cluster.dialogue_id, cluster.id)
         ctx.say(ctx.t("staff.urgent_on" if now_urgent else "staff.urgent_off", id=cluster.id))
 
     async def public_text(self, ctx: Context, args: str) -> None:
@@ -289,11 +295,7 @@ class Staff:
         if source.id == target.id or source.dialogue_id != target.dialogue_id:
             ctx.say(ctx.t("staff.merge_invalid"))
             return
-        moved = await q.merge_clusters(ctx.conn, source.id, target.id)
-        matcher = ctx.services.matcher
-        if matcher is not None:
-            ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id,
-                                                          target.id))
+        moved = await _merge(ctx, source, target)
         ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
         # Those merged into an answered cluster learn its answer now, not never.
         if await q.current_answer(ctx.conn, target.id) is not None:
@@ -309,10 +311,9 @@ class Staff:
         cluster_id = await q.create_cluster(ctx.conn, row["dialogue_id"], row["topic"],
                                             bool(row["urgent"]), now=ctx.now)
         await q.move_question(ctx.conn, row["id"], cluster_id)
-        matcher = ctx.services.matcher
-        if matcher is not None:
-            ctx.after_commit.append(lambda: matcher.move(row["dialogue_id"], row["id"],
-                                                         cluster_id))
+        # Both clusters as a restart would load them: the split question is the new cluster's
+        # core, and no longer part of the old one's.
+        await _resync(ctx, row["dialogue_id"], row["cluster_id"], cluster_id)
         ctx.say(ctx.t("staff.split", receipt=receipt, id=cluster_id))
 
     async def change_topic(self, ctx: Context, args: str) -> None:
@@ -326,6 +327,7 @@ class Staff:
             ctx.say(ctx.t("staff.usage.topic", count=len(dialogue.topics)))
             return
         await q.set_cluster_topic(ctx.conn, cluster.id, int(words[1]))
+        await _resync(ctx, cluster.dialogue_id, cluster.id)  # later questions: the new topic
         ctx.say(ctx.t("staff.topic_changed", id=cluster.id,
                       topic=dialogue.topic_name(int(words[1]))))
 
@@ -340,6 +342,57 @@ class Staff:
                         ctx.t("notify.from_staff", receipt=recipient.receipt, text=text.strip()),
                         purpose="staff_message", priority=5, now=ctx.now)
         ctx.say(ctx.t("staff.message_queued", receipt=recipient.receipt))
+
+    # -- possible duplicates (handlers.duplicates) -----------------------------------------
+
+    async def list_duplicates(self, ctx: Context, args: str) -> None:
+        """Pairs the matcher found close but not close enough to join: one message each, with
+        one button to merge and one to refuse."""
+        dialogue = _dialogue(ctx)
+        pairs = await q.open_duplicate_candidates(ctx.conn, dialogue.id, DUPLICATES_SHOWN)
+        if not pairs:
+            ctx.say(ctx.t("staff.no_duplicates", title=dialogue.title))
+            return
+        ctx.say(ctx.t("staff.duplicates", title=dialogue.title, count=len(pairs)))
+        for pair in pairs:
+            newer = await reports.cluster_summary(ctx.conn, pair.cluster_id)
+            older = await reports.cluster_summary(ctx.conn, pair.similar_to)
+            if newer is None or older is None:
+                continue
+            ctx.say(ctx.t("staff.duplicate_pair", new=_cluster_line(ctx, newer),
+                          old=_cluster_line(ctx, older)),
+                    menu([(ctx.t("staff.button.dup_merge", source=newer.id, target=older.id),
+                           f"st:dupok:{pair.id}"),
+                          (ctx.t("staff.button.dup_refuse"), f"st:dupno:{pair.id}")]))
+
+    async def confirm_duplicate(self, ctx: Context, args: str) -> None:
+        pair = await self._duplicate(ctx, args)
+        if pair is None:
+            return
+        source = await reports.cluster_summary(ctx.conn, pair.cluster_id)
+        target = await reports.cluster_summary(ctx.conn, pair.similar_to)
+        if source is None or target is None:
+            ctx.say(ctx.t("staff.duplicate_gone"))
+            return
+        moved = await _merge(ctx, source, target)
+        await q.decide_duplicate_candidate(ctx.conn, pair.id, True, now=ctx.now)
+        ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
+
+    async def refuse_duplicate(self, ctx: Context, args: str) -> None:
+        pair = await self._duplicate(ctx, args)
+        if pair is None:
+            return
+        await q.decide_duplicate_candidate(ctx.conn, pair.id, False, now=ctx.now)
+        ctx.say(ctx.t("staff.duplicate_refused", source=pair.cluster_id,
+                      target=pair.similar_to))
+
+    async def _duplicate(self, ctx: Context, args: str) -> q.DuplicateCandidate | None:
+        number = args.strip()
+        pair = (await q.open_duplicate_candidate(ctx.conn, int(number))
+                if number.isdigit() and len(number) <= 9 else None)
+        if pair is None:
+            ctx.say(ctx.t("staff.duplicate_gone"))
+        return pair
 
     # -- answer steps -----------------------------------------------------------------------
 
@@ -443,6 +496,9 @@ class Staff:
 
     async def _reject_cluster(self, ctx: Context, cluster_id: int, reason: str) -> None:
         await q.reject_cluster(ctx.conn, cluster_id, reason)
+        found = await reports.cluster_dialogue(ctx.conn, cluster_id)
+        if found is not None:
+            await _resync(ctx, found[0], cluster_id)
         told = await notify_cluster(ctx, cluster_id, "rejected", reason=reason)
         ctx.say(ctx.t("staff.rejected", id=cluster_id, count=told))
 
@@ -452,6 +508,9 @@ class Staff:
             ctx.say(ctx.t("staff.usage.reject"))
             return
         await q.reject_question(ctx.conn, row["id"], reason[:500])
+        matcher = ctx.services.matcher
+        if matcher is not None:
+            ctx.after_commit.append(lambda: matcher.remove(row["dialogue_id"], row["id"]))
         recipient = await q.recipient_of_question(ctx.conn, row["id"])
         if recipient is not None:
             await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
@@ -509,6 +568,35 @@ async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str
                            dedupe_key=f"{kind}:{cluster_id}:{r.question_id}", now=ctx.now):
             count += 1
     return count
+
+
+async def _merge(ctx: Context, source: reports.ClusterSummary,
+                 target: reports.ClusterSummary) -> int:
+    """Merge source into target (storage, then the matcher after commit); how many moved. A
+    merged urgent cluster makes the target urgent: then the whole target stays out of the
+    index."""
+    moved = await q.merge_clusters(ctx.conn, source.id, target.id)
+    matcher = ctx.services.matcher
+    if matcher is not None:
+        ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id, target.id))
+        if source.urgent or target.urgent:
+            await _resync(ctx, target.dialogue_id, target.id)
+    return moved
+
+
+async def _resync(ctx: Context, dialogue_id: str, *cluster_ids: int) -> None:
+    """After commit, hold exactly what a restart would load for these clusters."""
+    matcher = ctx.services.matcher
+    if matcher is None:
+        return
+    rows = {cid: await q.indexable_questions(ctx.conn, cid) for cid in cluster_ids}
+
+    def apply() -> None:
+        for cid, cluster_rows in rows.items():
+            matcher.remove_cluster(dialogue_id, cid)
+            matcher.add_rows(cluster_rows)
+
+    ctx.after_commit.append(apply)
 
 
 def _dialogue(ctx: Context) -> Dialogue:

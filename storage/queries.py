@@ -279,12 +279,12 @@ async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.d
         """
         INSERT INTO questions (dialogue_id, receipt, user_id, channel, kind, commune, topic, text,
             anonymous, represented, meeting_date, voice_url, urgent, danger,
-            supports_question_id, cluster_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            supports_question_id, cluster_id, home_cluster_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (q.dialogue_id, receipt, q.user_id, q.channel, q.kind, q.commune, q.topic, q.text,
          int(q.anonymous), q.represented, q.meeting_date, q.voice_url, int(q.urgent), q.danger,
-         q.supports_question_id, q.cluster_id, stamp(now)),
+         q.supports_question_id, q.cluster_id, q.cluster_id, stamp(now)),
     )
     if q.urgent:
         await conn.execute("UPDATE clusters SET urgent = 1 WHERE id = ?", (q.cluster_id,))
@@ -706,9 +706,110 @@ async def merge_clusters(conn: Conn, source: int, target: int) -> int:
 
 
 async def move_question(conn: Conn, question_id: int, cluster_id: int) -> None:
+    """Split: the question (and its supporters) now belong to `cluster_id`, as if first asked
+    there (home_cluster_id: see migration 0005)."""
     await conn.execute(
-        "UPDATE questions SET cluster_id = ? WHERE id = ? OR supports_question_id = ?",
-        (cluster_id, question_id, question_id),
+        """
+        UPDATE questions SET cluster_id = ?, home_cluster_id = ?
+        WHERE id = ? OR supports_question_id = ?
+        """,
+        (cluster_id, cluster_id, question_id, question_id),
+    )
+
+
+# Questions the matcher indexes: wordings (member questions, leaders' relays) with text, not
+# rejected, in a live cluster that is neither rejected nor urgent (an urgent cluster holds a
+# danger disclosure: never offered to another member, never joined without staff).
+_INDEXABLE = """
+SELECT q.id, q.dialogue_id, q.text, q.topic, q.cluster_id,
+       COALESCE(q.home_cluster_id, q.cluster_id) AS home_cluster_id
+FROM questions q JOIN clusters c ON c.id = q.cluster_id
+WHERE q.kind IN ('member', 'relay') AND q.text != '' AND q.voice_url IS NULL
+  AND q.rejected_reason IS NULL AND c.merged_into IS NULL AND c.urgent = 0
+  AND c.status != 'khong_phu_hop'
+"""
+
+
+async def indexable_questions(conn: Conn, cluster_id: int | None = None) -> list[aiosqlite.Row]:
+    """What the matcher should hold, of one cluster or (None) of every dialogue, by id."""
+    cur = await conn.execute(
+        _INDEXABLE + " AND (? IS NULL OR q.cluster_id = ?) ORDER BY q.id",
+        (cluster_id, cluster_id),
+    )
+    return list(await cur.fetchall())
+
+
+async def live_questions_of_user(conn: Conn, user_id: int) -> list[tuple[int, str]]:
+    """(question id, dialogue id) of her questions whose text is still stored."""
+    cur = await conn.execute(
+        "SELECT id, dialogue_id FROM questions WHERE user_id = ? AND deleted_at IS NULL",
+        (user_id,),
+    )
+    return [(r["id"], r["dialogue_id"]) for r in await cur.fetchall()]
+
+
+# --- possible duplicates (staff confirm or refuse; bot.matching review_threshold) ----------
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    id: int
+    dialogue_id: str
+    cluster_id: int
+    similar_to: int
+    score: float
+
+
+async def record_duplicate_candidate(conn: Conn, dialogue_id: str, cluster_id: int,
+                                     similar_to: int, score: float, *,
+                                     now: dt.datetime) -> bool:
+    """Propose a pair once (a refused pair is never proposed again); True if new."""
+    cur = await conn.execute(
+        """
+        INSERT OR IGNORE INTO duplicate_candidates
+            (dialogue_id, cluster_id, similar_to, score, created_at)
+        VALUES (?, ?, ?, ?, ?)
+        """,
+        (dialogue_id, cluster_id, similar_to, score, stamp(now)),
+    )
+    return cur.rowcount == 1
+
+
+_OPEN_CANDIDATES = """
+SELECT d.id, d.dialogue_id, d.cluster_id, d.similar_to, d.score
+FROM duplicate_candidates d
+JOIN clusters a ON a.id = d.cluster_id
+JOIN clusters b ON b.id = d.similar_to
+WHERE d.status = 'open' AND a.merged_into IS NULL AND b.merged_into IS NULL
+  AND a.status != 'khong_phu_hop' AND b.status != 'khong_phu_hop'
+"""
+
+
+def _candidate(row: aiosqlite.Row) -> DuplicateCandidate:
+    return DuplicateCandidate(row["id"], row["dialogue_id"], row["cluster_id"],
+                              row["similar_to"], row["score"])
+
+
+async def open_duplicate_candidates(conn: Conn, dialogue_id: str,
+                                    limit: int = 5) -> list[DuplicateCandidate]:
+    """Undecided pairs whose two clusters are both still live, closest first."""
+    cur = await conn.execute(
+        _OPEN_CANDIDATES + " AND d.dialogue_id = ? ORDER BY d.score DESC, d.id LIMIT ?",
+        (dialogue_id, limit),
+    )
+    return [_candidate(r) for r in await cur.fetchall()]
+
+
+async def open_duplicate_candidate(conn: Conn, candidate_id: int) -> DuplicateCandidate | None:
+    row = await _one(conn, _OPEN_CANDIDATES + " AND d.id = ?", (candidate_id,))
+    return _candidate(row) if row else None
+
+
+async def decide_duplicate_candidate(conn: Conn, candidate_id: int, merged: bool, *,
+                                     now: dt.datetime) -> None:
+    await conn.execute(
+        "UPDATE duplicate_candidates SET status = ?, decided_at = ? WHERE id = ?",
+        ("merged" if merged else "refused", stamp(now), candidate_id),
     )
 
 
