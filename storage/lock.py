@@ -1,8 +1,12 @@
 """One running bot per database.
 
 Two `python -m bot run` on one database both poll, both drain the outbox, and women are told
-twice. The lock is an OS lock (flock) on a file beside the database: the kernel drops it when the
-process dies, however it dies (kill -9 included), so a stale lock never blocks a restart.
+twice. The lock is an OS lock (flock) on the database file itself: whatever path names it (a
+symlink, a relative path) it is the same file, no lock file can be deleted from under it, and the
+kernel drops it when the process dies, however it dies (kill -9 included), so a stale lock never
+blocks a restart. SQLite locks with POSIX record locks (fcntl), which are independent of flock on
+Linux; the descriptor stays open until the bot stops, because closing any descriptor of the file
+would release SQLite's own locks.
 """
 
 from __future__ import annotations
@@ -19,12 +23,9 @@ __all__ = ["AlreadyRunning", "instance_lock"]
 class AlreadyRunning(Exception):
     """Another process holds the database's instance lock."""
 
-    def __init__(self, lock_path: Path, holder: str) -> None:
-        self.lock_path = lock_path
-        self.holder = holder
-        super().__init__(
-            f"another bot is already running on this database (lock {lock_path}"
-            + (f", process {holder}" if holder else "") + ")")
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        super().__init__(f"another bot is already running on this database ({database})")
 
 
 @contextlib.contextmanager
@@ -33,17 +34,14 @@ def instance_lock(database: Path | str) -> Iterator[Path | None]:
     if str(database) == ":memory:":
         yield None
         return
-    lock_path = Path(f"{database}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)  # created private, like Database.open
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            raise AlreadyRunning(lock_path, holder) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        yield lock_path
+            raise AlreadyRunning(path.resolve()) from None
+        yield path
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        os.close(fd)  # releases the lock
