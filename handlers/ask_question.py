@@ -1,4 +1,5 @@
-"""A member asks a question: consent → commune → topic → question → (similar?) → name → confirm.
+"""A member asks a question: consent → commune → topic → question → (similar?) → name → confirm
+→ (sensitive data named? its separate consent, handlers.sensitive) → stored.
 
 Each state has a prompt (`ask_*`) that shows its question and a handler (`on_*`) for the answer.
 Diagram: ask_question.mmd beside this file.
