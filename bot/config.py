@@ -163,6 +163,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         union_name=r.get("bot.union_name", str, "Hội LHPN tỉnh"),
         timezone=tz,
         consent_version=r.get("bot.consent_version", str, "1"),
+        sensitive_consent_version=r.get("bot.sensitive_consent_version", str, "1"),
         question_min_chars=minimum,
         question_max_chars=maximum,
         flood_max_messages=_positive(r, "bot.flood_max_messages", 20),

@@ -13,6 +13,7 @@ from handlers.leader import Leader
 from handlers.locale import Locale
 from handlers.my_data import MyData
 from handlers.safety import DangerKeywords, detect_danger
+from handlers.sensitive import SensitiveConsent, SensitiveWords
 from handlers.staff import Staff
 from storage.clock import Clock, system_clock
 from storage.db import Database
@@ -64,10 +65,11 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
         communes=commune_loader(config.communes_add, config.communes_rename),
         tools=StaffTools(config.settings, locale),
         danger=functools.partial(detect_danger, keywords=keywords),
+        sensitive=SensitiveWords.from_file().kinds,
         matcher=matcher,
         clock=clock,
     )
-    flows = [Staff(), Leader(), MyData(), AskQuestion()]
+    flows = [Staff(), Leader(), MyData(), SensitiveConsent(), AskQuestion()]
     spool = AlertSpool.beside(db.path)
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
     return Runtime(config, db, services, dispatcher, spool)

@@ -1,4 +1,5 @@
-"""A member asks a question: consent → commune → topic → question → (similar?) → name → confirm.
+"""A member asks a question: consent → commune → topic → question → (similar?) → name → confirm
+→ (sensitive data named? its separate consent, handlers.sensitive) → stored.
 
 Each state has a prompt (`ask_*`) that shows its question and a handler (`on_*`) for the answer.
 Diagram: ask_question.mmd beside this file.
@@ -12,6 +13,7 @@ from typing import Any
 
 from storage import queries as q
 
+from . import sensitive
 from .answers import tell_answer
 from .domain import Dialogue
 from .duplicates import propose_duplicate
@@ -36,6 +38,7 @@ class State:
     SIMILAR = "ask.similar"
     ANONYMITY = "ask.anonymity"
     CONFIRM = "ask.confirm"
+    SENSITIVE = "ask.sensitive"  # separate consent for health, violence, ethnicity, private life
     EDIT = "ask.edit"
     APPEND = "ask.append"
     ABANDON = "ask.abandon"
@@ -52,6 +55,7 @@ _BACK = {
     State.SIMILAR: State.QUESTION,
     State.ANONYMITY: State.QUESTION,
     State.CONFIRM: State.ANONYMITY,
+    State.SENSITIVE: State.CONFIRM,
     State.EDIT: State.CONFIRM,
 }
 
@@ -75,6 +79,7 @@ class AskQuestion:
             State.SIMILAR: self.on_similar,
             State.ANONYMITY: self.on_anonymity,
             State.CONFIRM: self.on_confirm,
+            State.SENSITIVE: self.on_sensitive,
             State.EDIT: self.on_edit,
             State.APPEND: self.on_append,
             State.ABANDON: self.on_abandon,
@@ -89,6 +94,7 @@ class AskQuestion:
             State.SIMILAR: self.ask_similar,
             State.ANONYMITY: self.ask_anonymity,
             State.CONFIRM: self.ask_confirm,
+            State.SENSITIVE: sensitive.ask_consent,
             State.EDIT: self.ask_edit,
             State.APPEND: self.ask_append,
             State.ABANDON: self.ask_abandon,
@@ -499,9 +505,18 @@ class AskQuestion:
         if ctx.action == "ask:edit":
             await ctx.show(State.EDIT)
         elif ctx.action == "ask:send":
+            if sensitive.needs_consent(ctx):  # asked apart, after any danger was handled
+                await ctx.show(State.SENSITIVE)
+                return
             await self._store(ctx)
         else:
             await self._offer_append(ctx, State.CONFIRM)
+
+    async def on_sensitive(self, ctx: Context) -> None:
+        if await self._navigate(ctx):
+            return
+        if await sensitive.on_consent(ctx, rewrite_state=State.QUESTION):
+            await self._store(ctx)
 
     async def _store(self, ctx: Context) -> None:
         dialogue = _dialogue_or_none(ctx)
@@ -534,6 +549,7 @@ class AskQuestion:
             anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
             voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
         ), receipt, now=ctx.now)
+        await sensitive.record_consent(ctx, question_id)
         if matcher is not None and urgent:
             # Her words speak of danger: never offered to another member, nothing joins them.
             ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
@@ -558,6 +574,7 @@ class AskQuestion:
         receipt = await q.complete_urgent_question(
             ctx.conn, int(data["urgent_question"]), data.get("commune", ""), int(data["topic"]),
             data["text"], bool(data.get("anonymous")), data.get("voice_url"))
+        await sensitive.record_consent(ctx, int(data["urgent_question"]))
         await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
         ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),

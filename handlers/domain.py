@@ -76,6 +76,7 @@ class Settings:
     invite_max_failures: int = 5
     invite_lock_minutes: int = 60
     leaders_see_member_texts: bool = False  # masked, named, non-urgent texts in /xa_toi
+    sensitive_consent_version: str = "1"  # of the [sensitive] consent text in the locale
 
     def dialogue(self, dialogue_id: str) -> Dialogue | None:
         return next((d for d in self.dialogues if d.id == dialogue_id), None)

@@ -80,6 +80,8 @@ class Services:
     communes: Callable[[int], Any]  # province_code -> CommuneBook
     matcher: Matcher | None = None
     danger: Danger | None = None
+    # Kinds of sensitive data named in a text (handlers.sensitive.SensitiveWords.kinds).
+    sensitive: Callable[[str], frozenset[str]] | None = None
     tools: Any = None  # bot.staff_tools.StaffTools: digest, stats, exports for staff commands
     clock: Clock = system_clock
 
@@ -99,6 +101,8 @@ class Context:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # Her personal data was erased: save no conversation row, empty the WAL after the commit.
     erased: bool = False
+    # Words she took back were overwritten (a declined sensitive consent): empty the WAL too.
+    scrub_wal: bool = False
     action: str = ""  # the resolved button/typed choice, "" for free text
     text: str = ""  # cleaned free text
     prompts: dict[str, Callable[[Context], Awaitable[None]]] = field(default_factory=dict)
@@ -257,7 +261,7 @@ class Dispatcher:
             return not_stored(self.services, incoming, self.alerts)
         for hook in ctx.after_commit:
             hook()
-        if ctx.erased:
+        if ctx.erased or ctx.scrub_wal:
             await self.db.checkpoint()
         return ctx.replies
 

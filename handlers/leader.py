@@ -273,6 +273,10 @@ class Leader:
                 await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         danger = data.get("danger")
+        # No separate sensitive-data consent here (handlers.sensitive): a relay speaks for a
+        # group of members at a branch meeting, not about the leader herself; asking her per
+        # relay would record a consent that is not hers to give. It is stored as before, under
+        # her own consent, and /rut_dong_y does not touch relays.
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
             dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
             kind="relay", commune=_commune(ctx), topic=topic, text=text, anonymous=False,

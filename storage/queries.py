@@ -323,10 +323,12 @@ class Offer:
 
 
 # A question another member may read (masked): live, not urgent or danger, not rejected, not
-# deleted, not a voice message, and its asker has not deleted her data.
+# deleted, not a voice message, holds no sensitive data she consented to separately (health,
+# ethnic origin, private life), and its asker has not deleted her data.
 _SHAREABLE = """
     r.kind IN ('member', 'relay') AND r.text != '' AND r.rejected_reason IS NULL
     AND r.deleted_at IS NULL AND r.urgent = 0 AND r.danger IS NULL AND r.voice_url IS NULL
+    AND r.sensitive IS NULL
     AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.deleted_at IS NOT NULL)
 """
 
@@ -1013,18 +1015,7 @@ async def delete_user_data(
     question). The question rows stay, anonymous and empty, so cluster counts keep counting her.
     `masked` is how her text was shown masked (handlers.privacy.mask_pii), so that copy is found
     too. The caller checkpoints the WAL after the commit (`Database.checkpoint`)."""
-    rows = await conn.execute_fetchall(
-        "SELECT text FROM questions WHERE user_id = ? AND text != ''", (user_id,))
-    texts = [r["text"] for r in rows]
-    cur = await conn.execute(
-        """
-        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1,
-            deleted_at = COALESCE(deleted_at, ?)
-        WHERE user_id = ? AND (deleted_at IS NULL OR text != '' OR voice_url IS NOT NULL)
-        """,
-        (stamp(now), user_id),
-    )
-    questions = cur.rowcount
+    questions, texts = await _erase_questions(conn, user_id, now=now)
     user = await user_by_id(conn, user_id)
     outbox = 0
     if user is not None and user.chat_id:
@@ -1044,11 +1035,7 @@ async def delete_user_data(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",
             (user.channel, user.chat_id),
         )
-    await conn.execute(
-        "UPDATE outbox SET text = ?, last_error = NULL, about_user_id = NULL "
-        "WHERE about_user_id = ?",
-        (scrubbed, user_id),
-    )
+    await _scrub_alerts_about(conn, user_id, scrubbed, unlink=True)
     await _forget_texts(conn, texts, masked, scrubbed)
     await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
     await conn.execute(
@@ -1061,6 +1048,40 @@ async def delete_user_data(
         (stamp(now), user_id),
     )
     return Deleted(questions, outbox)
+
+
+async def _erase_questions(
+    conn: Conn, user_id: int, *, now: dt.datetime, ids: Sequence[int] | None = None
+) -> tuple[int, list[str]]:
+    """Empty the text and voice link of her questions (all, or only `ids`), make them anonymous
+    and deleted; the rows stay so cluster counts keep counting her. (rows changed, the texts
+    they held), so the caller can find every copy of those texts."""
+    only = json.dumps(list(ids)) if ids is not None else None
+    rows = await conn.execute_fetchall(
+        "SELECT text FROM questions WHERE user_id = ? AND text != '' "
+        "AND (?2 IS NULL OR id IN (SELECT value FROM json_each(?2)))", (user_id, only))
+    cur = await conn.execute(
+        """
+        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1,
+            deleted_at = COALESCE(deleted_at, ?1)
+        WHERE user_id = ?2 AND (deleted_at IS NULL OR text != '' OR voice_url IS NOT NULL)
+          AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))
+        """,
+        (stamp(now), user_id, only),
+    )
+    return cur.rowcount, [r["text"] for r in rows]
+
+
+async def _scrub_alerts_about(conn: Conn, user_id: int, scrubbed: str, *, unlink: bool) -> int:
+    """Danger alerts and urgent notices about her (sent or not): her words replaced by
+    `scrubbed`. `unlink` also forgets whom they were about (her identity is going)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET text = ?, last_error = NULL, "
+        "about_user_id = CASE WHEN ? THEN NULL ELSE about_user_id END "
+        "WHERE about_user_id = ? AND (? OR text != ?)",
+        (scrubbed, int(unlink), user_id, int(unlink), scrubbed),
+    )
+    return cur.rowcount
 
 
 # Copies of a question's text elsewhere are whole, or cut where the bot shortens it: a danger
@@ -1195,3 +1216,83 @@ async def announcement_recipients(conn: Conn) -> list[tuple[int, str, str]]:
         """
     )
     return [(r["id"], r["channel"], r["chat_id"]) for r in await cur.fetchall()]
+
+
+# --- sensitive data (Law 91/2025/QH15) ---------------------------------------------------------
+
+
+async def record_sensitive_consent(
+    conn: Conn, question_id: int, kinds: Sequence[str], version: str, *, now: dt.datetime
+) -> None:
+    """She agreed, separately, that this question's sensitive data (`kinds`) may be kept:
+    which consent text (its version) and when."""
+    await conn.execute(
+        """
+        UPDATE questions SET sensitive = ?, sensitive_consent_version = ?,
+            sensitive_consent_at = ?, sensitive_withdrawn_at = NULL
+        WHERE id = ?
+        """,
+        (",".join(kinds), version, stamp(now), question_id),
+    )
+
+
+async def erase_question_text(conn: Conn, question_id: int) -> None:
+    """An urgent question stored at her danger disclosure, whose sensitive consent she then
+    declined: its words and voice link go; the row stays as the case staff reach her by."""
+    await conn.execute(
+        "UPDATE questions SET text = '', voice_url = NULL WHERE id = ?", (question_id,))
+
+
+@dataclass(frozen=True)
+class OwnQuestion:
+    id: int
+    receipt: str
+    text: str
+    sensitive: str | None  # kinds she consented to, None when none were asked
+    danger: str | None
+
+
+async def own_questions_with_text(conn: Conn, user_id: int) -> list[OwnQuestion]:
+    """Her own questions (not supports, not relays) whose text is still kept, oldest first."""
+    rows = await conn.execute_fetchall(
+        """
+        SELECT id, receipt, text, sensitive, danger FROM questions
+        WHERE user_id = ? AND kind = 'member' AND deleted_at IS NULL AND text != ''
+        ORDER BY id
+        """,
+        (user_id,),
+    )
+    return [OwnQuestion(r["id"], r["receipt"], r["text"], r["sensitive"], r["danger"])
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    questions: int
+    alerts: int
+
+
+async def withdraw_sensitive_consent(
+    conn: Conn, user_id: int, question_ids: Sequence[int], *, now: dt.datetime,
+    masked: Mask = _unchanged, scrubbed: str = "",
+) -> Withdrawn:
+    """She withdrew her sensitive-data consent: these questions are erased exactly as
+    `delete_user_data` erases hers (texts and every copy: outbox, digests, other members'
+    conversations), and so are the danger alerts about her (violence is sensitive data). Her
+    other questions and her identity stay. The caller checkpoints the WAL after the commit."""
+    questions, texts = await _erase_questions(conn, user_id, now=now, ids=question_ids)
+    await conn.execute(
+        "UPDATE questions SET sensitive_withdrawn_at = ? WHERE user_id = ? "
+        "AND id IN (SELECT value FROM json_each(?))",
+        (stamp(now), user_id, json.dumps(list(question_ids))),
+    )
+    alerts = await _scrub_alerts_about(conn, user_id, scrubbed, unlink=False)
+    await _forget_texts(conn, texts, masked, scrubbed)
+    return Withdrawn(questions, alerts)
+
+
+async def alerts_about(conn: Conn, user_id: int, scrubbed: str) -> int:
+    """How many danger alerts or urgent notices about her still hold their words."""
+    row = await _one(conn, "SELECT COUNT(*) AS n FROM outbox WHERE about_user_id = ? "
+                           "AND text != ?", (user_id, scrubbed))
+    return row["n"] if row else 0

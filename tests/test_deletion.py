@@ -80,7 +80,8 @@ async def drain(runtime) -> None:
 
 async def copy_her_words_everywhere(runtime, dialogue_start: tuple[str, ...] = ()) -> Person:
     her = Person(runtime, HER_ID, DISPLAY)
-    for line in (*dialogue_start, "/start", "1", "nam tam", "1", DANGER, "1", "gui"):
+    for line in (*dialogue_start, "/start", "1", "nam tam", "1", DANGER, "1", "gui",
+                 "dong y"):  # the last: her separate consent for violence data
         await her.send(line)
     for line in ("/start", "nam tam", "1", LOAN, "1", "gui"):
         await her.send(line)

@@ -59,6 +59,7 @@ COMMANDS = (
     ("huy", "Dừng việc đang làm"),
     ("help", "Hướng dẫn"),
     ("xoa_du_lieu", "Xóa thông tin cá nhân của tôi"),
+    ("rut_dong_y", "Rút đồng ý lưu thông tin nhạy cảm"),
 )
 
 

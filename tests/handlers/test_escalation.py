@@ -25,6 +25,7 @@ async def test_danger_mid_flow_is_stored_urgent_and_completed_on_the_same_receip
     assert "Xã Nậm Tăm" in alerts[0]["text"] and "/nhan LC27-000001" in alerts[0]["text"]
     await m.send("2")  # ẩn danh
     await m.send("1")  # Gửi
+    await m.send("dong y")  # the separate consent for violence data (handlers.sensitive)
     assert "LC27-000001" in m.text
     stored = await rows(staff_runtime, "SELECT * FROM questions")
     assert len(stored) == 1  # completed, not duplicated
