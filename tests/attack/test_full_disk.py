@@ -92,3 +92,43 @@ async def test_unstored_long_disclosure_reaches_staff_whole(staff_config, clock,
         await runtime.close()
     assert alerts
     assert all("Nậm Hàng" in a.text for a in alerts), alerts[0].text[-200:]
+
+
+@pytest.mark.xfail(strict=True, reason="on a failing database an update whose 'not stored' "
+                   "reply cannot be sent (she blocked the bot) is redelivered with every update "
+                   "after it; each redelivery of a danger message runs not_stored again: her "
+                   "hotlines and the staff alert are repeated")
+async def test_full_disk_redelivery_does_not_repeat_hotlines_or_staff_alerts(
+        staff_config, clock, small_disk):  # noqa: F811
+    from bot.channels.telegram import TelegramChannel
+    from bot.scheduler import start_scheduler
+
+    fake = FakeBotAPI()
+    await fake.start()
+    runtime = await open_runtime(staff_config, small_disk / "bot.db", clock=clock)
+    channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    scheduler = await start_scheduler(runtime, [channel])
+    woman, gone, other = 4401, 4402, 4403
+    try:
+        fake.push_message(other, "/start")
+        await fake.wait_sent(other, 1, timeout=10)
+        fill(small_disk)
+        for _ in range(3):  # use up what room the WAL still had
+            fake.push_message(other, "xin chào")
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(1)
+        fake.blocked_chats.add(gone)  # wrote, then blocked the bot
+        fake.push_message(gone, "xin chào")
+        fake.push_message(woman, DANGER)  # same batch, just after
+        await fake.wait_for(lambda f: any("111" in t for t in texts(f, woman)), 15,
+                            what="her hotlines")
+        await asyncio.sleep(16)  # three redelivery rounds (2 s, 4 s, 8 s back-off)
+        hotlines = [t for t in texts(fake, woman) if "111" in t]
+        alerts = [t for t in texts(fake, -1001) if "KHẨN" in t]
+    finally:
+        scheduler.shutdown(wait=False)
+        await channel.stop()
+        await runtime.close()
+        await fake.stop()
+    assert (len(alerts), len(hotlines)) == (1, 1)
