@@ -96,3 +96,46 @@ async def test_two_quick_corrections_each_reach_her_once_and_the_last_wins(
     assert len(notices) == 3, notices
     assert sum("70 triệu" in t and "100 triệu" not in t for t in notices) == 1
     assert "100 triệu đồng, thời hạn 5 năm" in notices[-1]
+
+
+async def test_merge_then_quick_correction_tells_everyone_once_across_a_restart(
+        staff_config, clock, tmp_path, fake):
+    """Held: a cluster merged into an answered one learns the answer once, a correction right
+    after reaches both women once, and a restart sends nothing more."""
+    db = tmp_path / "m.db"
+    runtime = await open_runtime(staff_config, db, clock=clock)
+    channel = await start_channel(runtime, fake)
+    first, second, staff = 530, 531, int(STAFF_TELEGRAM_ID)
+    try:
+        await ask(fake, first)
+        for line in ("/start", "1", "nam tam", "1",
+                     "Bản em chưa có điện lưới quốc gia, bao giờ thì được kéo điện về ạ?", "2"):
+            await send(fake, second, line)
+        await send(fake, second, "1")
+        async with runtime.db.transaction() as conn:
+            rows = await (await conn.execute(
+                "SELECT cluster_id FROM questions ORDER BY id")).fetchall()
+        (a,), (b,) = rows
+        assert a != b
+        await answer(fake, a, "Cho vay tối đa 50 triệu đồng, thời hạn 3 năm.", first)
+        before = len(messages(fake, second))
+        await send(fake, staff, f"/gop {b} {a}")
+        await settle(fake, second, before)
+        await answer(fake, a, "Cho vay tối đa 100 triệu đồng, thời hạn 5 năm.", first)
+        await asyncio.sleep(2.5)
+    finally:
+        await channel.stop()
+        await runtime.close()
+    screens = {who: [m["text"] for m in messages(fake, who)] for who in (first, second)}
+    runtime = await open_runtime(staff_config, db, clock=clock)
+    channel = await start_channel(runtime, fake)
+    try:
+        await asyncio.sleep(1.5)
+    finally:
+        await channel.stop()
+        await runtime.close()
+    for who, screen in screens.items():
+        assert [m["text"] for m in messages(fake, who)] == screen
+        notices = [t for t in screen if "triệu đồng" in t]
+        assert len(notices) == 2, (who, notices)
+        assert "100 triệu đồng, thời hạn 5 năm" in notices[-1]
