@@ -132,3 +132,4 @@ async def test_full_disk_redelivery_does_not_repeat_hotlines_or_staff_alerts(
         await runtime.close()
         await fake.stop()
     assert (len(alerts), len(hotlines)) == (1, 1)
+
