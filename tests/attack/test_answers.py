@@ -139,3 +139,34 @@ async def test_merge_then_quick_correction_tells_everyone_once_across_a_restart(
         notices = [t for t in screen if "triệu đồng" in t]
         assert len(notices) == 2, (who, notices)
         assert "100 triệu đồng, thời hạn 5 năm" in notices[-1]
+
+
+async def test_supporter_of_an_answered_cluster_gets_it_at_once_and_a_correction_once(
+        staff_config, clock, tmp_path, fake):
+    """Held: a woman who supports an answered question is sent the answer at once; the next
+    correction reaches her once; pressing support again sends nothing new."""
+    runtime = await open_runtime(staff_config, tmp_path / "s.db", clock=clock)
+    channel = await start_channel(runtime, fake)
+    first, second = 540, 541
+    try:
+        await ask(fake, first)
+        cluster = await only_cluster(runtime)
+        await answer(fake, cluster, "Cho vay tối đa 50 triệu đồng, thời hạn 3 năm.", first)
+        for line in ("/start", "1", "nam tam", "1", QUESTION):
+            await send(fake, second, line)
+        await press(fake, second, "Ủng hộ")
+        await fake.wait_for(lambda f: any("50 triệu" in m["text"] for m in messages(f, second)),
+                            10, what="the answer for the supporter")
+        await answer(fake, cluster, "Cho vay tối đa 100 triệu đồng, thời hạn 5 năm.", first)
+        await asyncio.sleep(1.5)
+        for line in ("/start", "1", "nam tam", "1", QUESTION):
+            await send(fake, second, line)
+        await press(fake, second, "Ủng hộ")
+        await asyncio.sleep(1.5)
+    finally:
+        await channel.stop()
+        await runtime.close()
+    notices = [m["text"] for m in messages(fake, second)
+               if "triệu đồng" in m["text"] and "LC27-" in m["text"]]
+    assert len(notices) == 2, notices
+    assert "100 triệu đồng, thời hạn 5 năm" in notices[-1]
