@@ -173,3 +173,41 @@ async def test_danger_in_a_photo_caption_gets_hotlines(staff_runtime, fake):
         await telegram.stop()
     assert "111" in told, told
     assert "KHẨN" in staff
+
+
+@pytest.mark.xfail(strict=True, reason="sent outbox rows are never pruned and /xoa_du_lieu "
+                   "deletes only unsent rows to her own chat: the staff alert quoting her "
+                   "disclosure stays in the database file after she deleted her data")
+async def test_deleting_her_data_removes_her_disclosure_from_the_database_file(
+        staff_runtime, tmp_path):
+    from handlers.types import Incoming, Kind
+    from storage.queries import prune_stale
+
+    rt, chat = staff_runtime, "6767"
+
+    async def say(text: str = "", action: str = "") -> None:
+        kind = Kind.ACTION if action else Kind.TEXT
+        await rt.dispatcher.handle(Incoming("telegram", chat, chat, kind=kind, text=text,
+                                            action=action))
+
+    secret = "nhà bà Lò Thị Xuân ở bản Nậm Hàng"
+    await say("/start")
+    await say("1")  # consent
+    await say(f"{DANGER}, em đang trốn ở {secret}")
+    worker = OutboxWorker(rt.db, "telegram", _accept, per_chat_seconds=0)
+    while await worker.drain_once():
+        pass
+    await worker.drain_once()  # the staff alert went out
+    await say("/xoa_du_lieu")
+    await say(action="data:delete")
+    async with rt.db.transaction() as conn:  # and a year of retention passes
+        await prune_stale(conn, now=rt.db.clock() + dt.timedelta(days=365))
+        cur = await conn.execute("SELECT purpose FROM outbox WHERE instr(text, ?) > 0",
+                                 (secret,))
+        still = [row[0] for row in await cur.fetchall()]
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("staff.db*") if p.is_file())
+    assert still == [] and secret.encode("utf-8") not in raw, still
+
+
+async def _accept(chat_id: str, text: str) -> None:
+    return None
