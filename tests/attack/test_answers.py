@@ -18,6 +18,8 @@ from tests.channels.test_telegram import (
 )
 from tests.conftest import STAFF_TELEGRAM_ID
 
+pytestmark = pytest.mark.slow  # four full flows through Telegram: keep the default suite fast
+
 
 async def ask(fake, asker: int) -> str:
     for line in ("/start", "1", "nam tam", "1", QUESTION, "2"):
