@@ -1,0 +1,1 @@
+"""Red-team attacks on issue 12 promises, from outside."""
