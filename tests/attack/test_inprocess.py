@@ -41,8 +41,6 @@ async def test_flooded_woman_in_danger_still_gets_hotlines(staff_runtime, fake):
     assert "KHẨN" in staff
 
 
-@pytest.mark.xfail(strict=True, reason="from_outside keeps bidi overrides (U+202E) and other "
-                   "Cf characters: a display name is stored with them (users.display_name)")
 async def test_bidi_override_in_a_display_name_is_not_stored(runtime, fake):
     telegram = await start_channel(runtime, fake)
     chat = 5252
@@ -175,9 +173,6 @@ async def test_danger_in_a_photo_caption_gets_hotlines(staff_runtime, fake):
     assert "KHẨN" in staff
 
 
-@pytest.mark.xfail(strict=True, reason="sent outbox rows are never pruned and /xoa_du_lieu "
-                   "deletes only unsent rows to her own chat: the staff alert quoting her "
-                   "disclosure stays in the database file after she deleted her data")
 async def test_deleting_her_data_removes_her_disclosure_from_the_database_file(
         staff_runtime, tmp_path):
     from handlers.types import Incoming, Kind
