@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from handlers.text import clean, fold
+from handlers.text import DEFAULT_TEENCODE, clean, fold, load_teencode
 
 __all__ = [
+    "DANGER",
+    "DEFAULT_CONTEXT_PATH",
     "DEFAULT_KEYWORDS_PATH",
+    "MAYBE",
+    "Assessment",
+    "DangerDetector",
     "DangerHit",
     "DangerKeywords",
     "DangerRule",
+    "default_detector",
     "default_keywords",
     "detect_all",
     "detect_danger",
@@ -287,3 +293,99 @@ def _compile(
     if not body or gap is not None:
         raise ValueError("a pattern must start and end with a word")
     return re.compile(r"(?<!\S)" + "".join(body))
+
+
+# --- personal danger or policy topic ----------------------------------------------------------
+
+DEFAULT_CONTEXT_PATH = DEFAULT_KEYWORDS_PATH.with_name("danger_context.txt")
+
+DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
+MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
+
+_CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
+                    "gia_su", "lo")
+_TEEN_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the detector concluded. `category` names the kind of harm for the staff alert;
+    `signals` lists what was seen (for tests and the bench, never logged with the text)."""
+
+    level: str  # DANGER or MAYBE
+    category: str
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DangerDetector:
+    """Personal danger (a person + harm, threat, coercion or flight, now) apart from a policy
+    question on the same topic. Harm words come from danger_keywords.txt, context from
+    danger_context.txt (its header explains how they combine). Both are read on the text as
+    typed and with teencode spelled out (locales/teencode.tsv: "e" → em, "ck" → chồng)."""
+
+    keywords: DangerKeywords
+    context: DangerKeywords
+    teencode: Mapping[str, str]
+
+    @classmethod
+    def from_files(cls, keywords: Path = DEFAULT_KEYWORDS_PATH,
+                   context: Path = DEFAULT_CONTEXT_PATH,
+                   teencode: Path = DEFAULT_TEENCODE) -> DangerDetector:
+        return cls(DangerKeywords.from_file(keywords), DangerKeywords.from_file(context),
+                   load_teencode(teencode))
+
+    def __call__(self, text: str) -> Assessment | None:
+        texts = (text, self._expand(text))
+        harm: dict[str, DangerHit] = {}
+        seen: set[str] = set()
+        for variant in texts:
+            for hit in detect_all(variant, self.keywords):
+                harm.setdefault(hit.category, hit)
+            seen.update(hit.category for hit in detect_all(variant, self.context))
+        level = _judge(bool(harm), seen)
+        if level is None:
+            return None
+        category = next(iter(harm)) if harm else _indirect_category(seen)
+        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
+        return Assessment(level, category, signals)
+
+    def _expand(self, text: str) -> str:
+        table = self.teencode
+        return _TEEN_WORD.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text or "")
+
+
+def _judge(harm: bool, seen: set[str]) -> str | None:
+    """The decision table of danger_context.txt's header."""
+    acute = "khan" in seen
+    person = "nguoi" in seen
+    if not harm and not acute:
+        # Only weak signs of trouble: a specific person, and nothing that frames it as a
+        # question in general, earn the gentle question.
+        weak = "lo" in seen and (person or "can_giup" in seen)
+        framed = seen & {"chinh_sach", "chung", "qua_khu", "gia_su"}
+        return MAYBE if weak and not framed else None
+    now = "gan_day" in seen
+    plea = "can_giup" in seen
+    # How strongly the message reads as a question about policy or people in general.
+    framing = (2 * ("chinh_sach" in seen) + ("chung" in seen) + ("qua_khu" in seen)
+               + ("gia_su" in seen))
+    if framing >= 3:
+        return DANGER if person and acute and plea else None
+    if framing == 2:
+        return DANGER if person and (acute or (harm and plea and now)) else None
+    if framing == 1:  # about people in general, the past, or "if": ask gently at most
+        if person and (acute or now or plea):
+            return DANGER
+        return MAYBE if harm and (person or now) else None
+    return DANGER if person or (acute and now) else MAYBE
+
+
+def _indirect_category(seen: set[str]) -> str:
+    return "de_doa"
+
+
+@cache
+def default_detector() -> DangerDetector:
+    """The shipped tables, compiled once per process."""
+    return DangerDetector.from_files()
