@@ -303,8 +303,10 @@ DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
 MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
 
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo")
+                    "gia_su", "lo", "dich_vu", "toi_bi")
 _TEEN_WORD = re.compile(r"[^\W_]+")
+# "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
+_TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -342,7 +344,8 @@ class DangerDetector:
         for variant in texts:
             for hit in detect_all(variant, self.keywords):
                 harm.setdefault(hit.category, hit)
-            seen.update(hit.category for hit in detect_all(variant, self.context))
+            context = _TRE_EM.sub("treem", unicodedata.normalize("NFC", variant))
+            seen.update(hit.category for hit in detect_all(context, self.context))
         level = _judge(bool(harm), seen)
         if level is None:
             return None
@@ -362,16 +365,23 @@ def _judge(harm: bool, seen: set[str]) -> str | None:
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.
-        weak = "lo" in seen and (person or "can_giup" in seen)
-        framed = seen & {"chinh_sach", "chung", "qua_khu", "gia_su"}
-        return MAYBE if weak and not framed else None
+        if seen & {"chinh_sach", "chung", "qua_khu", "gia_su"}:
+            return None
+        if "lo" in seen and (person or "can_giup" in seen):
+            return MAYBE
+        # Someone specific, now, told as a story rather than asked as a question about a
+        # service: indirect accounts ("con bé không dám ngủ một mình...") say no harm word.
+        story = person and ("gan_day" in seen or "can_giup" in seen) and "dich_vu" not in seen
+        return MAYBE if story else None
     now = "gan_day" in seen
     plea = "can_giup" in seen
+    if harm and "toi_bi" in seen and "qua_khu" not in seen:
+        return DANGER  # her own story, even hidden inside a question about crops
     # How strongly the message reads as a question about policy or people in general.
     framing = (2 * ("chinh_sach" in seen) + ("chung" in seen) + ("qua_khu" in seen)
                + ("gia_su" in seen))
     if framing >= 3:
-        return DANGER if person and acute and plea else None
+        return DANGER if person and acute and plea and harm else None
     if framing == 2:
         return DANGER if person and (acute or (harm and plea and now)) else None
     if framing == 1:  # about people in general, the past, or "if": ask gently at most
