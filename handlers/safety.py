@@ -362,31 +362,34 @@ def _judge(harm: bool, seen: set[str]) -> str | None:
     """The decision table of danger_context.txt's header."""
     acute = "khan" in seen
     person = "nguoi" in seen
+    now = "gan_day" in seen
+    plea = "can_giup" in seen
+    settled = "qua_khu" in seen or "gia_su" in seen  # past and over, or "if ..."
+    policy = "chinh_sach" in seen
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.
-        if seen & {"chinh_sach", "chung", "qua_khu", "gia_su"}:
+        if policy or settled or "chung" in seen:
             return None
-        if "lo" in seen and (person or "can_giup" in seen):
+        if "lo" in seen and (person or plea):
             return MAYBE
         # Someone specific, now, told as a story rather than asked as a question about a
         # service: indirect accounts ("con bé không dám ngủ một mình...") say no harm word.
-        story = person and ("gan_day" in seen or "can_giup" in seen) and "dich_vu" not in seen
+        story = person and (now or plea) and "dich_vu" not in seen
         return MAYBE if story else None
-    now = "gan_day" in seen
-    plea = "can_giup" in seen
-    if harm and "toi_bi" in seen and "qua_khu" not in seen:
+    if harm and "toi_bi" in seen and not settled and (now or plea or not policy):
         return DANGER  # her own story, even hidden inside a question about crops
     # How strongly the message reads as a question about policy or people in general.
-    framing = (2 * ("chinh_sach" in seen) + ("chung" in seen) + ("qua_khu" in seen)
-               + ("gia_su" in seen))
+    framing = 2 * policy + ("chung" in seen) + ("qua_khu" in seen) + ("gia_su" in seen)
     if framing >= 3:
         return DANGER if person and acute and plea and harm else None
     if framing == 2:
         return DANGER if person and (acute or (harm and plea and now)) else None
     if framing == 1:  # about people in general, the past, or "if": ask gently at most
-        if person and (acute or now or plea):
+        if person and (acute or (not settled and (now or plea))):
             return DANGER
+        if "qua_khu" in seen and "dich_vu" in seen and not acute:
+            return None  # "I was beaten once, now divorced: can I get a loan?"
         return MAYBE if harm and (person or now) else None
     return DANGER if person or (acute and now) else MAYBE
 
