@@ -384,14 +384,16 @@ def _judge(harm: bool, seen: set[str]) -> str | None:
     if framing >= 3:
         return DANGER if person and acute and plea and harm else None
     if framing == 2:
-        return DANGER if person and (acute or (harm and plea and now)) else None
+        if person and (acute or (harm and plea and now)):
+            return DANGER
+        return MAYBE if person and harm and (now or plea) else None
     if framing == 1:  # about people in general, the past, or "if": ask gently at most
         if person and (acute or (not settled and (now or plea))):
             return DANGER
         if "qua_khu" in seen and "dich_vu" in seen and not acute:
             return None  # "I was beaten once, now divorced: can I get a loan?"
         return MAYBE if harm and (person or now) else None
-    return DANGER if person or (acute and now) else MAYBE
+    return DANGER if person or (acute and (now or plea)) else MAYBE
 
 
 def _indirect_category(seen: set[str]) -> str:
