@@ -7,6 +7,8 @@ Sets (tests/data/):
   Split by a hash of the id: a third (`held_out`) was kept out of sight while the context rules
   (locales/danger_context.txt) were written on the other two thirds (`dev`). Once looked at, a
   held-out set is a dev set: the next round needs a new one.
+- danger_probe.jsonl: 188 messages the developer wrote while working (in five batches, each
+  first measured untouched, then used): a regression set, not a measure of unseen text.
 
 Each message is judged three ways:
 - baseline: the rule on main before this work - any match in danger_keywords.txt escalates;
@@ -56,6 +58,7 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
         "cases": [(r["text"], bool(r["danger"])) for r in _rows("danger_cases.jsonl")],
         "dev": [(r["text"], r["label"] == "danger") for r in dev if not held_out(r["id"])],
         "held_out": [(r["text"], r["label"] == "danger") for r in dev if held_out(r["id"])],
+        "probe": [(r["text"], r["label"] == "danger") for r in _rows("danger_probe.jsonl")],
     }
 
 

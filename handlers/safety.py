@@ -307,6 +307,10 @@ _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "xã em", "bản em", "huyện tôi": the place she lives in, not her; "em" becomes "noiem" for the
+# context rules. ("ban em" without diacritics stays: it is also "bạn em", a friend of hers.)
+_PLACE_EM = re.compile(r"\b(xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|tỉnh|bản|phường|phuong|"
+                       r"trường|chi hội|chi hoi)\s+(?:em|e|tôi|toi|mình|minh)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -345,6 +349,7 @@ class DangerDetector:
             for hit in detect_all(variant, self.keywords):
                 harm.setdefault(hit.category, hit)
             context = _TRE_EM.sub("treem", unicodedata.normalize("NFC", variant))
+            context = _PLACE_EM.sub(r"\1 noiem", context)
             seen.update(hit.category for hit in detect_all(context, self.context))
         level = _judge(bool(harm), seen)
         if level is None:
