@@ -161,6 +161,21 @@ async def test_a_leader_relaying_gets_no_hotline_reply_and_staff_no_member_alert
     assert await alerts(staff_runtime) == []
 
 
+async def test_a_leader_relaying_a_girl_in_danger_is_stored_urgent_and_staff_hear_now(
+        staff_runtime):
+    leader = Member(staff_runtime, user="chi-hoi")
+    for line in ("/chi_hoi", "1", "4",
+                 "Cháu Lan 14 tuổi ở thôn 3, bố mẹ bắt cưới vào chủ nhật này, cháu khóc suốt",
+                 "1"):
+        await leader.send(line)
+    await leader.press("Bỏ qua")
+    assert "113" not in leader.text and "LC27-" in leader.text
+    stored = await rows(staff_runtime, "SELECT urgent, kind FROM questions")
+    assert [(r["urgent"], r["kind"]) for r in stored] == [(1, "relay")]
+    assert len(await alerts(staff_runtime, "urgent")) == 1
+    assert await alerts(staff_runtime) == []  # no member escalation for the leader herself
+
+
 async def test_the_commune_leader_is_alerted_too_without_her_words(staff_runtime):
     m = Member(staff_runtime, user="d11", channel="telegram")
     for line in ("/start", "1", "muong te", "4"):
