@@ -7,7 +7,7 @@ Sets (tests/data/):
   Split by a hash of the id: a third (`held_out`) was kept out of sight while the context rules
   (locales/danger_context.txt) were written on the other two thirds (`dev`). Once looked at, a
   held-out set is a dev set: the next round needs a new one.
-- danger_probe.jsonl: 213 messages the developer wrote while working (in six batches, each
+- danger_probe.jsonl: 263 messages the developer wrote while working (in eight batches, each
   first measured untouched, then used): a regression set, not a measure of unseen text.
 
 Each message is judged three ways:
