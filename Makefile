@@ -26,3 +26,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/matching.py
 	$(PY) bench/cluster_quality.py
 	$(PY) bench/notify.py
+	$(PY) bench/danger_quality.py

@@ -303,7 +303,7 @@ DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
 MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
 
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo", "dich_vu", "toi_bi")
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
@@ -351,7 +351,7 @@ class DangerDetector:
             context = _TRE_EM.sub("treem", unicodedata.normalize("NFC", variant))
             context = _PLACE_EM.sub(r"\1 noiem", context)
             seen.update(hit.category for hit in detect_all(context, self.context))
-        level = _judge(bool(harm), seen)
+        level = _judge(set(harm), seen)
         if level is None:
             return None
         category = next(iter(harm)) if harm else _indirect_category(seen)
@@ -363,8 +363,9 @@ class DangerDetector:
         return _TEEN_WORD.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text or "")
 
 
-def _judge(harm: bool, seen: set[str]) -> str | None:
-    """The decision table of danger_context.txt's header."""
+def _judge(kinds: set[str], seen: set[str]) -> str | None:
+    """The decision table of danger_context.txt's header. `kinds`: harm categories found."""
+    harm = bool(kinds)
     acute = "khan" in seen
     person = "nguoi" in seen
     now = "gan_day" in seen
@@ -376,12 +377,16 @@ def _judge(harm: bool, seen: set[str]) -> str | None:
         # question in general, earn the gentle question.
         if policy or settled or "chung" in seen:
             return None
+        if "thien_tai" in seen:
+            return None  # afraid of the flood, not of a person
         if "lo" in seen and (person or plea):
             return MAYBE
         # Someone specific, now, told as a story rather than asked as a question about a
         # service: indirect accounts ("con bé không dám ngủ một mình...") say no harm word.
         story = person and (now or plea) and "dich_vu" not in seen
         return MAYBE if story else None
+    if "thien_tai" in seen and kinds <= {"de_doa"} and not acute and "toi_bi" not in seen:
+        return None  # "sợ lắm" of a landslide: a request for help, not a person's danger
     if harm and "toi_bi" in seen and not settled and (now or plea or not policy):
         return DANGER  # her own story, even hidden inside a question about crops
     # How strongly the message reads as a question about policy or people in general.

@@ -95,6 +95,19 @@ def test_policy_questions_raise_nothing(text: str) -> None:
     assert default_detector()(text) is None
 
 
+@pytest.mark.parametrize("text", [
+    "Trạm y tế xã bao giờ có bác sĩ sản khoa khám thai định kỳ?",
+    "mưa lớn đất đồi sau nhà nứt toác, em sợ lắm, xin được chuyển chỗ ở",
+    "Nhà em là hộ nghèo, nhà dột nát, có được hỗ trợ làm nhà không?",
+    "em muốn mở quán bán hàng ăn, hội có hỗ trợ khởi nghiệp không ạ",
+    "Chồng em mất 2 năm, em nuôi 3 con nhỏ, các con ốm liên miên, xin hỗ trợ làm nhà",
+    "Bản em chưa có sóng điện thoại, có việc gấp không gọi được.",
+    "ban e chua co dien, bao gio moi co a",
+])
+def test_ordinary_questions_raise_nothing(text: str) -> None:
+    assert default_detector()(text) is None
+
+
 def test_unsure_gets_the_gentle_question_not_silence() -> None:
     found = default_detector()("Em muốn hỏi khi bị bạo lực gia đình thì báo ai")
     assert found is not None and found.level == MAYBE
