@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: chat run test lint bench
+.PHONY: chat run test test-slow lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,14 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 	$(VENV)/bin/ruff check .
 
+# Fault tests with real processes, kill -9 and a filled file system (CI runs them as a step).
+test-slow: $(VENV)/.installed
+	$(PY) -m pytest -q -m slow
+
 bench: $(VENV)/.installed
 	$(PY) bench/throughput.py
 	$(PY) bench/matching.py
 	$(PY) bench/cluster_quality.py
 	$(PY) bench/notify.py
+	$(PY) bench/flood.py
 	$(PY) bench/danger_quality.py

@@ -3,7 +3,7 @@
 A fake Bot API in a separate process enforces Telegram's limits (30 msg/s overall, 1 msg/s per
 chat, sliding one-second windows) and answers 429 with retry_after when a send exceeds them.
 One "answer" notification per asker is queued in a fresh database, as
-`handlers.staff.notify_cluster` queues them, and the production path drains it: TelegramChannel
+`handlers.answers.tell_answer` queues them, and the production path drains it: TelegramChannel
 with PTB's AIORateLimiter, its OutboxWorker marking rows sent. A run ends when every row is sent
 or failed for good, or at the deadline.
 
@@ -21,7 +21,7 @@ the last partial window lifts above the cap, is msg_per_s_overall).
 the channel's limiter (see `proposed`), so before and after sit in one JSON line. The production
 run is the code as it is: this file changes nothing in `bot/`. `--leaders N` sends every tenth
 notification to one of N commune leaders who relayed those questions, so some chats get several
-(`recipients_of_cluster` includes them); Telegram allows one message per second per chat.
+(`who_should_know_the_answer` includes them); Telegram allows one message per second per chat.
 
 Prints one JSON line. Usage:
     python bench/notify.py [--askers 10000] [--baseline-askers 1500] [--proposed window]
@@ -35,12 +35,11 @@ import contextlib
 import json
 import math
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,11 +51,11 @@ from telegram import constants  # noqa: E402
 from telegram.error import RetryAfter, TelegramError  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
+from bench._fake import fake_bot_api  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.runtime import Runtime, open_runtime  # noqa: E402
 from storage import queries as q  # noqa: E402
-from tests.fakes.fake_bot_api import FakeBotAPIClient  # noqa: E402
 
 SEED = 20260514
 CAP = float(constants.FloodLimit.MESSAGES_PER_SECOND)  # the fake enforces the same 30/s
@@ -110,26 +109,6 @@ def log(*args: object) -> None:
 # -- the fake Bot API in its own process --------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def fake_bot_api(workdir: Path, name: str) -> AsyncIterator[FakeBotAPIClient]:
-    """A limit-enforcing fake in a subprocess, so bot and 'Telegram' do not share one core."""
-    port_file = workdir / f"port-{name}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_bot_api", "--port", "0",
-         "--port-file", str(port_file), "--limits"],
-        cwd=ROOT, stdout=sys.stderr)  # its banner must not mix with the JSON line
-    try:
-        client = await FakeBotAPIClient.wait_port_file(port_file)
-        try:
-            yield client
-        finally:
-            await client.aclose()
-    finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(5)
-
-
 # -- the queue ----------------------------------------------------------------------------------
 
 
@@ -140,7 +119,7 @@ def recipient(i: int, leaders: int) -> str:
 
 
 async def fill_outbox(runtime: Runtime, askers: int, leaders: int = 0) -> set[Message]:
-    """One answer notification per question, as `notify_cluster` queues them."""
+    """One answer notification per question, as `tell_answer` queues them (one asker each)."""
     rng = random.Random(SEED)
     expected: set[Message] = set()
     locale = runtime.services.locale
@@ -234,7 +213,7 @@ async def run_production(scenario: Scenario, workdir: Path, name: str, deadline_
                          patch: Patch | None = None,
                          limiter: str = "production: bot/channels/telegram.py") -> dict[str, Any]:
     """TelegramChannel + its rate limiter + OutboxWorker, as the bot runs them, until all sent."""
-    async with fake_bot_api(workdir, name) as client:
+    async with fake_bot_api(workdir, name, limits=True) as client:
         config = load_config(ROOT / "config.toml", environ={})
         runtime = await open_runtime(config, workdir / f"{name}.db")
         try:
@@ -294,14 +273,14 @@ async def wait_drained(runtime: Runtime, deadline: float, name: str) -> dict[str
 
 async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -> dict[str, Any]:
     """The same rows fired with plain send_message, no limiter, no retry: a 429 is lost."""
-    async with fake_bot_api(workdir, "baseline") as client:
+    async with fake_bot_api(workdir, "baseline", limits=True) as client:
         config = load_config(ROOT / "config.toml", environ={})
         runtime = await open_runtime(config, workdir / "baseline.db")
         try:
             expected = await fill_outbox(runtime, scenario.askers, scenario.leaders)
             async with runtime.db.transaction() as conn:
-                rows = await q.pending_outbox(conn, "telegram", scenario.askers,
-                    now=runtime.db.clock())
+                rows = await q.claim_outbox(conn, "telegram", "baseline", scenario.askers,
+                                            now=runtime.db.clock())
             channel = TelegramChannel(runtime, token=TOKEN, base_url=client.base_url,
                                       rate_limit=False)
             scenario.apply_network(channel)
@@ -322,7 +301,7 @@ async def run_baseline(scenario: Scenario, workdir: Path, in_flight: int = 32) -
                         return
                     stamps.append(time.perf_counter())
                     async with runtime.db.transaction() as conn:
-                        await q.mark_outbox_sent(conn, row.id, now=runtime.db.clock())
+                        await q.mark_outbox_sent(conn, row.id, "baseline", now=runtime.db.clock())
 
             log(f"baseline: {scenario.askers} notifications queued, "
                 f"firing {in_flight} at a time")

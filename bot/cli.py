@@ -119,7 +119,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(run_service(config, args.db))
+    from storage.lock import AlreadyRunning
+
+    try:
+        return asyncio.run(run_service(config, args.db))
+    except AlreadyRunning as exc:
+        print(f"Bot đang chạy trên cơ sở dữ liệu này rồi: không chạy thêm bản thứ hai "
+              f"(tin nhắn sẽ bị gửi hai lần). Dừng bản kia trước.\n{exc}", file=sys.stderr)
+        return 3
 
 
 @command(_db_option)
@@ -267,11 +274,15 @@ def _purge_options(parser: argparse.ArgumentParser) -> None:
 @command(_purge_options)
 def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     """Remove personal data of a closed dialogue once `bot.retention_days` have passed since its
-    summary deadline: question texts, voice links and who asked. Counts, communes, topics and
-    the departments' answers stay for the records.
+    summary deadline: question texts, voice links and who asked, every copy of them in the
+    outbox and in conversations, drafts for it, and the askers themselves when they have
+    nothing in another dialogue. Counts, communes, topics and the departments' answers stay
+    for the records. The database's WAL is emptied afterwards.
 
     Example: python -m bot purge --dialogue lai-chau-2026
     """
+    from handlers.locale import Locale
+    from handlers.privacy import mask_pii
     from storage import queries
 
     settings = config.settings
@@ -289,9 +300,13 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
                   f"(summary deadline + bot.retention_days); nothing purged. "
                   "Use --force to purge a closed dialogue earlier.", file=sys.stderr)
             return 1
+        scrubbed = Locale.load(config.locale).t("data.scrubbed")
         async with db.transaction() as conn:
-            count = await queries.purge_dialogue(conn, dialogue.id, now=db.clock())
-        print(f"{dialogue.id}: personal data removed from {count} question(s)")
+            purged = await queries.purge_dialogue(conn, dialogue.id, now=db.clock(),
+                                                  masked=mask_pii, scrubbed=scrubbed)
+        await db.checkpoint()
+        print(f"{dialogue.id}: personal data removed from {purged.questions} question(s) "
+              f"and {purged.users} member(s)")
         return 0
 
     return _with_database(config, args.db, work)
@@ -337,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (fn, configure) in COMMANDS.items():
         doc = (fn.__doc__ or "").strip()
         summary = doc.splitlines()[0] if doc else name
-        p = sub.add_parser(name, help=summary, description=doc,
+        # argparse %-formats help strings: "answered %" would crash `python -m bot --help`.
+        p = sub.add_parser(name, help=summary.replace("%", "%%"), description=doc,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--config", type=Path, default=None,
                        help="config file (default: config.toml beside the code)")
@@ -356,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Config error: {exc}", file=sys.stderr)
         return 2
+    # Now the secrets are known: redact their exact values, whatever their shape.
+    setup_logging(verbose=args.verbose, secrets=config.secrets())
     try:
         return args.func(args, config)
     except LocaleError as exc:

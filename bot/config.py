@@ -59,12 +59,18 @@ class Config:
     digest_time: dt.time
     similar_threshold: float
     join_threshold: float
+    review_threshold: float
     communes_add: tuple[str, ...]
     communes_rename: Mapping[str, str]
     settings: Settings
     # `run` refuses to start when members could write but no staff chat would get a danger
     # alert, unless this is set on purpose ([safety] allow_no_staff_alerts = true).
     allow_no_staff_alerts: bool = False
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value set, for the log filter to redact wherever it appears."""
+        return tuple(s.value for s in (self.telegram_token, self.zalo_token,
+                                       self.zalo_webhook_secret) if s)
 
 
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -137,12 +143,19 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"{path}: `bot.question_min_chars` ({minimum}) must be below "
             f"`bot.question_max_chars` ({maximum})"
         )
-    similar = _score(r, "matching.similar_threshold", 35)
-    join = _score(r, "matching.join_threshold", 47.5)
+    # Defaults: bot.matching.MatchSettings (measured by bench/cluster_quality.py).
+    similar = _score(r, "matching.similar_threshold", 30)
+    join = _score(r, "matching.join_threshold", 75)
+    review = _score(r, "matching.review_threshold", 50)
     if join < similar:
         raise ConfigError(
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "
             f"`matching.similar_threshold` ({similar})"
+        )
+    if join < review:
+        raise ConfigError(
+            f"{path}: `matching.join_threshold` ({join}) must be ≥ "
+            f"`matching.review_threshold` ({review})"
         )
     dialogues = _dialogues(r, path)
     mode = r.get("zalo.mode", str, "polling")
@@ -164,6 +177,10 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         staff_chats={ch: chat for ch, (_, chat) in staff.items() if chat},
         leaders=_leaders(r),
         commune_contacts=_str_map(r, "communes.contacts"),
+        invite_valid_days=_bounded(r, "invites.valid_days", 7, 90),
+        invite_max_failures=_bounded(r, "invites.max_failures", 5, 100),
+        invite_lock_minutes=_bounded(r, "invites.lock_minutes", 60, 7 * 24 * 60),
+        leaders_see_member_texts=r.get("leaders_view.member_texts", bool, False),
     )
     return Config(
         path=path,
@@ -181,6 +198,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         digest_time=_time(r, "digest.time", "07:30"),
         similar_threshold=similar,
         join_threshold=join,
+        review_threshold=review,
         communes_add=tuple(_str_list(r, "communes.add")),
         communes_rename=_str_map(r, "communes.rename"),
         settings=settings,
@@ -207,6 +225,13 @@ def _positive(r: _Reader, key: str, default: int) -> int:
     value = r.get(key, int, default)
     if value <= 0:
         raise ConfigError(f"{r.path}: `{key}` must be a whole number above 0, got {value}")
+    return value
+
+
+def _bounded(r: _Reader, key: str, default: int, maximum: int) -> int:
+    value = _positive(r, key, default)
+    if value > maximum:
+        raise ConfigError(f"{r.path}: `{key}` must be at most {maximum}, got {value}")
     return value
 
 

@@ -14,7 +14,7 @@ import aiosqlite
 
 from handlers.domain import Dialogue, Settings, Status
 from handlers.locale import Locale
-from handlers.privacy import mask_pii
+from handlers.privacy import published_text
 from storage import queries as q
 from storage import reports
 from storage.db import Database
@@ -103,7 +103,9 @@ async def _dialogue_section(
 
 
 def _line(locale: Locale, c: reports.ClusterSummary) -> str:
-    text = mask_pii(c.text) or locale.t("staff.voice_only")
+    text = published_text(c.text, c.public_text, c.disclosure,
+                          locale.t("digest.case_reference", id=c.id)) or locale.t(
+        "staff.voice_only")
     short = text if len(text) <= 100 else text[:99] + "…"
     if c.relayed:
         count = locale.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)

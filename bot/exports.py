@@ -55,7 +55,9 @@ STATUS_ORDER: tuple[str, ...] = ("Mới", "Đã duyệt", "Đã chuyển", STATU
 @dataclass(frozen=True)
 class ExportCluster:
     topic: int  # topic number within the dialogue
-    text: str  # representative question, already masked for privacy by the caller
+    # Representative question, already made fit to publish by the caller
+    # (bot.staff_tools.export_data): masked, or a case reference for a danger disclosure.
+    text: str
     direct_count: int  # women who asked directly or supported it
     relayed_count: int  # members represented through commune leaders' relays
     communes: tuple[str, ...]  # xã/phường names

@@ -1,7 +1,14 @@
-"""Structured logs with every bot token redacted.
+"""Structured logs that carry no secret and no personal data, even with -v.
 
-Tokens sit in Bot API URL paths (`/bot123:ABC/sendMessage`), which httpx logs at INFO; the filter
-rewrites any record that contains one before a handler sees it.
+Two nets:
+  - Libraries that log message texts, SQL parameters or request bodies at DEBUG (aiosqlite logs
+    every statement with its parameters; python-telegram-bot logs each update and each Bot API
+    call with its parameters; httpcore/hpack log request internals) are held at INFO or
+    WARNING whatever the verbosity, by logger level, so the record is never even created and
+    no handler (ours, pytest's, a future one) can print it.
+  - Our handler's filter redacts the configured secret values themselves wherever they appear
+    (message, arguments, traceback), whatever their shape, plus anything that looks like a
+    Bot API token or sits in a URL after "/bot"; and masks phones, ID numbers and emails.
 """
 
 from __future__ import annotations
@@ -10,29 +17,77 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
+from typing import TextIO
 
-__all__ = ["RedactTokens", "redact", "setup_logging"]
+from handlers.privacy import mask_pii
+
+__all__ = ["QUIET_LOGGERS", "RedactTokens", "redact", "setup_logging"]
 
 # Telegram tokens are "digits:secret"; Zalo tokens are "<bot_id>:<secret>" too.
 _TOKEN = re.compile(r"(?<![\w-])(bot)?(\d{3,}|[A-Za-z0-9]{6,}):[A-Za-z0-9_-]{20,}")
 # Whatever sits in a Bot API URL path after "/bot" is a token, however short.
 _URL_TOKEN = re.compile(r"(/bot)[^/\s?#]+(?=/)")
+_MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
+
+# logger -> the lowest level it may log at, with -v or without.
+QUIET_LOGGERS = {
+    "aiosqlite": logging.WARNING,  # DEBUG: "executing <partial ... (sql, params)>"
+    "telegram": logging.INFO,  # DEBUG: "Processing update …", Bot API parameters and results
+    "httpx": logging.INFO,  # INFO: request lines (URL only; the token is redacted)
+    "httpcore": logging.WARNING,
+    "hpack": logging.WARNING,
+    "aiohttp": logging.WARNING,
+    "uvicorn": logging.INFO,
+    "uvicorn.access": logging.WARNING,
+    "asyncio": logging.INFO,
+}
+# Shown from INFO with -v, from WARNING without.
+_QUIET_UNLESS_VERBOSE = ("httpx", "apscheduler", "telegram.ext.Updater")
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET:
+            text = text.replace(secret, "<token>")
     text = _URL_TOKEN.sub(r"\1<token>", text)
     return _TOKEN.sub(lambda m: (m.group(1) or "") + "<token>", text)
 
 
+def _secret_parts(secrets: Iterable[str]) -> tuple[str, ...]:
+    """Each secret and its part after "id:", which is the secret half of a bot token."""
+    parts: set[str] = set()
+    for secret in secrets:
+        if secret:
+            parts.add(secret)
+            tail = secret.partition(":")[2]
+            if len(tail) >= _MIN_SECRET:
+                parts.add(tail)
+    return tuple(parts)
+
+
 class RedactTokens(logging.Filter):
+    """Rewrites a record before our handler prints it: secrets out, personal numbers masked."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = _secret_parts(secrets)
+
+    def clean(self, text: str) -> str:
+        return mask_pii(redact(text, self.secrets))
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redact(message)
-        if clean != message:
+        clean = self.clean(message)
+        if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self.clean(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self.clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info)
         return True
 
 
@@ -51,13 +106,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(verbose: bool = False) -> None:
-    """JSON lines on stderr; httpx request lines only in verbose mode."""
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(verbose: bool = False, secrets: Iterable[str] = (),
+                  stream: TextIO | None = None) -> None:
+    """JSON lines on stderr with `secrets` (the configured tokens) redacted. Called again once
+    the config is read, to add its secrets; replaces only the handler it installed before."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactTokens())
+    handler.addFilter(RedactTokens(secrets))
+    handler.set_name("bot.logs")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "bot.logs"]
+    root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for name in _QUIET_UNLESS_VERBOSE:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    for name, floor in QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(max(floor, logger.level or floor))

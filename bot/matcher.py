@@ -1,21 +1,26 @@
 """Similar-question matching over the database: one in-memory `ClusterIndex` per dialogue.
 
-Built from stored questions at start-up; kept in step by the flows after each commit (a new
-question, a merge, a split). The flows see only `similar` and `best_cluster`.
+Built from stored questions at start-up (`storage.queries.indexable_questions`); kept in step by
+the flows right after each commit, so the index always holds what a restart would load: a
+rejected, deleted or urgent question leaves it, a merge or split moves it. The flows ask
+`similar` (the offer to support, up to 3 at a low bar), `best_cluster` (joining, strict) and
+`possible_duplicate` (for staff's review list).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
 
 from handlers.domain import Status
 from handlers.text import Normalizer
+from storage import queries as q
 from storage import reports
 from storage.db import Database
 
-from .matching import ClusterIndex, Match, MatchSettings
+from .matching import ClusterIndex, Match, MatchSettings, PairScorer
 
 __all__ = ["QuestionMatcher", "Similar"]
 
@@ -36,28 +41,21 @@ class QuestionMatcher:
         self.settings = settings
         self.normalizer = normalizer or Normalizer.from_files()
         self._indexes: dict[str, ClusterIndex] = {}
+        self._scorer: PairScorer | None = None
 
     def _index(self, dialogue_id: str) -> ClusterIndex:
         index = self._indexes.get(dialogue_id)
         if index is None:
-            index = self._indexes[dialogue_id] = ClusterIndex(self.settings, self.normalizer)
+            index = ClusterIndex(self.settings, self.normalizer, self._scorer)
+            self._scorer = index.scorer
+            self._indexes[dialogue_id] = index
         return index
 
     async def load(self, db: Database) -> int:
         """Index every live question with text: member questions and leaders' relays."""
         async with db.transaction() as conn:
-            cur = await conn.execute(
-                """
-                SELECT q.id, q.dialogue_id, q.text, q.topic, q.cluster_id FROM questions q
-                JOIN clusters c ON c.id = q.cluster_id
-                WHERE q.kind IN ('member', 'relay') AND q.text != '' AND q.voice_url IS NULL
-                  AND q.rejected_reason IS NULL AND c.merged_into IS NULL
-                ORDER BY q.id
-                """
-            )
-            rows = await cur.fetchall()
-        for row in rows:
-            self.add(row["dialogue_id"], row["id"], row["text"], row["cluster_id"], row["topic"])
+            rows = await q.indexable_questions(conn)
+        self.add_rows(rows)
         return len(rows)
 
     # -- what the flows ask -----------------------------------------------------------------
@@ -70,8 +68,9 @@ class QuestionMatcher:
         out = []
         for match in index.similar(text, topic, limit=self.settings.max_similar + 2):
             summary = await reports.cluster_summary(conn, int(match.cluster_id))
-            if summary is None or summary.status == Status.REJECTED or not summary.text:
-                continue  # never offer a question staff found off-theme
+            if (summary is None or summary.status == Status.REJECTED or summary.urgent
+                    or not summary.text):
+                continue  # never offer a question staff found off-theme, nor an urgent one
             out.append(Similar(int(match.item_id), summary.id, summary.text, summary.total,
                                match.score))
         return out[: self.settings.max_similar]
@@ -80,6 +79,16 @@ class QuestionMatcher:
                            topic: int | None) -> Match | None:
         index = self._indexes.get(dialogue_id)
         match = index.best_cluster(text, topic) if index is not None else None
+        return await self._open(conn, match)
+
+    async def possible_duplicate(self, conn: aiosqlite.Connection, dialogue_id: str,
+                                 text: str, topic: int | None) -> Match | None:
+        """A cluster this question came close to, below the joining bar: for staff to decide."""
+        index = self._indexes.get(dialogue_id)
+        match = index.possible_duplicate(text, topic) if index is not None else None
+        return await self._open(conn, match)
+
+    async def _open(self, conn: aiosqlite.Connection, match: Match | None) -> Match | None:
         if match is None:
             return None
         summary = await reports.cluster_summary(conn, int(match.cluster_id))
@@ -90,10 +99,28 @@ class QuestionMatcher:
     # -- keeping the index in step (called after commit) ------------------------------------
 
     def add(self, dialogue_id: str, question_id: int, text: str, cluster_id: int,
-            topic: int | None) -> None:
+            topic: int | None, home_cluster_id: int | None = None) -> None:
         index = self._index(dialogue_id)
         if question_id not in index:
-            index.add(question_id, text, cluster_id, topic)
+            index.add(question_id, text, cluster_id, topic, home_cluster_id)
+
+    def add_rows(self, rows: Iterable[aiosqlite.Row]) -> None:
+        """Index rows of `storage.queries.indexable_questions` (a start-up, a cluster back)."""
+        for row in rows:
+            self.add(row["dialogue_id"], row["id"], row["text"], row["cluster_id"],
+                     row["topic"], row["home_cluster_id"])
+
+    def remove(self, dialogue_id: str, question_id: int) -> None:
+        """A question rejected or deleted: later questions no longer join because of it."""
+        index = self._indexes.get(dialogue_id)
+        if index is not None and question_id in index:
+            index.remove(question_id)
+
+    def remove_cluster(self, dialogue_id: str, cluster_id: int) -> None:
+        """A cluster rejected or marked urgent: no longer offered, nothing joins it."""
+        index = self._indexes.get(dialogue_id)
+        if index is not None:
+            index.remove_cluster(cluster_id)
 
     def merge(self, dialogue_id: str, source: int, target: int) -> None:
         index = self._indexes.get(dialogue_id)

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
+import uuid
 from collections.abc import Awaitable, Callable
 
 from storage import queries as q
@@ -28,6 +30,11 @@ __all__ = ["DeliveryError", "OutboxWorker", "RetryLater", "Undeliverable"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+REASON_CHARS = 120
+# Platform answers worth keeping, as fixed words (Telegram and Zalo descriptions).
+_KNOWN_REASONS = ("blocked", "chat not found", "deactivated", "kicked", "forbidden",
+                  "unauthorized", "invalid token", "too many requests", "429", "network",
+                  "timeout", "timed out")
 
 
 class DeliveryError(Exception):
@@ -63,6 +70,8 @@ class OutboxWorker:
         self.per_chat_seconds = per_chat_seconds
         self._wake = asyncio.Event()
         self.sent = 0
+        # Who holds a lease on a row: unique per worker, so a second sender never sends it too.
+        self.owner = f"{channel}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
     def wake(self) -> None:
         self._wake.set()
@@ -84,7 +93,8 @@ class OutboxWorker:
     async def drain_once(self, batch: int = 200) -> bool:
         """Send one batch; True when there may be more waiting."""
         async with self.db.transaction() as conn:
-            pending = await q.pending_outbox(conn, self.channel, batch, now=self.db.clock())
+            pending = await q.claim_outbox(conn, self.channel, self.owner, batch,
+                                           now=self.db.clock())
         if not pending:
             return False
         # One sender per chat at a time keeps each woman's messages in order; the platform
@@ -111,21 +121,40 @@ class OutboxWorker:
                 await self.send_photo(message.chat_id, message.image)
             await self.send(message.chat_id, message.text)
         except RetryLater as exc:
-            await self._retry(message, str(exc), exc.seconds, give_up=False)
+            await self._retry(message, self._reason(exc), exc.seconds, give_up=False)
             return False
         except Undeliverable as exc:
-            log.warning("outbox %s #%s undeliverable: %s", self.channel, message.id, exc)
-            await self._retry(message, str(exc), 0, give_up=True)
+            reason = self._reason(exc)
+            log.warning("outbox %s #%s undeliverable: %s", self.channel, message.id, reason)
+            await self._retry(message, reason, 0, give_up=True)
             return False
         except Exception as exc:  # an unexpected error must not stop the other messages
             log.exception("outbox %s #%s failed", self.channel, message.id)
             give_up = message.attempts + 1 >= MAX_ATTEMPTS
-            await self._retry(message, repr(exc), 2 ** min(message.attempts, 8), give_up)
+            await self._retry(message, self._reason(exc), 2 ** min(message.attempts, 8),
+                              give_up)
             return False
         async with self.db.transaction() as conn:
-            await q.mark_outbox_sent(conn, message.id, now=self.db.clock())
+            kept = await q.mark_outbox_sent(conn, message.id, self.owner, now=self.db.clock())
+        if not kept:  # the lease ran out while sending: never expected, worth knowing
+            log.warning("outbox %s #%s: lease lost before it was marked sent",
+                        self.channel, message.id)
         self.sent += 1
         return True
+
+    def _reason(self, exc: BaseException) -> str:
+        """What goes in outbox.last_error: the kind of failure in fixed words, never the
+        exception's message, which may quote the text sent, a URL or the token (the traceback,
+        secrets redacted, is in the log)."""
+        said = str(exc).lower()
+        known = [word for word in _KNOWN_REASONS if word in said]
+        cause = exc.__cause__
+        parts = [type(exc).__name__]
+        if cause is not None:
+            parts.append(type(cause).__name__)
+        if isinstance(exc, RetryLater):
+            parts.append(f"retry in {exc.seconds:g}s")
+        return " · ".join(parts + known)[:REASON_CHARS]
 
     async def _retry(self, message: q.OutboxMessage, error: str, seconds: float,
                      give_up: bool) -> None:

@@ -15,6 +15,7 @@ from handlers.safety import DangerDetector
 from handlers.staff import Staff
 from storage.clock import Clock, system_clock
 from storage.db import Database
+from storage.spool import AlertSpool
 
 from .communes import commune_loader
 from .config import Config
@@ -31,6 +32,7 @@ class Runtime:
     db: Database
     services: Services
     dispatcher: Dispatcher
+    spool: AlertSpool  # danger alerts the database could not take, until they land
 
     async def close(self) -> None:
         await self.db.close()
@@ -65,10 +67,12 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
         clock=clock,
     )
     flows = [Staff(), Leader(), MyData(), Safety(), AskQuestion()]
-    dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger])
-    return Runtime(config, db, services, dispatcher)
+    spool = AlertSpool.beside(db.path)
+    dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
+    return Runtime(config, db, services, dispatcher, spool)
 
 
 def match_settings(config: Config) -> MatchSettings:
     return MatchSettings(similar_threshold=config.similar_threshold,
-                         join_threshold=config.join_threshold)
+                         join_threshold=config.join_threshold,
+                         review_threshold=config.review_threshold)

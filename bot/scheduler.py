@@ -1,23 +1,62 @@
-"""Scheduled work: the daily digest at `digest.time`, local time (Asia/Ho_Chi_Minh).
+"""Scheduled work: the daily digest at `digest.time`, local time (Asia/Ho_Chi_Minh), danger
+alerts the database could not take (every few seconds), and retention of per-sender tables.
 
-APScheduler 3 runs the job; `digest_runs` in SQLite decides whether it sends. A run missed while
-the bot was down is caught up at start-up the same day.
+APScheduler 3 runs the jobs; `digest_runs` in SQLite decides whether the digest sends. A run
+missed while the bot was down is caught up at start-up the same day; the spool and retention
+also run once at start-up.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from storage import queries as q
+from storage.spool import Alert
 
 from .digest import due_today, send_daily_digest
 from .runtime import Runtime
 
-__all__ = ["run_digest_now", "start_scheduler"]
+__all__ = ["drain_alert_spool", "prune_now", "run_digest_now", "start_scheduler"]
+
+SPOOL_SECONDS = 5
+
+
+async def drain_alert_spool(runtime: Runtime, channels: Sequence[Any] = ()) -> int:
+    """Danger alerts kept outside the database: into the outbox, or sent directly."""
+
+    async def enqueue(alert: Alert) -> None:
+        async with runtime.db.transaction() as conn:
+            # Linked to her when she is known, so deleting her data scrubs this alert too.
+            woman = await q.user_by_external_id(conn, *alert.about) if alert.about else None
+            await q.enqueue(conn, alert.channel, alert.chat_id, alert.text, purpose="danger",
+                            dedupe_key=alert.key, priority=10, now=runtime.db.clock(),
+                            about_user=woman.id if woman else None)
+
+    senders = {c.outbox.channel: c.outbox.send for c in channels}
+    delivered = await runtime.spool.drain(enqueue, senders)
+    if delivered:
+        log.info("%d spooled danger alert(s) delivered", delivered)
+        for channel in channels:
+            channel.outbox.wake()
+    return delivered
+
+
+async def prune_now(runtime: Runtime) -> None:
+    """Retention: delivery ids, idle drafts and never-consented visitors (queries.prune_stale)."""
+    try:
+        async with runtime.db.transaction() as conn:
+            removed = await q.prune_stale(conn, now=runtime.db.clock())
+    except Exception as exc:  # a full disk must not stop the bot; it retries next hour
+        log.warning("retention pass failed (%s)", type(exc).__name__)
+        return
+    if any(removed.values()):
+        log.info("retention: removed %s", ", ".join(f"{n} {t}" for t, n in removed.items()))
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +82,14 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOS
         args=(runtime, channels), id="daily_digest", replace_existing=True,
         misfire_grace_time=3600, coalesce=True, max_instances=1,
     )
+    scheduler.add_job(drain_alert_spool, IntervalTrigger(seconds=SPOOL_SECONDS),
+                      args=(runtime, channels), id="alert_spool", replace_existing=True,
+                      coalesce=True, max_instances=1)
+    scheduler.add_job(prune_now, IntervalTrigger(hours=1), args=(runtime,), id="retention",
+                      replace_existing=True, coalesce=True, max_instances=1)
     scheduler.start()
+    await drain_alert_spool(runtime, channels)  # alerts a dead process left on disk
+    await prune_now(runtime)
     now = runtime.services.clock()
     if due_today(settings, at, now):
         # The bot was down (or started late) at today's slot: catch up now; the claim in
@@ -51,7 +97,3 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOS
         await run_digest_now(runtime, channels)
     return scheduler
 
-
-def next_run(scheduler: AsyncIOScheduler) -> dt.datetime | None:
-    job = scheduler.get_job("daily_digest")
-    return job.next_run_time if job else None

@@ -12,6 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
+from storage.lock import instance_lock
+
 from .config import Config
 from .runtime import open_runtime
 
@@ -42,12 +44,21 @@ def alert_gap(config: Config, channels: list[str]) -> str | None:
 
 
 async def run_service(config: Config, database: Path | None = None) -> int:
+    """Run until SIGINT/SIGTERM. Raises AlreadyRunning if a bot already runs on the database.
+
+    Refuses (exit 2, naming the key) when no running channel has a staff chat for danger alerts.
+    """
     running = [name for name, token in (("telegram", config.telegram_token),
                                          ("zalo", config.zalo_token)) if token]
     gap = alert_gap(config, running)
     if gap:
         print(gap, file=sys.stderr)
         return 2
+    with instance_lock(database or config.database):
+        return await _serve(config, database)
+
+
+async def _serve(config: Config, database: Path | None) -> int:
     runtime = await open_runtime(config, database)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

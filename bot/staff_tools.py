@@ -15,7 +15,7 @@ import aiosqlite
 
 from handlers.domain import Dialogue, Settings, Status
 from handlers.locale import Locale
-from handlers.privacy import mask_pii
+from handlers.privacy import published_text
 from storage import reports
 
 from .digest import Digest, build_digest
@@ -103,7 +103,7 @@ class StaffTools:
 
     async def export(self, conn: aiosqlite.Connection, dialogue: Dialogue, fmt: str,
                      today: dt.date) -> tuple[str, bytes]:
-        data = await export_data(conn, self.settings, dialogue, today)
+        data = await export_data(conn, self.settings, dialogue, today, self.locale)
         buffer = io.BytesIO()
         if fmt == "docx":
             write_docx(data, buffer)
@@ -113,8 +113,11 @@ class StaffTools:
 
 
 async def export_data(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialogue,
-                      today: dt.date) -> ExportData:
-    """The dialogue's clusters for the exports: masked text, never a name."""
+                      today: dt.date, locale: Locale | None = None) -> ExportData:
+    """The dialogue's clusters for the exports: masked text, never a name; a danger
+    disclosure as a case reference only, without its commune (her text or her commune could
+    identify her)."""
+    locale = locale or Locale.load()
     clusters = await reports.clusters_of_dialogue(conn, dialogue.id)
     province = dialogue.province
     return ExportData(
@@ -128,8 +131,12 @@ async def export_data(conn: aiosqlite.Connection, settings: Settings, dialogue: 
         topics=tuple(enumerate(dialogue.topics, 1)),
         clusters=tuple(
             ExportCluster(
-                topic=c.topic, text=mask_pii(c.text) or "[Tin nhắn thoại]",
-                direct_count=c.direct, relayed_count=c.relayed, communes=c.communes,
+                topic=c.topic,
+                text=published_text(c.text, c.public_text, c.disclosure,
+                                     locale.t("digest.case_reference", id=c.id))
+                or "[Tin nhắn thoại]",
+                direct_count=c.direct, relayed_count=c.relayed,
+                communes=() if c.disclosure and not c.public_text else c.communes,
                 department=c.department, deadline=c.deadline,
                 status=_STATUS_LABEL.get(c.status, c.status), answer=c.answer,
                 answered_by=c.answered_by, urgent=c.urgent,

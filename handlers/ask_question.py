@@ -12,9 +12,12 @@ from typing import Any
 
 from storage import queries as q
 
+from .answers import tell_answer
 from .domain import Dialogue
+from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
+from .privacy import mask_for_member
 from .text import fold
 from .types import Option
 
@@ -216,8 +219,7 @@ class AskQuestion:
             await ctx.record_consent()
             await ctx.show(State.COMMUNE)
         elif ctx.action in ("ask:consent:no", CANCEL):
-            ctx.reset()  # nothing of hers is kept, not even a draft she typed before
-            ctx.say(ctx.t("ask.no_consent"))
+            await ctx.forget_declined()  # nothing of hers is kept, not even a typed draft
         else:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.CONSENT)
@@ -377,24 +379,34 @@ class AskQuestion:
     # -- similar questions ------------------------------------------------------------------
 
     async def _similar(self, ctx: Context) -> list[dict[str, Any]]:
+        """Candidates from the matching index, each re-checked in the database: only ids are
+        kept in her conversation, never another member's words."""
         matcher = ctx.services.matcher
         if matcher is None:
             return []
-        found = await matcher.similar(ctx.conn, ctx.data["dialogue"], ctx.data["text"],
+        dialogue_id = ctx.data["dialogue"]
+        found = await matcher.similar(ctx.conn, dialogue_id, ctx.data["text"],
                                       ctx.data.get("topic"))
-        ctx.data["similar"] = [
-            {"cluster": m.cluster_id, "question": m.item_id, "text": m.text, "count": m.count}
-            for m in found[:MAX_SIMILAR]
-        ]
-        return ctx.data["similar"]
+        items = []
+        for m in found:
+            if len(items) == MAX_SIMILAR:
+                break
+            if await q.offer_of_cluster(ctx.conn, int(m.cluster_id), dialogue_id) is not None:
+                items.append({"cluster": int(m.cluster_id), "question": int(m.item_id)})
+        ctx.data["similar"] = items
+        return items
 
     async def ask_similar(self, ctx: Context) -> None:
-        items = ctx.data.get("similar", [])
+        offers = await _offers(ctx)
+        if not offers:  # all became unofferable (merged, flagged urgent, deleted) meanwhile
+            ctx.data.pop("similar", None)
+            await self._next(ctx, State.ANONYMITY)
+            return
         lines = [ctx.t("ask.similar_intro")]
         choices = []
-        for i, item in enumerate(items, 1):
-            lines.append(ctx.t("ask.similar_item", n=i, text=_shorten(item["text"], 160),
-                               count=item["count"]))
+        for i, offer in enumerate(offers, 1):
+            lines.append(ctx.t("ask.similar_item", n=i, text=_shorten(offer_text(offer), 160),
+                               count=offer.count))
             choices.append((ctx.t("button.support", n=i), f"ask:sup:{i}"))
         choices.append((ctx.t("button.mine_differs"), "ask:sup:none"))
         ctx.say("\n\n".join(lines), _nav_menu(ctx, choices))
@@ -426,7 +438,11 @@ class AskQuestion:
         existing = await q.user_supports_cluster(ctx.conn, ctx.user.id, cluster_id)
         if existing:
             ctx.reset()
-            ctx.say(ctx.t("ask.already_supported", receipt=existing), _after_menu(ctx))
+            answered = await q.current_answer(ctx.conn, cluster_id) is not None
+            if answered:
+                await tell_answer(ctx, cluster_id)  # sent once; this only fills a gap
+            key = "ask.already_supported_answered" if answered else "ask.already_supported"
+            ctx.say(ctx.t(key, receipt=existing), _after_menu(ctx))
             return
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         await q.insert_question(ctx.conn, q.NewQuestion(
@@ -436,6 +452,12 @@ class AskQuestion:
             supports_question_id=int(item["question"]),
         ), receipt, now=ctx.now)
         ctx.reset()
+        answer = await q.current_answer(ctx.conn, cluster_id)
+        if answer is not None:  # answered already: she is sent it now, not promised it
+            await tell_answer(ctx, cluster_id)
+            ctx.say(ctx.t("ask.supported_answered", receipt=receipt, agency=answer.agency),
+                    _after_menu(ctx))
+            return
         ctx.say(ctx.t("ask.supported", receipt=receipt,
                       deadline=fmt_date(dialogue.answer_deadline)), _after_menu(ctx))
 
@@ -506,6 +528,9 @@ class AskQuestion:
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent, now=ctx.now)
+            if matcher is not None and not urgent:
+                # Even a cluster she said differs from hers: staff judge (one press each).
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
             dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
@@ -513,12 +538,21 @@ class AskQuestion:
             anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
             voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
         ), receipt, now=ctx.now)
-        if matcher is not None and not data.get("voice_url"):
+        if matcher is not None and urgent:
+            # Her words speak of danger: never offered to another member, nothing joins them.
+            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
+        elif matcher is not None and not data.get("voice_url"):
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         if urgent:
             await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
+        answer = await q.current_answer(ctx.conn, cluster_id)
+        if answer is not None:  # she joined an answered cluster: sent its answer now
+            await tell_answer(ctx, cluster_id)
+            ctx.say(ctx.t("ask.stored_answered", receipt=receipt, agency=answer.agency),
+                    _after_menu(ctx))
+            return
         ctx.say(_stored_message(ctx, receipt, dialogue, urgent), _after_menu(ctx))
 
     async def _complete_urgent(self, ctx: Context, dialogue: Dialogue) -> None:
@@ -717,9 +751,28 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def offer_text(offer: q.Offer) -> str:
+    """What another member reads: staff's wording as written, else the text masked."""
+    return offer.text if offer.approved else mask_for_member(offer.text, offer.asker_name)
+
+
+async def _offers(ctx: Context) -> list[q.Offer]:
+    """The offers still shareable now, re-read from the database each time they are shown;
+    the ones that no longer are (merged, flagged urgent, deleted) are dropped from her list,
+    so the numbers on the buttons match what she reads."""
+    offers, kept = [], []
+    for item in ctx.data.get("similar", []):
+        offer = await q.offer_of_cluster(ctx.conn, int(item["cluster"]), ctx.data["dialogue"])
+        if offer is not None:
+            offers.append(offer)
+            kept.append(item)
+    ctx.data["similar"] = kept
+    return offers
+
+
 def _my_line(ctx: Context, row: q.MyQuestion) -> str:
     status = ctx.t(f"status.{row.status}")
-    text = _shorten(row.text, 120)
+    text = _shorten(mask_for_member(row.text, row.asker_name) if row.shared else row.text, 120)
     line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
     if row.kind == "support":
         line += "\n" + ctx.t("mine.supported")
@@ -739,5 +792,5 @@ async def _alert_staff_urgent(ctx: Context, receipt: str) -> None:
             ctx.t("staff.urgent_stored", receipt=receipt, commune=ctx.data.get("commune", "?"),
                   category=ctx.data.get("danger", "")),
             purpose="urgent", dedupe_key=f"urgent-stored:{receipt}:{channel}", priority=10,
-            now=ctx.now,
+            now=ctx.now, about_user=ctx.user.id,
         )

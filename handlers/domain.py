@@ -72,6 +72,10 @@ class Settings:
     staff_chats: Mapping[str, str] = field(default_factory=dict)
     leaders: Mapping[str, str] = field(default_factory=dict)  # "channel:user id" -> commune
     commune_contacts: Mapping[str, str] = field(default_factory=dict)  # commune -> union contact
+    invite_valid_days: int = 7
+    invite_max_failures: int = 5
+    invite_lock_minutes: int = 60
+    leaders_see_member_texts: bool = False  # masked, named, non-urgent texts in /xa_toi
 
     def dialogue(self, dialogue_id: str) -> Dialogue | None:
         return next((d for d in self.dialogues if d.id == dialogue_id), None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ import aiosqlite
 from storage import queries as q
 from storage.clock import Clock, system_clock
 from storage.db import Database
+from storage.spool import AlertSpool
 
 from .domain import Dialogue, Settings
 from .locale import Locale
@@ -37,6 +39,7 @@ __all__ = ["Context", "Dispatcher", "Flow", "Services"]
 log = logging.getLogger(__name__)
 
 IDLE = "idle"
+RECENT_SENDERS = 10_000  # flood windows kept in memory before the quiet ones are dropped
 
 
 class Matcher(Protocol):
@@ -48,8 +51,22 @@ class Matcher(Protocol):
     async def best_cluster(self, conn: aiosqlite.Connection, dialogue_id: str, text: str,
                            topic: int | None) -> Any | None: ...
 
+    async def possible_duplicate(self, conn: aiosqlite.Connection, dialogue_id: str,
+                                 text: str, topic: int | None) -> Any | None: ...
+
+    # Called after commit, so the index follows every change at once.
     def add(self, dialogue_id: str, question_id: int, text: str, cluster_id: int,
             topic: int | None) -> None: ...
+
+    def add_rows(self, rows: Any) -> None: ...
+
+    def remove(self, dialogue_id: str, question_id: int) -> None: ...
+
+    def remove_cluster(self, dialogue_id: str, cluster_id: int) -> None: ...
+
+    def merge(self, dialogue_id: str, source: int, target: int) -> None: ...
+
+    def move(self, dialogue_id: str, question_id: int, cluster_id: int) -> None: ...
 
 
 class Danger(Protocol):
@@ -80,6 +97,8 @@ class Context:
     services: Services
     replies: list[Reply] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Her personal data was erased: save no conversation row, empty the WAL after the commit.
+    erased: bool = False
     action: str = ""  # the resolved button/typed choice, "" for free text
     text: str = ""  # cleaned free text
     prompts: dict[str, Callable[[Context], Awaitable[None]]] = field(default_factory=dict)
@@ -125,8 +144,16 @@ class Context:
 
     async def record_consent(self) -> None:
         await q.record_consent(self.conn, self.user.id, self.settings.consent_version,
-                               now=self.now)
+                               self.incoming.display_name, now=self.now)
         self.user = await q.user_by_id(self.conn, self.user.id) or self.user
+
+    async def forget_declined(self) -> None:
+        """She said no: nothing that identifies her stays (row, name, conversation, WAL), and
+        she is told so truthfully (a danger alert already sent to staff stays with them)."""
+        gone = await q.forget_declined_user(self.conn, self.user.id)
+        self.reset()
+        self.erased = True
+        self.say(self.t("ask.no_consent" if gone else "ask.no_consent_alerted"))
 
     def reset(self, state: str = IDLE) -> None:
         self.state = state
@@ -156,8 +183,10 @@ class Dispatcher:
     """Routes each incoming to the flow that owns the conversation's state."""
 
     def __init__(self, db: Database, services: Services, flows: list[Any],
-                 screens: list[Screen] | None = None) -> None:
+                 screens: list[Screen] | None = None, alerts: Any = None) -> None:
         self.db = db
+        # Where a danger alert goes when the database refuses the message (AlertSpool).
+        self.alerts = alerts if alerts is not None else AlertSpool(None)
         self.services = services
         self.flows = flows
         # Run on every free-text message before the flow sees it (danger escalation).
@@ -203,21 +232,35 @@ class Dispatcher:
             return []  # deliberate silence: groups are for staff, not member conversations
         if self._flooding(incoming):
             return self._flood_reply(incoming)
-        async with self.db.transaction() as conn:
-            if incoming.update_key and not await q.claim_update(
-                conn, incoming.channel, incoming.update_key, now=self.services.clock()
-            ):
-                log.info("duplicate delivery %s/%s dropped", incoming.channel, incoming.update_key)
-                return []
-            ctx = await self._context(conn, incoming)
-            await self._route(ctx)
-            await q.save_conversation(
-                conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
-                offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
-                now=ctx.now,
-            )
+        try:
+            async with self.db.transaction() as conn:
+                if incoming.update_key and not await q.claim_update(
+                    conn, incoming.channel, incoming.bot, incoming.update_key,
+                    now=self.services.clock(),
+                ):
+                    log.info("duplicate delivery %s/%s dropped", incoming.channel,
+                             incoming.update_key)
+                    return []
+                ctx = await self._context(conn, incoming)
+                await self._route(ctx)
+                if ctx.erased:  # an erased chat keeps no conversation row either
+                    await q.delete_conversation(conn, incoming.channel, incoming.chat_id)
+                else:
+                    await q.save_conversation(
+                        conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+                        offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+                        now=ctx.now,
+                    )
+        except Exception as exc:  # rolled back: nothing of this message is stored
+            log.error("%s message not stored (%s: %s)", incoming.channel, type(exc).__name__,
+                      _sqlite_code(exc), exc_info=not isinstance(exc, sqlite3.Error))
+            from .fallback import not_stored
+
+            return not_stored(self.services, incoming, self.alerts)
         for hook in ctx.after_commit:
             hook()
+        if ctx.erased:
+            await self.db.checkpoint()
         return ctx.replies
 
     def _addressed_in_group(self, incoming: Incoming) -> bool:
@@ -227,8 +270,12 @@ class Dispatcher:
 
     def _flooding(self, incoming: Incoming) -> bool:
         settings = self.services.settings
-        window = self._recent[(incoming.channel, incoming.user_id)]
         now = time.monotonic()
+        if len(self._recent) > RECENT_SENDERS:  # a flood of distinct senders: forget the quiet
+            self._recent = defaultdict(deque, {
+                key: times for key, times in self._recent.items()
+                if times and now - times[-1] <= settings.flood_window_seconds})
+        window = self._recent[(incoming.channel, incoming.user_id)]
         while window and now - window[0] > settings.flood_window_seconds:
             window.popleft()
         window.append(now)
@@ -276,7 +323,12 @@ class Dispatcher:
             return
         ctx.text = text
         ctx.action = resolve_typed(text, ctx.offered) or "" if text else ""
-        if not ctx.action and await self._screen(ctx):
+        if ctx.action:
+            # A typed number is the button it names, staff cluster buttons included (the
+            # terminal and Zalo show buttons as a numbered list).
+            await self._on_action(ctx, ctx.action)
+            return
+        if await self._screen(ctx):
             return
         await self._run_state(ctx)
 
@@ -331,3 +383,8 @@ class Dispatcher:
     async def prompt(self, ctx: Context) -> None:
         """Show the current step's question again, so she is never left without a way on."""
         await ctx.show(ctx.state)
+
+
+def _sqlite_code(exc: BaseException) -> str:
+    """SQLITE_FULL, SQLITE_IOERR…: what went wrong, without the statement or its values."""
+    return getattr(exc, "sqlite_errorname", "") or "-"

@@ -215,7 +215,7 @@ async def _alert(ctx: Context, category: str, text: str, more: bool = False) -> 
     for channel, chat_id in chats.items():
         await q.enqueue(ctx.conn, channel, chat_id, alert, purpose="danger",
                         dedupe_key=f"danger:{ctx.incoming.channel}:{update}:{channel}"
-                        if update else None, priority=10, now=ctx.now)
+                        if update else None, priority=10, now=ctx.now, about_user=ctx.user.id)
     return True
 
 
@@ -236,7 +236,7 @@ async def _alert_commune(ctx: Context, category: str, commune: str, reference: s
                         ctx.t("danger.commune_alert", commune=commune, reference=reference,
                               category=_category_name(ctx, category)),
                         purpose="danger_commune", dedupe_key=f"danger-commune:{reference}:{key}",
-                        priority=10, now=ctx.now)
+                        priority=10, now=ctx.now, about_user=ctx.user.id)
         sent = True
     return sent
 

@@ -13,9 +13,12 @@ import secrets
 
 from storage import queries as q
 
+from .answers import tell_answer
 from .domain import Dialogue
+from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
+from .privacy import mask_for_member
 
 __all__ = ["Leader"]
 
@@ -89,17 +92,33 @@ class Leader:
                     ctx.t("leader.invite_ambiguous", names=", ".join(found)))
             return
         code = "CB-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
+        days = ctx.settings.invite_valid_days
+        expires = ctx.now + dt.timedelta(days=days)
         await q.create_invite(ctx.conn, code, found[0], f"{ctx.incoming.channel}:"
-                              f"{ctx.incoming.user_id}", now=ctx.now)
-        ctx.say(ctx.t("leader.invite_created", code=code, commune=found[0]))
+                              f"{ctx.incoming.user_id}", now=ctx.now, expires=expires)
+        ctx.say(ctx.t("leader.invite_created", code=code, commune=found[0], days=days,
+                      expires=_local(ctx, expires)))
 
     async def redeem(self, ctx: Context, args: str) -> None:
+        """A code works once, until it expires; wrong codes lock this user out for a while."""
+        settings = ctx.settings
+        locked = await q.invite_locked_until(ctx.conn, ctx.user.id, now=ctx.now)
+        if locked:
+            ctx.say(ctx.t("leader.locked", until=_local(ctx, dt.datetime.fromisoformat(locked))))
+            return
         code = args.strip().upper()
         commune = await q.redeem_invite(ctx.conn, code, ctx.user.id,
             now=ctx.now) if _CODE.match(code) else None
         if commune is None:
-            ctx.say(ctx.t("leader.bad_code"))
+            expired = await q.invite_expired(ctx.conn, code, now=ctx.now)
+            lock = dt.timedelta(minutes=settings.invite_lock_minutes)
+            if await q.record_invite_failure(ctx.conn, ctx.user.id, settings.invite_max_failures,
+                                             lock, now=ctx.now):
+                ctx.say(ctx.t("leader.locked", until=_local(ctx, ctx.now + lock)))
+            else:
+                ctx.say(ctx.t("leader.expired_code" if expired else "leader.bad_code"))
             return
+        await q.clear_invite_failures(ctx.conn, ctx.user.id)
         await q.set_leader_commune(ctx.conn, ctx.user.id, commune)
         ctx.user = await q.user_by_id(ctx.conn, ctx.user.id) or ctx.user
         ctx.say(ctx.t("leader.welcome", commune=commune))
@@ -139,8 +158,7 @@ class Leader:
             await ctx.record_consent()
             await self._choose_dialogue(ctx)
         elif ctx.action in ("lead:consent:no", CANCEL):
-            ctx.reset()
-            ctx.say(ctx.t("ask.no_consent"))
+            await ctx.forget_declined()
         else:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.CONSENT)
@@ -251,6 +269,8 @@ class Leader:
             cluster_id = int(match.cluster_id)
         else:
             cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, now=ctx.now)
+            if matcher is not None and not data.get("danger"):
+                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
         receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         danger = data.get("danger")
         question_id = await q.insert_question(ctx.conn, q.NewQuestion(
@@ -260,7 +280,10 @@ class Leader:
             meeting_date=meeting.isoformat() if meeting else None,
             urgent=bool(danger), danger=danger,
         ), receipt, now=ctx.now)
-        if matcher is not None:
+        if matcher is not None and danger:
+            # The cluster is urgent now (storage.queries.insert_question): out of the index.
+            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
+        elif matcher is not None:
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
         if danger:  # a relay telling of someone in danger now: staff hear of it now
@@ -273,6 +296,10 @@ class Leader:
         for key in ("text", "topic", "count", "danger"):
             data.pop(key, None)
         ctx.say(ctx.t("leader.stored", receipt=receipt, count=data["relayed"][-1][2]))
+        answer = await q.current_answer(ctx.conn, cluster_id)
+        if answer is not None:  # joined an answered cluster: she is sent its answer now
+            await tell_answer(ctx, cluster_id)
+            ctx.say(ctx.t("leader.stored_answered", agency=answer.agency))
         await ctx.show(State.MORE)
 
     async def ask_more(self, ctx: Context) -> None:
@@ -321,22 +348,51 @@ class Leader:
     # -- status of her commune --------------------------------------------------------------
 
     async def commune_status(self, ctx: Context) -> None:
+        """Her commune at a glance: counts of the members' questions, what she relayed herself,
+        and members' texts only when config allows (masked, named, never urgent or danger).
+        Only after her own consent: this reads the union's records of her commune."""
         commune = _commune(ctx)
         if not commune:
             ctx.say(ctx.t("leader.not_leader"))
             return
-        rows = await q.questions_of_commune(ctx.conn, commune)
-        if not rows:
+        if not ctx.user.consented:
+            ctx.reset()
+            ctx.data["relayed"] = []
+            await ctx.show(State.CONSENT)
+            return
+        counts = await q.member_counts_of_commune(ctx.conn, commune)
+        relays = await q.relays_of_leader(ctx.conn, ctx.user.id, commune)
+        total = sum(counts.values())
+        if not total and not relays:
             ctx.say(ctx.t("leader.commune_empty", commune=commune))
         else:
-            lines = [ctx.t("leader.commune_header", commune=commune, count=len(rows))]
-            for row in rows[:40]:
-                lines.append(ctx.t("leader.commune_item", receipt=row.receipt,
-                                   status=ctx.t(f"status.{row.status}"),
-                                   text=row.text[:100], count=row.represented))
+            by_status = ", ".join(f"{ctx.t(f'status.{status}')}: {n}"
+                                  for status, n in sorted(counts.items()))
+            lines = [ctx.t("leader.commune_header", commune=commune, count=total,
+                           statuses=by_status or "0")]
+            if relays:
+                lines.append(ctx.t("leader.commune_relays", count=len(relays)))
+                lines.extend(_status_line(ctx, row) for row in relays)
+            if ctx.settings.leaders_see_member_texts:
+                shared = await q.shareable_questions_of_commune(ctx.conn, commune)
+                if shared:
+                    lines.append(ctx.t("leader.commune_members"))
+                    lines.extend(ctx.t("leader.commune_member_item",
+                                       status=ctx.t(f"status.{row.status}"),
+                                       text=mask_for_member(row.text, row.asker_name)[:100])
+                                 for row in shared)
             ctx.say("\n".join(lines))
         if ctx.state != IDLE:
             await ctx.show(ctx.state)
+
+
+def _status_line(ctx: Context, row: q.CommuneQuestion) -> str:
+    return ctx.t("leader.commune_item", receipt=row.receipt, status=ctx.t(f"status.{row.status}"),
+                 text=row.text[:100], count=row.represented)
+
+
+def _local(ctx: Context, moment: dt.datetime) -> str:
+    return moment.astimezone(ctx.settings.timezone).strftime("%H:%M %d/%m/%Y")
 
 
 def _commune(ctx: Context) -> str:

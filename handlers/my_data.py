@@ -6,6 +6,7 @@ from storage import queries as q
 
 from .engine import IDLE, Context
 from .menus import menu
+from .privacy import mask_pii
 
 __all__ = ["MyData"]
 
@@ -40,7 +41,15 @@ class MyData:
 
     async def on_confirm_delete(self, ctx: Context) -> None:
         if ctx.action == "data:delete":
-            deleted = await q.delete_user_data(ctx.conn, ctx.user.id, now=ctx.now)
+            gone = await q.live_questions_of_user(ctx.conn, ctx.user.id)
+            deleted = await q.delete_user_data(ctx.conn, ctx.user.id, now=ctx.now,
+                                               masked=mask_pii, scrubbed=ctx.t("data.scrubbed"))
+            ctx.erased = True
+            matcher = ctx.services.matcher
+            if matcher is not None:
+                # Her words are erased: no later question may join because of them.
+                ctx.after_commit.append(
+                    lambda: [matcher.remove(dialogue_id, qid) for qid, dialogue_id in gone])
             ctx.reset(IDLE)
             ctx.say(ctx.t("data.deleted", questions=deleted.questions, outbox=deleted.outbox))
         elif ctx.action == "data:keep":

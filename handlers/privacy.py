@@ -12,6 +12,12 @@ the phone that it was hers, without the full number leaking into an Excel sheet:
     after "stk", "số tài khoản"                  →  [STK ẩn …321]
     other unbroken runs of 9+ digits             →  [số ẩn …321]
     lan.nguyen@gmail.com                         →  [email ẩn l…@gmail.com]
+    "tên em là Hoa", "Em tên Lò Thị Hoa", "tôi là Hoa"  →  "tên em là [tên ẩn]", ...
+
+A name is found only after a cue: "tên" ("tên em là", "họ tên:", "tên là", "tên tôi"), which
+also catches a name typed in lower case, or "em/tôi/mình là" followed by capitalised words.
+Up to four words are masked; words that start the rest of the sentence ("ở", "nhà", "năm"...)
+end the name.
 
 Money, years, ages, dates and counts are left alone ("2026", "50 triệu", "500.000.000 đồng",
 "15 tuổi", "200 hộ", "25/7/2026", hotlines "111", "1900 969 680"). How a number is read:
@@ -35,7 +41,7 @@ from dataclasses import dataclass
 
 from handlers.text import fold
 
-__all__ = ["mask_pii"]
+__all__ = ["mask_for_member", "mask_pii", "published_text"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
@@ -72,7 +78,110 @@ def mask_pii(text: str) -> str:
     if not text:
         return text or ""
     text = _EMAIL.sub(_mask_email, text)
-    return _RUN.sub(lambda m: _mask_run(m, text), text)
+    text = _RUN.sub(lambda m: _mask_run(m, text), text)
+    return _mask_names(text)
+
+
+_PRONOUN = r"(?:em|e|t[oô]i|tui|m[iì]nh|mk|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng)"
+# "tên" with a pronoun or "là" ("em tên", "tên em", "tên là", "họ tên:"): whatever follows is a
+# name, capitalised or not ("tên em là hoa").
+_NAME_CUE = re.compile(
+    rf"(?<![\w\[])(?:(?:{_PRONOUN}\s+t[eê]n)|h[oọ]\s+(?:v[aà]\s+)?t[eê]n\s*:?"
+    rf"|t[eê]n(?:\s+(?:c[uủ]a\s+)?{_PRONOUN})(?:\s+(?:l[aà]|g[oọ]i\s+l[aà]))?"
+    rf"|t[eê]n\s+(?:l[aà]|g[oọ]i\s+l[aà])|t[eê]n(?=\s*:))\s*:?\s+",
+    re.IGNORECASE,
+)
+# A bare "tên" ("đặt tên đường"): only capitalised words after it are a name ("tên Hoa").
+_BARE_NAME_CUE = re.compile(r"(?<![\w\[])t[eê]n\s+", re.IGNORECASE)
+# "em là Hoa": only capitalised words count as a name here ("em là hội viên" is not one).
+_SELF_CUE = re.compile(r"(?<!\w)(?:em|e|t[oô]i|tui|m[iì]nh|mk)\s+l[aà]\s+", re.IGNORECASE)
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+_NAME_MAX_WORDS = 4
+# Words that end a name: the rest of her sentence ("Hoa ở bản...", "tên em là hoa năm nay").
+_NOT_NAME = frozenset({
+    "a", "ak", "ban", "bi", "bo", "can", "cho", "chong", "co", "con", "cua", "cung", "da",
+    "dang", "danh", "day", "dc", "deu", "di", "do", "duoc", "em", "goi", "hai", "hay", "hien",
+    "hoi", "khong", "kia", "ko", "la", "lam", "me", "minh", "mot", "muon", "nay", "nen", "nguoi",
+    "nha", "nhe", "nhieu", "nu", "o", "phu", "que", "rat", "roi", "sau", "say", "sdt", "so",
+    "song", "tai", "the", "thon", "thuoc", "toi", "truoc", "tu", "tuoi", "uong", "va", "van",
+    "vi", "vien", "vo", "voi", "xa", "xin",
+})
+
+
+def _mask_names(text: str) -> str:
+    spans: list[tuple[int, int]] = []
+    for cue, any_case in ((_NAME_CUE, True), (_BARE_NAME_CUE, False), (_SELF_CUE, False)):
+        for match in cue.finditer(text):
+            span = _name_after(text, match.end(), any_case)
+            if span:
+                spans.append(span)
+    if not spans:
+        return text
+    out, position = [], 0
+    for start, end in sorted(set(spans)):
+        if start < position:
+            continue
+        out.append(text[position:start])
+        out.append("[tên ẩn]")
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _name_after(text: str, start: int, any_case: bool) -> tuple[int, int] | None:
+    """The span of the name starting at `start`: up to four words, one space apart."""
+    end = start
+    words = 0
+    position = start
+    while words < _NAME_MAX_WORDS:
+        match = _WORD.match(text, position)
+        if match is None:
+            break
+        word = match.group(0)
+        if fold(word) in _NOT_NAME or not (any_case or word[0].isupper()):
+            break
+        end = match.end()
+        words += 1
+        gap = re.match(r"[ \u00a0]", text[end:end + 1])
+        if not gap:
+            break
+        position = end + 1
+    return (start, end) if words else None
+
+
+def mask_for_member(text: str, asker_name: str = "") -> str:
+    """Another member's question as one member may read it: personal numbers and emails
+    masked, names after a cue masked, and the asker's own display name masked wherever she
+    wrote it with a capital ("Giàng Thị Mỷ ở bản…": "ngày mai" keeps its "mai")."""
+    return mask_pii(_mask_display_name(text, asker_name))
+
+
+_MIDDLE_NAMES = frozenset({"Thị", "Văn", "Thi", "Van"})  # alone they are ordinary words
+
+
+def _mask_display_name(text: str, name: str) -> str:
+    words = {w for w in _WORD.findall(name) if len(w) > 1 and w[0].isupper()}
+    core = sorted(words - _MIDDLE_NAMES, key=len, reverse=True)
+    if not core:
+        return text
+    middle = sorted(words & _MIDDLE_NAMES, key=len, reverse=True)
+
+    def alternatives(items: list[str]) -> str:
+        return r"(?<!\w)(?:" + "|".join(map(re.escape, items)) + r")(?!\w)"
+
+    any_word = alternatives(core + middle)
+    lead = rf"(?:{alternatives(middle)}[ \u00a0]+)*" if middle else ""
+    run = rf"{lead}{alternatives(core)}(?:[ \u00a0]+{any_word})*"
+    return re.sub(run, "[tên ẩn]", text)
+
+
+def published_text(text: str, public_text: str, disclosure: bool, reference: str) -> str:
+    """A cluster's words in a digest or an export that leaves the union's hands: staff's
+    wording, or the masked question; a danger disclosure only as `reference` (a case number
+    staff can open), never its words."""
+    if public_text:
+        return public_text
+    return reference if disclosure else mask_pii(text)
 
 
 def _mask_email(match: re.Match[str]) -> str:

@@ -13,15 +13,18 @@ import re
 from storage import queries as q
 from storage import reports
 
+from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
 from .menus import CANCEL, menu
 from .privacy import mask_pii
+from .text import fold
 from .types import Reply
 
 __all__ = ["Staff"]
 
 LIST_LIMIT = 15
+DUPLICATES_SHOWN = 5
 
 
 class State:
@@ -58,6 +61,7 @@ class Staff:
             "traloi": self.answer,
             "tuchoi": self.reject,
             "khan": self.urgent,
+            "noidung": self.public_text,
             "gop": self.merge,
             "tach": self.split,
             "chude": self.change_topic,
@@ -67,6 +71,7 @@ class Staff:
             "thongke": self.stats,
             "xuat": self.export,
             "thongbao": self.announce,
+            "trung": self.list_duplicates,
         }
 
     # -- routing ----------------------------------------------------------------------------
@@ -93,7 +98,8 @@ class Staff:
         args = rest.replace(":", " ")
         handlers = {"open": self.open_cluster, "approve": self.approve, "fwd": self.forward,
                     "answer": self.answer, "reject": self.reject, "urgent": self.urgent,
-                    "list": self.list_clusters, "announce": self.send_announcement}
+                    "list": self.list_clusters, "announce": self.send_announcement,
+                    "dupok": self.confirm_duplicate, "dupno": self.refuse_duplicate}
         handler = handlers.get(verb)
         if handler is None:
             ctx.say(ctx.t("error.stale_button"))
@@ -184,7 +190,8 @@ class Staff:
         if cluster is None:
             return
         dialogue = ctx.settings.dialogue(cluster.dialogue_id)
-        lines = [_cluster_header(ctx, cluster, dialogue)]
+        current = await q.current_answer(ctx.conn, cluster.id)
+        lines = [_cluster_header(ctx, cluster, dialogue, current)]
         for line in await reports.questions_in_cluster(ctx.conn, cluster.id):
             lines.append(_question_line(ctx, line))
         ctx.say("\n".join(lines)[:3900], menu([
@@ -255,7 +262,26 @@ class Staff:
         if cluster is None:
             return
         now_urgent = await q.toggle_cluster_urgent(ctx.conn, cluster.id)
+        # Urgent: out of the index (never offered to another member, nothing joins it); back
+        # in when the mark is taken off.
+        await _resync(ctx, cluster.dialogue_id, cluster.id)
         ctx.say(ctx.t("staff.urgent_on" if now_urgent else "staff.urgent_off", id=cluster.id))
+
+    async def public_text(self, ctx: Context, args: str) -> None:
+        """The wording members asking something similar read instead of a masked question."""
+        target, _, wording = args.strip().partition(" ")
+        wording = wording.strip()
+        if not wording:
+            ctx.say(ctx.t("staff.usage.public_text"))
+            return
+        cluster = await self._cluster(ctx, target)
+        if cluster is None:
+            return
+        cleared = fold(wording) in ("xoa", "bo")
+        await q.set_cluster_public_text(
+            ctx.conn, cluster.id, None if cleared else wording[: ctx.settings.question_max_chars])
+        ctx.say(ctx.t("staff.public_text_cleared" if cleared else "staff.public_text_set",
+                      id=cluster.id))
 
     async def merge(self, ctx: Context, args: str) -> None:
         words = args.split()
@@ -269,12 +295,12 @@ class Staff:
         if source.id == target.id or source.dialogue_id != target.dialogue_id:
             ctx.say(ctx.t("staff.merge_invalid"))
             return
-        moved = await q.merge_clusters(ctx.conn, source.id, target.id)
-        matcher = ctx.services.matcher
-        if matcher is not None:
-            ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id,
-                                                          target.id))
+        moved = await _merge(ctx, source, target)
         ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
+        # Those merged into an answered cluster learn its answer now, not never.
+        if await q.current_answer(ctx.conn, target.id) is not None:
+            told = await tell_answer(ctx, target.id)
+            ctx.say(ctx.t("staff.merged_told", target=target.id, count=told))
 
     async def split(self, ctx: Context, args: str) -> None:
         receipt = args.strip().upper()
@@ -285,10 +311,9 @@ class Staff:
         cluster_id = await q.create_cluster(ctx.conn, row["dialogue_id"], row["topic"],
                                             bool(row["urgent"]), now=ctx.now)
         await q.move_question(ctx.conn, row["id"], cluster_id)
-        matcher = ctx.services.matcher
-        if matcher is not None:
-            ctx.after_commit.append(lambda: matcher.move(row["dialogue_id"], row["id"],
-                                                         cluster_id))
+        # Both clusters as a restart would load them: the split question is the new cluster's
+        # core, and no longer part of the old one's.
+        await _resync(ctx, row["dialogue_id"], row["cluster_id"], cluster_id)
         ctx.say(ctx.t("staff.split", receipt=receipt, id=cluster_id))
 
     async def change_topic(self, ctx: Context, args: str) -> None:
@@ -302,6 +327,7 @@ class Staff:
             ctx.say(ctx.t("staff.usage.topic", count=len(dialogue.topics)))
             return
         await q.set_cluster_topic(ctx.conn, cluster.id, int(words[1]))
+        await _resync(ctx, cluster.dialogue_id, cluster.id)  # later questions: the new topic
         ctx.say(ctx.t("staff.topic_changed", id=cluster.id,
                       topic=dialogue.topic_name(int(words[1]))))
 
@@ -317,11 +343,68 @@ class Staff:
                         purpose="staff_message", priority=5, now=ctx.now)
         ctx.say(ctx.t("staff.message_queued", receipt=recipient.receipt))
 
+    # -- possible duplicates (handlers.duplicates) -----------------------------------------
+
+    async def list_duplicates(self, ctx: Context, args: str) -> None:
+        """Pairs the matcher found close but not close enough to join: one message each, with
+        one button to merge and one to refuse."""
+        dialogue = _dialogue(ctx)
+        pairs = await q.open_duplicate_candidates(ctx.conn, dialogue.id, DUPLICATES_SHOWN)
+        if not pairs:
+            ctx.say(ctx.t("staff.no_duplicates", title=dialogue.title))
+            return
+        ctx.say(ctx.t("staff.duplicates", title=dialogue.title, count=len(pairs)))
+        for pair in pairs:
+            newer = await reports.cluster_summary(ctx.conn, pair.cluster_id)
+            older = await reports.cluster_summary(ctx.conn, pair.similar_to)
+            if newer is None or older is None:
+                continue
+            ctx.say(ctx.t("staff.duplicate_pair", new=_cluster_line(ctx, newer),
+                          old=_cluster_line(ctx, older)),
+                    menu([(ctx.t("staff.button.dup_merge", source=newer.id, target=older.id),
+                           f"st:dupok:{pair.id}"),
+                          (ctx.t("staff.button.dup_refuse"), f"st:dupno:{pair.id}")]))
+
+    async def confirm_duplicate(self, ctx: Context, args: str) -> None:
+        pair = await self._duplicate(ctx, args)
+        if pair is None:
+            return
+        source = await reports.cluster_summary(ctx.conn, pair.cluster_id)
+        target = await reports.cluster_summary(ctx.conn, pair.similar_to)
+        if source is None or target is None:
+            ctx.say(ctx.t("staff.duplicate_gone"))
+            return
+        moved = await _merge(ctx, source, target)
+        await q.decide_duplicate_candidate(ctx.conn, pair.id, True, now=ctx.now)
+        ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
+
+    async def refuse_duplicate(self, ctx: Context, args: str) -> None:
+        pair = await self._duplicate(ctx, args)
+        if pair is None:
+            return
+        await q.decide_duplicate_candidate(ctx.conn, pair.id, False, now=ctx.now)
+        ctx.say(ctx.t("staff.duplicate_refused", source=pair.cluster_id,
+                      target=pair.similar_to))
+
+    async def _duplicate(self, ctx: Context, args: str) -> q.DuplicateCandidate | None:
+        number = args.strip()
+        pair = (await q.open_duplicate_candidate(ctx.conn, int(number))
+                if number.isdigit() and len(number) <= 9 else None)
+        if pair is None:
+            ctx.say(ctx.t("staff.duplicate_gone"))
+        return pair
+
     # -- answer steps -----------------------------------------------------------------------
 
     async def ask_answer_text(self, ctx: Context) -> None:
-        ctx.say(ctx.t("staff.ask_answer", id=ctx.data.get("cluster")),
-                menu([], cancel_label=ctx.t("button.cancel")))
+        current = await q.current_answer(ctx.conn, int(ctx.data["cluster"]))
+        if current is None:
+            text = ctx.t("staff.ask_answer", id=ctx.data.get("cluster"))
+        else:
+            text = ctx.t("staff.ask_correction", id=current.cluster_id,
+                         revision=current.revision, agency=current.agency,
+                         answer=current.answer[:1500])
+        ctx.say(text, menu([], cancel_label=ctx.t("button.cancel")))
 
     async def on_answer_text(self, ctx: Context) -> None:
         if ctx.action == CANCEL or not ctx.is_staff:
@@ -357,9 +440,19 @@ class Staff:
         await ctx.show(State.ANSWER_CONFIRM)
 
     async def ask_answer_confirm(self, ctx: Context) -> None:
-        recipients = await q.recipients_of_cluster(ctx.conn, int(ctx.data["cluster"]))
-        ctx.say(ctx.t("staff.confirm_answer", id=ctx.data["cluster"], agency=ctx.data["agency"],
-                      answer=ctx.data["answer"], count=len(recipients)),
+        cluster_id = int(ctx.data["cluster"])
+        answer, agency = ctx.data["answer"], ctx.data["agency"]
+        current = await q.current_answer(ctx.conn, cluster_id)
+        if current is None:
+            key, revision_id = "staff.confirm_answer", None
+        elif same_answer(current, answer, agency):
+            key, revision_id = "staff.confirm_unchanged", current.id
+        else:
+            key, revision_id = "staff.confirm_correction", None
+        count = await people_to_tell(ctx, cluster_id, revision_id)
+        ctx.say(ctx.t(key, id=cluster_id, agency=agency, answer=answer, count=count,
+                      revision=current.revision if current else 0,
+                      next=current.revision + 1 if current else 1),
                 menu([(ctx.t("staff.button.send_answer"), "sta:send")],
                      cancel_label=ctx.t("button.cancel")))
 
@@ -373,9 +466,16 @@ class Staff:
             return
         cluster_id = int(ctx.data["cluster"])
         answer, agency = ctx.data["answer"], ctx.data["agency"]
-        await q.record_answer(ctx.conn, cluster_id, answer, agency, now=ctx.now)
-        told = await notify_cluster(ctx, cluster_id, "answer", agency=agency, answer=answer)
-        await self._end(ctx, ctx.t("staff.answer_saved", id=cluster_id, count=told))
+        current = await q.current_answer(ctx.conn, cluster_id)
+        if current is not None and same_answer(current, answer, agency):
+            key = "staff.answer_unchanged"  # no new revision: nobody is told it twice
+        else:
+            key = "staff.correction_saved" if current else "staff.answer_saved"
+            current = await q.record_answer(ctx.conn, cluster_id, answer, agency,
+                                            f"{ctx.incoming.channel}:{ctx.incoming.user_id}",
+                                            now=ctx.now)
+        told = await tell_answer(ctx, cluster_id)
+        await self._end(ctx, ctx.t(key, id=cluster_id, count=told, revision=current.revision))
 
     # -- reject steps -----------------------------------------------------------------------
 
@@ -396,6 +496,9 @@ class Staff:
 
     async def _reject_cluster(self, ctx: Context, cluster_id: int, reason: str) -> None:
         await q.reject_cluster(ctx.conn, cluster_id, reason)
+        found = await reports.cluster_dialogue(ctx.conn, cluster_id)
+        if found is not None:
+            await _resync(ctx, found[0], cluster_id)
         told = await notify_cluster(ctx, cluster_id, "rejected", reason=reason)
         ctx.say(ctx.t("staff.rejected", id=cluster_id, count=told))
 
@@ -405,6 +508,9 @@ class Staff:
             ctx.say(ctx.t("staff.usage.reject"))
             return
         await q.reject_question(ctx.conn, row["id"], reason[:500])
+        matcher = ctx.services.matcher
+        if matcher is not None:
+            ctx.after_commit.append(lambda: matcher.remove(row["dialogue_id"], row["id"]))
         recipient = await q.recipient_of_question(ctx.conn, row["id"])
         if recipient is not None:
             await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
@@ -453,7 +559,8 @@ class Staff:
 
 
 async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str) -> int:
-    """Queue one message per asker/supporter of a cluster; each is told once (dedupe key)."""
+    """Queue one message per asker/supporter of a cluster; each is told once (dedupe key).
+    Answers, which change, go through `answers.tell_answer` instead."""
     count = 0
     for r in await q.recipients_of_cluster(ctx.conn, cluster_id):
         text = ctx.t(f"notify.{kind}", receipt=r.receipt, **values)
@@ -461,6 +568,35 @@ async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str
                            dedupe_key=f"{kind}:{cluster_id}:{r.question_id}", now=ctx.now):
             count += 1
     return count
+
+
+async def _merge(ctx: Context, source: reports.ClusterSummary,
+                 target: reports.ClusterSummary) -> int:
+    """Merge source into target (storage, then the matcher after commit); how many moved. A
+    merged urgent cluster makes the target urgent: then the whole target stays out of the
+    index."""
+    moved = await q.merge_clusters(ctx.conn, source.id, target.id)
+    matcher = ctx.services.matcher
+    if matcher is not None:
+        ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id, target.id))
+        if source.urgent or target.urgent:
+            await _resync(ctx, target.dialogue_id, target.id)
+    return moved
+
+
+async def _resync(ctx: Context, dialogue_id: str, *cluster_ids: int) -> None:
+    """After commit, hold exactly what a restart would load for these clusters."""
+    matcher = ctx.services.matcher
+    if matcher is None:
+        return
+    rows = {cid: await q.indexable_questions(ctx.conn, cid) for cid in cluster_ids}
+
+    def apply() -> None:
+        for cid, cluster_rows in rows.items():
+            matcher.remove_cluster(dialogue_id, cid)
+            matcher.add_rows(cluster_rows)
+
+    ctx.after_commit.append(apply)
 
 
 def _dialogue(ctx: Context) -> Dialogue:
@@ -524,7 +660,8 @@ def _count(ctx: Context, c: reports.ClusterSummary) -> str:
     return ctx.t("staff.count_direct", direct=c.direct)
 
 
-def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue | None) -> str:
+def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue | None,
+                    current: q.AnswerRevision | None = None) -> str:
     topic = dialogue.topic_name(c.topic) if dialogue else str(c.topic)
     lines = [ctx.t("staff.cluster_header", id=c.id, count=_count(ctx, c), topic=topic,
                    status=ctx.t(f"status.{c.status}"))]
@@ -533,8 +670,9 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
     if c.department:
         lines.append(ctx.t("staff.cluster_department", department=c.department,
                            deadline=_fmt(c.deadline) if c.deadline else "—"))
-    if c.answer:
-        lines.append(ctx.t("staff.cluster_answer", agency=c.answered_by, answer=c.answer[:500]))
+    if current is not None:
+        lines.append(ctx.t("staff.cluster_answer", agency=current.agency,
+                           answer=current.answer[:500], revision=current.revision))
     if c.reject_reason:
         lines.append(ctx.t("staff.cluster_rejected", reason=c.reject_reason))
     return "\n".join(lines)

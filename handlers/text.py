@@ -20,13 +20,17 @@ from pathlib import Path
 __all__ = [
     "CONCEPT_MARK",
     "DEFAULT_CONCEPTS",
+    "DEFAULT_REQUESTS",
     "DEFAULT_STOPWORDS",
     "DEFAULT_TEENCODE",
     "ConceptTable",
     "Normalizer",
+    "RequestTable",
     "clean",
     "fold",
+    "from_outside",
     "load_concepts",
+    "load_requests",
     "load_stopwords",
     "load_teencode",
 ]
@@ -37,6 +41,29 @@ _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\
                         r"\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+
+
+# Code points no UTF-8 text can hold (lone surrogates: JSON's "\ud800" decodes to one), and the
+# controls that have no business in a chat message. Newline and tab stay; the line and paragraph
+# separators and CR become newlines.
+_UNENCODABLE = re.compile(r"[\ud800-\udfff]")
+_CONTROLS = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]")
+_NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\u0085]")
+
+
+def from_outside(value: str) -> str:
+    """Whatever a platform sent, made safe to store, log and show: lone surrogates become
+    U+FFFD, CR, NEL and the line/paragraph separators become newlines, other controls go.
+    Nothing else changes (no trimming, no cutting): `clean` tidies for the flows later."""
+    if not value:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    if value.isascii() and value.isprintable():
+        return value
+    value = _UNENCODABLE.sub("\ufffd", value)
+    value = _NEWLINES.sub("\n", value)
+    return _CONTROLS.sub("", value)
 
 
 def clean(text: str) -> str:
@@ -69,6 +96,7 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEENCODE = _REPO_ROOT / "locales" / "teencode.tsv"
 DEFAULT_STOPWORDS = _REPO_ROOT / "locales" / "stopwords.txt"
 DEFAULT_CONCEPTS = _REPO_ROOT / "locales" / "concepts.tsv"
+DEFAULT_REQUESTS = _REPO_ROOT / "locales" / "requests.tsv"
 
 # "vay" is a loan ("vay vốn"); "vậy" (so) folds to the same letters. A table entry that produced or
 # removed "vay" would silently turn loans into filler (visonorm ships exactly this bug).
@@ -361,6 +389,70 @@ def load_concepts(path: Path) -> ConceptTable:
     return ConceptTable(lines)
 
 
+# --- What a question asks for -----------------------------------------------------------------
+# Format and purpose: the header of locales/requests.tsv.
+
+REQUEST_KINDS = ("action", "ask")
+
+
+class RequestTable:
+    """Compiled locales/requests.tsv: which requests (an action to be done, a thing she wants to
+    know) a question's words name. Each request is one bit, so comparing two questions is two
+    integer ANDs (bot.matching keeps them in arrays)."""
+
+    def __init__(self, lines: Iterable[tuple[str, str, str]] = ()) -> None:
+        """`lines`: (request, kind "action" or "ask", folded phrase)."""
+        bits: dict[str, int] = {}
+        self.kinds: dict[str, str] = {}
+        phrases: dict[str, int] = {}
+        for request, kind, phrase in lines:
+            bit = bits.setdefault(request, 1 << len(bits))
+            self.kinds[request] = kind
+            phrases[phrase] = phrases.get(phrase, 0) | bit
+        self._bits = bits
+        self._phrases = phrases
+        self._pattern = _trie_pattern(phrases)
+        self._action_bits = sum(bit for r, bit in bits.items() if self.kinds[r] == "action")
+
+    def __bool__(self) -> bool:
+        return bool(self._phrases)
+
+    def masks(self, folded_words: str) -> tuple[int, int]:
+        """(action bits, ask bits) named in `folded_words` (folded words, single spaces). The
+        longest phrase at each position counts, and phrases inside a longer one do not."""
+        if self._pattern is None:
+            return 0, 0
+        found = reach = 0
+        for m in self._pattern.finditer(folded_words):
+            if m.end(1) <= reach:
+                continue
+            reach = m.end(1)
+            found |= self._phrases[m.group(1)]
+        return found & self._action_bits, found & ~self._action_bits
+
+    def names(self, mask: int) -> list[str]:
+        return [r for r, bit in self._bits.items() if mask & bit]
+
+
+def load_requests(path: Path) -> RequestTable:
+    """Read `request<TAB>kind<TAB>phrase | phrase` lines (format: header of
+    locales/requests.tsv). Raises ValueError naming the line for a malformed entry."""
+    lines: list[tuple[str, str, str]] = []
+    for lineno, line in _entries(path):
+        parts = [p.strip() for p in line.split("\t")]
+        phrases = ([" ".join(fold(p).split()) for p in parts[2].split("|")]
+                   if len(parts) == 3 else [])
+        if (len(parts) != 3 or not _CONCEPT_NAME.fullmatch(parts[0])
+                or parts[1] not in REQUEST_KINDS or not all(phrases)):
+            raise ValueError(f"{path}:{lineno}: expected 'request<TAB>action|ask<TAB>phrase | "
+                             f"phrase', got {line!r}")
+        for phrase in phrases:
+            if phrase in _PROTECTED:
+                raise ValueError(f"{path}:{lineno}: {phrase!r} alone is also 'vậy'")
+            lines.append((parts[0], parts[1], phrase))
+    return RequestTable(lines)
+
+
 @dataclass(frozen=True)
 class Normalizer:
     """Question text → matching form: folded content words, then concept words, space-joined.
@@ -375,6 +467,7 @@ class Normalizer:
     teencode: Mapping[str, str] = field(default_factory=dict)
     stopwords: frozenset[str] = frozenset()
     concepts: ConceptTable = field(default_factory=ConceptTable)
+    requests: RequestTable = field(default_factory=RequestTable)
     _single: frozenset[str] = field(init=False, repr=False, compare=False)
     _phrases: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
@@ -390,23 +483,34 @@ class Normalizer:
     @classmethod
     def from_files(cls, teencode_path: Path = DEFAULT_TEENCODE,
                    stopwords_path: Path = DEFAULT_STOPWORDS,
-                   concepts_path: Path | None = DEFAULT_CONCEPTS) -> Normalizer:
+                   concepts_path: Path | None = DEFAULT_CONCEPTS,
+                   requests_path: Path | None = DEFAULT_REQUESTS) -> Normalizer:
         """The tables in locales/; `concepts_path=None` matches on words alone."""
         concepts = load_concepts(Path(concepts_path)) if concepts_path else ConceptTable()
+        requests = load_requests(Path(requests_path)) if requests_path else RequestTable()
         return cls(load_teencode(Path(teencode_path)), load_stopwords(Path(stopwords_path)),
-                   concepts)
+                   concepts, requests)
+
+    def request_masks(self, text: str) -> tuple[int, int]:
+        """(action bits, ask bits) of what the question asks for (`RequestTable`)."""
+        return self.analyse(text)[1]
 
     def __call__(self, text: str) -> str:
+        return self.analyse(text)[0]
+
+    def analyse(self, text: str) -> tuple[str, tuple[int, int]]:
+        """(matching form, request masks), in one pass over the text."""
         text = unicodedata.normalize("NFC", text or "").lower()
         if _REPEATED.search(text):  # rare; the search alone is 4x cheaper than sub()
             text = _REPEATED.sub(_squeeze, text)
         teen = self.teencode
         words = " ".join([teen.get(w, w) for w in _WORD.findall(text)])
         folded = words.translate(_FOLD_TABLE)
+        masks = self.requests.masks(folded) if self.requests else (0, 0)
         found: list[str] = []
         if self.concepts:
             folded, found = self.concepts.apply(words, folded)
         if self._phrases is not None:
             folded = self._phrases.sub(" ", folded)
         single = self._single
-        return " ".join([w for w in folded.split() if w not in single] + found)
+        return " ".join([w for w in folded.split() if w not in single] + found), masks

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .text import from_outside
+
 __all__ = ["Incoming", "Kind", "Option", "Reply"]
 
 
@@ -27,6 +29,12 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Incoming:
+    """One message or button press, as a channel adapter received it.
+
+    Every text field is passed through `from_outside` here, at the edge: whatever bytes a
+    platform delivered (lone surrogates, NUL, C1 controls), nothing past this point sees them.
+    """
+
     channel: str  # "telegram" | "zalo" | "terminal"
     chat_id: str
     user_id: str
@@ -36,8 +44,20 @@ class Incoming:
     display_name: str = ""
     media_url: str = ""  # voice/photo URL where the platform gives one
     update_key: str = ""  # platform id of the delivery, for dropping duplicates
+    bot: str = ""  # the receiving bot's own id: delivery ids are unique per bot, not per channel
     is_group: bool = False
     is_edit: bool = False
+
+    def __post_init__(self) -> None:
+        for name in _OUTSIDE_TEXT:
+            value = getattr(self, name)
+            safe = from_outside(value)
+            if safe is not value:
+                object.__setattr__(self, name, safe)
+
+
+_OUTSIDE_TEXT = ("chat_id", "user_id", "text", "action", "display_name", "media_url",
+                 "update_key", "bot")
 
 
 @dataclass(frozen=True)
@@ -61,4 +81,7 @@ class Reply:
     columns: int = 1  # buttons per row on Telegram
     image: bytes | None = None  # a PNG to send before the text (digest chart)
     document: tuple[str, bytes] | None = None  # (file name, content) for exports
+    # The platform's update is confirmed only once this reply was sent: she must know that
+    # her message was not stored, or the platform delivers it again.
+    awaited: bool = False
     extra: dict = field(default_factory=dict, compare=False)

@@ -42,6 +42,10 @@ class Database:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")
+        # Deleted or overwritten rows are zeroed in the file, not just marked free: after
+        # /xoa_du_lieu her words must not be readable in the bytes (some builds default to it,
+        # others do not: never rely on the build).
+        await conn.execute("PRAGMA secure_delete = ON")
         db = cls(conn, path, clock)
         await db.migrate()
         return db
@@ -51,15 +55,21 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception, COMMIT's own included.
+
+        A full disk fails at COMMIT (the WAL cannot grow): without the rollback there the
+        connection would stay inside the dead transaction and every later BEGIN would fail.
+        """
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self.conn.execute("ROLLBACK")
                 raise
-            await self.conn.execute("COMMIT")
 
     async def migrate(self) -> list[str]:
         """Apply every migration file not yet recorded, each in its own transaction."""
@@ -81,6 +91,12 @@ class Database:
                 )
             done.append(file.stem)
         return done
+
+    async def checkpoint(self) -> None:
+        """Write the WAL back into the database file and empty it, so pages holding erased data
+        no longer survive in the -wal file. Run after a deletion has committed."""
+        async with self._lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def backup(self, target: Path) -> None:
         """A consistent online copy through SQLite's backup API."""

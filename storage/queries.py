@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,26 +69,58 @@ async def user_by_id(conn: Conn, user_id: int) -> User | None:
 async def ensure_user(
     conn: Conn, channel: str, external_id: str, chat_id: str, display_name: str, *, now: dt.datetime
 ) -> User:
-    """The user for this channel identity, created on first contact (without consent)."""
+    """The user for this channel identity, created on first contact (without consent). Her
+    display name is kept only once she has consented."""
+    name = display_name[:100]
     row = await _one(
         conn,
         """
-        INSERT INTO users (channel, external_id, chat_id, display_name, created_at)
-        VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id
+        INSERT INTO users (channel, external_id, chat_id, created_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id,
+            display_name = CASE WHEN users.consent_at IS NOT NULL AND users.display_name = ''
+                                THEN ? ELSE users.display_name END
         RETURNING *
         """,
-        (channel, external_id, chat_id, display_name[:100], stamp(now)),
+        (channel, external_id, chat_id, stamp(now), name),
     )
     assert row is not None  # RETURNING on an upsert always gives the row
     return _user(row)
 
 
-async def record_consent(conn: Conn, user_id: int, version: str, *, now: dt.datetime) -> None:
+async def record_consent(
+    conn: Conn, user_id: int, version: str, display_name: str = "", *, now: dt.datetime
+) -> None:
     await conn.execute(
-        "UPDATE users SET consent_at = ?, consent_version = ?, deleted_at = NULL WHERE id = ?",
-        (stamp(now), version, user_id),
+        """
+        UPDATE users SET consent_at = ?, consent_version = ?, deleted_at = NULL,
+            display_name = CASE WHEN ? != '' THEN ? ELSE display_name END
+        WHERE id = ?
+        """,
+        (stamp(now), version, display_name[:100], display_name[:100], user_id),
     )
+
+
+async def forget_declined_user(conn: Conn, user_id: int) -> bool:
+    """She declined consent: remove her row when nothing else needs it, otherwise keep it
+    without her name. It is needed when she is a commune leader, has questions, or staff were
+    alerted about her (a danger message before consent): staff reach her by "U<id>" through
+    this row, and a deleted id could be given to the next newcomer. The caller drops her
+    conversation. True when nothing of her is left."""
+    await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
+    cur = await conn.execute(
+        """
+        DELETE FROM users WHERE id = ? AND consent_at IS NULL AND leader_commune IS NULL
+          AND NOT EXISTS (SELECT 1 FROM questions WHERE user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+          AND NOT EXISTS (SELECT 1 FROM outbox WHERE about_user_id = users.id)
+        """,
+        (user_id,),
+    )
+    if cur.rowcount == 1:
+        return True
+    await conn.execute("UPDATE users SET display_name = '' WHERE id = ?", (user_id,))
+    return False
 
 
 async def set_announcements(conn: Conn, user_id: int, wanted: bool) -> None:
@@ -138,14 +170,60 @@ async def save_conversation(
     )
 
 
-async def claim_update(conn: Conn, channel: str, update_key: str, *, now: dt.datetime) -> bool:
-    """True the first time a delivery id is seen; False for a duplicate delivery."""
+async def delete_conversation(conn: Conn, channel: str, chat_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id))
+
+
+# Platforms redeliver within a day (Telegram keeps an update 24 hours); a key older than this is
+# a new message that happens to reuse an id (Telegram restarts its ids after a week of silence).
+DELIVERY_RETENTION = dt.timedelta(days=3)
+
+
+async def claim_update(
+    conn: Conn, channel: str, bot: str, update_key: str, *, now: dt.datetime
+) -> bool:
+    """True the first time this bot sees a delivery id; False for a duplicate delivery.
+
+    Keyed per bot, so a new token starting its ids afresh is not a duplicate; an id last seen
+    longer ago than DELIVERY_RETENTION is claimed again (a restarted id sequence)."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO processed_updates (channel, update_key, processed_at) "
-        "VALUES (?, ?, ?)",
-        (channel, update_key, stamp(now)),
+        """
+        INSERT INTO processed_updates (channel, bot, update_key, processed_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
+        WHERE processed_updates.processed_at < ?
+        """,
+        (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION)),
     )
     return cur.rowcount == 1
+
+
+async def prune_stale(conn: Conn, *, now: dt.datetime,
+                      drafts: dt.timedelta = dt.timedelta(days=30)) -> dict[str, int]:
+    """Retention for the tables that grow with every sender: delivery ids past the redelivery
+    window, conversations (drafts) left idle, and people who wrote once and never consented
+    (nothing of theirs is kept: no question, no draft)."""
+    removed = {}
+    cur = await conn.execute("DELETE FROM processed_updates WHERE processed_at < ?",
+                             (stamp(now - DELIVERY_RETENTION),))
+    removed["processed_updates"] = cur.rowcount
+    cur = await conn.execute("DELETE FROM conversations WHERE updated_at < ?",
+                             (stamp(now - drafts),))
+    removed["conversations"] = cur.rowcount
+    cur = await conn.execute(
+        """
+        DELETE FROM users
+        WHERE consent_at IS NULL AND leader_commune IS NULL AND created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM questions WHERE questions.user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+          AND NOT EXISTS (SELECT 1 FROM conversations c
+                          WHERE c.channel = users.channel AND c.chat_id = users.chat_id)
+        """,
+        (stamp(now - drafts),),
+    )
+    removed["users"] = cur.rowcount
+    return removed
 
 
 # --- questions and clusters --------------------------------------------------------------------
@@ -201,12 +279,12 @@ async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.d
         """
         INSERT INTO questions (dialogue_id, receipt, user_id, channel, kind, commune, topic, text,
             anonymous, represented, meeting_date, voice_url, urgent, danger,
-            supports_question_id, cluster_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            supports_question_id, cluster_id, home_cluster_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (q.dialogue_id, receipt, q.user_id, q.channel, q.kind, q.commune, q.topic, q.text,
          int(q.anonymous), q.represented, q.meeting_date, q.voice_url, int(q.urgent), q.danger,
-         q.supports_question_id, q.cluster_id, stamp(now)),
+         q.supports_question_id, q.cluster_id, q.cluster_id, stamp(now)),
     )
     if q.urgent:
         await conn.execute("UPDATE clusters SET urgent = 1 WHERE id = ?", (q.cluster_id,))
@@ -233,29 +311,96 @@ async def user_supports_cluster(conn: Conn, user_id: int, cluster_id: int) -> st
 
 
 @dataclass(frozen=True)
+class Offer:
+    """What another member may be shown of a cluster: staff's approved wording, or the first
+    shareable question's text, which the caller masks before showing (`approved` False)."""
+
+    cluster_id: int
+    text: str
+    approved: bool
+    count: int
+    asker_name: str = ""  # her display name, masked in the text too if she wrote it there
+
+
+# A question another member may read (masked): live, not urgent or danger, not rejected, not
+# deleted, not a voice message, and its asker has not deleted her data.
+_SHAREABLE = """
+    r.kind IN ('member', 'relay') AND r.text != '' AND r.rejected_reason IS NULL
+    AND r.deleted_at IS NULL AND r.urgent = 0 AND r.danger IS NULL AND r.voice_url IS NULL
+    AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id AND u.deleted_at IS NOT NULL)
+"""
+
+
+async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str) -> Offer | None:
+    """The cluster as a similar-question offer, re-read from the database so a stale matching
+    index can never show what must not be shown. None: not offerable (merged, rejected,
+    urgent, holds a danger disclosure without a staff wording, or nothing shareable left)."""
+    row = await _one(
+        conn,
+        f"""
+        SELECT c.public_text, s.text, COALESCE(u.display_name, '') AS asker,
+            (SELECT COUNT(DISTINCT CASE WHEN n.kind IN ('member', 'support')
+                                        THEN COALESCE(n.user_id, -n.id) END)
+                    + COALESCE(SUM(CASE WHEN n.kind = 'relay' THEN n.represented END), 0)
+              FROM questions n WHERE n.cluster_id = c.id AND n.rejected_reason IS NULL) AS total
+        FROM clusters c
+        LEFT JOIN questions s ON s.id = (SELECT r.id FROM questions r
+                                         WHERE r.cluster_id = c.id AND {_SHAREABLE}
+                                         ORDER BY r.id LIMIT 1)
+        LEFT JOIN users u ON u.id = s.user_id
+        WHERE c.id = ? AND c.dialogue_id = ? AND c.merged_into IS NULL AND c.urgent = 0
+          AND c.status != 'khong_phu_hop'
+          AND (c.public_text IS NOT NULL OR NOT EXISTS (
+                SELECT 1 FROM questions d WHERE d.cluster_id = c.id AND d.deleted_at IS NULL
+                  AND (d.urgent = 1 OR d.danger IS NOT NULL)))
+        """,
+        (cluster_id, dialogue_id),
+    )
+    if row is None:
+        return None
+    if row["public_text"]:
+        return Offer(cluster_id, row["public_text"], True, row["total"])
+    if not row["text"]:
+        return None
+    return Offer(cluster_id, row["text"], False, row["total"], row["asker"])
+
+
+async def set_cluster_public_text(conn: Conn, cluster_id: int, text: str | None) -> None:
+    """Staff's wording other members are shown for this cluster (None: back to masked text)."""
+    await conn.execute("UPDATE clusters SET public_text = ? WHERE id = ?", (text, cluster_id))
+
+
+@dataclass(frozen=True)
 class MyQuestion:
     receipt: str
     dialogue_id: str
     kind: str
     topic: int
-    text: str
+    text: str  # hers; for a support, staff's wording or another member's text (mask it)
     status: str
     rejected_reason: str | None
     answer: str | None
     answered_by: str | None
     created_at: str
+    shared: bool = False  # text is another member's question: the caller masks it
+    asker_name: str = ""  # that member's display name, to mask as well
 
 
 async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[MyQuestion]:
     """Her questions and supports, newest first, with the status of their cluster."""
     cur = await conn.execute(
-        """
+        f"""
         SELECT q.receipt, q.dialogue_id, q.kind, q.topic, q.created_at, q.rejected_reason,
-               COALESCE(NULLIF(q.text, ''), s.text, '') AS text,
+               CASE WHEN q.kind != 'support' THEN q.text
+                    ELSE COALESCE(c.public_text, (SELECT r.text FROM questions r
+                        WHERE r.id = q.supports_question_id AND {_SHAREABLE}), '')
+               END AS text,
+               q.kind = 'support' AND c.public_text IS NULL AS shared,
+               (SELECT u.display_name FROM questions r JOIN users u ON u.id = r.user_id
+                 WHERE r.id = q.supports_question_id) AS asker,
                c.status, c.answer, c.answered_by
         FROM questions q
         JOIN clusters c ON c.id = q.cluster_id
-        LEFT JOIN questions s ON s.id = q.supports_question_id
         WHERE q.user_id = ? AND q.deleted_at IS NULL
         ORDER BY q.id DESC LIMIT ?
         """,
@@ -266,7 +411,8 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
             receipt=r["receipt"], dialogue_id=r["dialogue_id"], kind=r["kind"], topic=r["topic"],
             text=r["text"], status="khong_phu_hop" if r["rejected_reason"] else r["status"],
             rejected_reason=r["rejected_reason"], answer=r["answer"],
-            answered_by=r["answered_by"], created_at=r["created_at"],
+            answered_by=r["answered_by"], created_at=r["created_at"], shared=bool(r["shared"]),
+            asker_name=r["asker"] or "",
         )
         for r in await cur.fetchall()
     ]
@@ -332,41 +478,61 @@ class OutboxMessage:
 async def enqueue(
     conn: Conn, channel: str, chat_id: str, text: str, purpose: str,
     dedupe_key: str | None = None, priority: int = 0, image: bytes | None = None, *,
-    now: dt.datetime,
+    now: dt.datetime, about_user: int | None = None,
 ) -> bool:
-    """Queue a message; False when one with the same dedupe key was queued before."""
+    """Queue a message; False when one with the same dedupe key was queued before.
+    `about_user`: the member it speaks of (a danger alert), so deleting her data finds it."""
     cur = await conn.execute(
         """
         INSERT OR IGNORE INTO outbox (channel, chat_id, text, purpose, dedupe_key, priority,
-            image, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            image, created_at, about_user_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
-        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now)),
+        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now), about_user),
     )
     return cur.rowcount == 1
 
 
-async def pending_outbox(
-    conn: Conn, channel: str, limit: int = 100, *, now: dt.datetime
+async def claim_outbox(
+    conn: Conn, channel: str, owner: str, limit: int = 100, *, now: dt.datetime,
+    lease: dt.timedelta = dt.timedelta(minutes=10), chat_id: str | None = None,
 ) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages to `owner`, most urgent first.
+
+    A leased row is invisible to every other sender until the lease runs out, so two senders
+    on one database (a forced second instance) never both send it. A sender killed mid-batch
+    leaves its rows to be sent again once the lease has passed: at least once, never twice
+    while the first sender lives.
+    """
     cur = await conn.execute(
         """
-        SELECT id, channel, chat_id, text, purpose, attempts, image FROM outbox
-        WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
-          AND (not_before IS NULL OR not_before <= ?)
-        ORDER BY priority DESC, id LIMIT ?
+        UPDATE outbox SET lease_owner = ?, lease_until = ?
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE channel = ? AND sent_at IS NULL AND failed_at IS NULL
+              AND (not_before IS NULL OR not_before <= ?)
+              AND (lease_until IS NULL OR lease_until <= ?)
+              AND (? IS NULL OR chat_id = ?)
+            ORDER BY priority DESC, id LIMIT ?)
+        RETURNING id, channel, chat_id, text, purpose, attempts, image, priority
         """,
-        (channel, stamp(now), limit),
+        (owner, stamp(now + lease), channel, stamp(now), stamp(now), chat_id, chat_id, limit),
     )
+    rows = sorted(await cur.fetchall(), key=lambda r: (-r["priority"], r["id"]))
     return [
         OutboxMessage(r["id"], r["channel"], r["chat_id"], r["text"], r["purpose"],
                       r["attempts"], r["image"])
-        for r in await cur.fetchall()
+        for r in rows
     ]
 
 
-async def mark_outbox_sent(conn: Conn, message_id: int, *, now: dt.datetime) -> None:
-    await conn.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (stamp(now), message_id))
+async def mark_outbox_sent(conn: Conn, message_id: int, owner: str, *, now: dt.datetime) -> bool:
+    """Record a send; False if the lease was lost meanwhile (then another sender has it)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        (stamp(now), message_id, owner),
+    )
+    return cur.rowcount == 1
 
 
 async def mark_outbox_retry(
@@ -375,7 +541,7 @@ async def mark_outbox_retry(
     await conn.execute(
         """
         UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ?,
-            failed_at = CASE WHEN ? THEN ? ELSE NULL END
+            failed_at = CASE WHEN ? THEN ? ELSE NULL END, lease_owner = NULL, lease_until = NULL
         WHERE id = ?
         """,
         (error[:500], not_before, int(give_up), stamp(now), message_id),
@@ -414,15 +580,109 @@ async def forward_cluster(
     )
 
 
+@dataclass(frozen=True)
+class AnswerRevision:
+    """One version of a cluster's answer: 1 is the first answer, each correction adds one."""
+
+    id: int
+    cluster_id: int
+    revision: int
+    answer: str
+    agency: str
+    recorded_by: str
+    recorded_at: str
+
+
+def _revision(row: aiosqlite.Row) -> AnswerRevision:
+    return AnswerRevision(row["id"], row["cluster_id"], row["revision"], row["answer"],
+                          row["agency"], row["recorded_by"], row["recorded_at"])
+
+
+async def current_answer(conn: Conn, cluster_id: int) -> AnswerRevision | None:
+    """The latest revision of the cluster's answer, or None while it has none."""
+    row = await _one(
+        conn, "SELECT * FROM answer_revisions WHERE cluster_id = ? ORDER BY revision DESC LIMIT 1",
+        (cluster_id,))
+    return _revision(row) if row else None
+
+
 async def record_answer(
-    conn: Conn, cluster_id: int, answer: str, agency: str, *, now: dt.datetime
-) -> None:
+    conn: Conn, cluster_id: int, answer: str, agency: str, recorded_by: str, *, now: dt.datetime
+) -> AnswerRevision:
+    """Add the next revision of the cluster's answer and make it the cluster's current one."""
+    row = await _one(
+        conn,
+        """
+        INSERT INTO answer_revisions (cluster_id, revision, answer, agency, recorded_by,
+            recorded_at)
+        VALUES (?, (SELECT COALESCE(MAX(revision), 0) + 1 FROM answer_revisions
+                    WHERE cluster_id = ?), ?, ?, ?, ?)
+        RETURNING *
+        """,
+        (cluster_id, cluster_id, answer, agency, recorded_by, stamp(now)),
+    )
+    assert row is not None  # RETURNING on an insert always gives the row
     await conn.execute(
         """
         UPDATE clusters SET answer = ?, answered_by = ?, answered_at = ?, status = 'da_tra_loi'
         WHERE id = ?
         """,
         (answer, agency, stamp(now), cluster_id),
+    )
+    return _revision(row)
+
+
+@dataclass(frozen=True)
+class AnswerSender:
+    """A question in a cluster whose sender is to know the cluster's answer."""
+
+    question_id: int
+    receipt: str
+    user_id: int
+    channel: str
+    chat_id: str
+    told: bool  # already sent the revision asked about
+    last_notice: int  # latest notice of any answer sent for this question, 0 if none
+    last_answer: str | None  # the answer of that notice: what she knows now
+
+
+async def who_should_know_the_answer(
+    conn: Conn, cluster_id: int, revision_id: int | None
+) -> list[AnswerSender]:
+    """Askers, supporters and relaying leaders of a cluster, whether each was sent the given
+    revision, and the answer each was sent last (in this cluster or one merged away)."""
+    rows = await conn.execute_fetchall(
+        """
+        SELECT q.id, q.receipt, q.channel, q.user_id, u.chat_id,
+               EXISTS (SELECT 1 FROM answer_notices n
+                       WHERE n.question_id = q.id AND n.revision_id = ?) AS told,
+               last.id AS last_notice, r.answer AS last_answer
+        FROM questions q
+        JOIN users u ON u.id = q.user_id
+        LEFT JOIN answer_notices last ON last.id = (
+            SELECT MAX(n.id) FROM answer_notices n WHERE n.question_id = q.id)
+        LEFT JOIN answer_revisions r ON r.id = last.revision_id
+        WHERE q.cluster_id = ? AND q.deleted_at IS NULL AND u.deleted_at IS NULL
+          AND q.rejected_reason IS NULL AND u.chat_id != ''
+        ORDER BY q.id
+        """,
+        (revision_id, cluster_id),
+    )
+    return [
+        AnswerSender(r["id"], r["receipt"], r["user_id"], r["channel"], r["chat_id"],
+                     bool(r["told"]), r["last_notice"] or 0, r["last_answer"])
+        for r in rows
+    ]
+
+
+async def record_answer_notice(
+    conn: Conn, question_id: int, revision_id: int, *, now: dt.datetime
+) -> None:
+    """Her question's sender has been sent this revision (queued in the same transaction)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO answer_notices (question_id, revision_id, told_at) "
+        "VALUES (?, ?, ?)",
+        (question_id, revision_id, stamp(now)),
     )
 
 
@@ -454,9 +714,110 @@ async def merge_clusters(conn: Conn, source: int, target: int) -> int:
 
 
 async def move_question(conn: Conn, question_id: int, cluster_id: int) -> None:
+    """Split: the question (and its supporters) now belong to `cluster_id`, as if first asked
+    there (home_cluster_id: see migration 0005)."""
     await conn.execute(
-        "UPDATE questions SET cluster_id = ? WHERE id = ? OR supports_question_id = ?",
-        (cluster_id, question_id, question_id),
+        """
+        UPDATE questions SET cluster_id = ?, home_cluster_id = ?
+        WHERE id = ? OR supports_question_id = ?
+        """,
+        (cluster_id, cluster_id, question_id, question_id),
+    )
+
+
+# Questions the matcher indexes: wordings (member questions, leaders' relays) with text, not
+# rejected, in a live cluster that is neither rejected nor urgent (an urgent cluster holds a
+# danger disclosure: never offered to another member, never joined without staff).
+_INDEXABLE = """
+SELECT q.id, q.dialogue_id, q.text, q.topic, q.cluster_id,
+       COALESCE(q.home_cluster_id, q.cluster_id) AS home_cluster_id
+FROM questions q JOIN clusters c ON c.id = q.cluster_id
+WHERE q.kind IN ('member', 'relay') AND q.text != '' AND q.voice_url IS NULL
+  AND q.rejected_reason IS NULL AND c.merged_into IS NULL AND c.urgent = 0
+  AND c.status != 'khong_phu_hop'
+"""
+
+
+async def indexable_questions(conn: Conn, cluster_id: int | None = None) -> list[aiosqlite.Row]:
+    """What the matcher should hold, of one cluster or (None) of every dialogue, by id."""
+    cur = await conn.execute(
+        _INDEXABLE + " AND (? IS NULL OR q.cluster_id = ?) ORDER BY q.id",
+        (cluster_id, cluster_id),
+    )
+    return list(await cur.fetchall())
+
+
+async def live_questions_of_user(conn: Conn, user_id: int) -> list[tuple[int, str]]:
+    """(question id, dialogue id) of her questions whose text is still stored."""
+    cur = await conn.execute(
+        "SELECT id, dialogue_id FROM questions WHERE user_id = ? AND deleted_at IS NULL",
+        (user_id,),
+    )
+    return [(r["id"], r["dialogue_id"]) for r in await cur.fetchall()]
+
+
+# --- possible duplicates (staff confirm or refuse; bot.matching review_threshold) ----------
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    id: int
+    dialogue_id: str
+    cluster_id: int
+    similar_to: int
+    score: float
+
+
+async def record_duplicate_candidate(conn: Conn, dialogue_id: str, cluster_id: int,
+                                     similar_to: int, score: float, *,
+                                     now: dt.datetime) -> bool:
+    """Propose a pair once (a refused pair is never proposed again); True if new."""
+    cur = await conn.execute(
+        """
+        INSERT OR IGNORE INTO duplicate_candidates
+            (dialogue_id, cluster_id, similar_to, score, created_at)
+        VALUES (?, ?, ?, ?, ?)
+        """,
+        (dialogue_id, cluster_id, similar_to, score, stamp(now)),
+    )
+    return cur.rowcount == 1
+
+
+_OPEN_CANDIDATES = """
+SELECT d.id, d.dialogue_id, d.cluster_id, d.similar_to, d.score
+FROM duplicate_candidates d
+JOIN clusters a ON a.id = d.cluster_id
+JOIN clusters b ON b.id = d.similar_to
+WHERE d.status = 'open' AND a.merged_into IS NULL AND b.merged_into IS NULL
+  AND a.status != 'khong_phu_hop' AND b.status != 'khong_phu_hop'
+"""
+
+
+def _candidate(row: aiosqlite.Row) -> DuplicateCandidate:
+    return DuplicateCandidate(row["id"], row["dialogue_id"], row["cluster_id"],
+                              row["similar_to"], row["score"])
+
+
+async def open_duplicate_candidates(conn: Conn, dialogue_id: str,
+                                    limit: int = 5) -> list[DuplicateCandidate]:
+    """Undecided pairs whose two clusters are both still live, closest first."""
+    cur = await conn.execute(
+        _OPEN_CANDIDATES + " AND d.dialogue_id = ? ORDER BY d.score DESC, d.id LIMIT ?",
+        (dialogue_id, limit),
+    )
+    return [_candidate(r) for r in await cur.fetchall()]
+
+
+async def open_duplicate_candidate(conn: Conn, candidate_id: int) -> DuplicateCandidate | None:
+    row = await _one(conn, _OPEN_CANDIDATES + " AND d.id = ?", (candidate_id,))
+    return _candidate(row) if row else None
+
+
+async def decide_duplicate_candidate(conn: Conn, candidate_id: int, merged: bool, *,
+                                     now: dt.datetime) -> None:
+    await conn.execute(
+        "UPDATE duplicate_candidates SET status = ?, decided_at = ? WHERE id = ?",
+        ("merged" if merged else "refused", stamp(now), candidate_id),
     )
 
 
@@ -501,25 +862,76 @@ async def recipient_of_question(conn: Conn, question_id: int) -> Recipient | Non
 
 
 async def create_invite(
-    conn: Conn, code: str, commune: str, created_by: str, *, now: dt.datetime
+    conn: Conn, code: str, commune: str, created_by: str, *, now: dt.datetime,
+    expires: dt.datetime,
 ) -> None:
     await conn.execute(
-        "INSERT INTO leader_invites (code, commune, created_by, created_at) VALUES (?, ?, ?, ?)",
-        (code, commune, created_by, stamp(now)),
+        "INSERT INTO leader_invites (code, commune, created_by, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (code, commune, created_by, stamp(now), stamp(expires)),
     )
 
 
 async def redeem_invite(conn: Conn, code: str, user_id: int, *, now: dt.datetime) -> str | None:
-    """The invite's commune if the code exists and is unused; it is used up by this call."""
-    cur = await conn.execute(
-        "UPDATE leader_invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL",
-        (user_id, stamp(now), code),
+    """The invite's commune if the code exists, is unused and has not expired; it is used up
+    by this call. A code made before codes expired (no expires_at) no longer works."""
+    row = await _one(
+        conn,
+        """
+        UPDATE leader_invites SET used_by = ?, used_at = ?
+        WHERE code = ? AND used_by IS NULL AND expires_at > ?
+        RETURNING commune
+        """,
+        (user_id, stamp(now), code, stamp(now)),
     )
-    if cur.rowcount != 1:
-        return None
-    cur = await conn.execute("SELECT commune FROM leader_invites WHERE code = ?", (code,))
-    (commune,) = await cur.fetchone()
-    return commune
+    return row["commune"] if row else None
+
+
+async def invite_expired(conn: Conn, code: str, *, now: dt.datetime) -> bool:
+    """True for an unused code whose time has passed (so she can be told to ask for a new one)."""
+    row = await _one(
+        conn,
+        "SELECT 1 FROM leader_invites WHERE code = ? AND used_by IS NULL "
+        "AND (expires_at IS NULL OR expires_at <= ?)",
+        (code, stamp(now)),
+    )
+    return row is not None
+
+
+async def invite_locked_until(conn: Conn, user_id: int, *, now: dt.datetime) -> str | None:
+    """When this user may try invite codes again, or None when she may now."""
+    row = await _one(
+        conn, "SELECT locked_until FROM invite_failures WHERE user_id = ? AND locked_until > ?",
+        (user_id, stamp(now)),
+    )
+    return row["locked_until"] if row else None
+
+
+async def record_invite_failure(
+    conn: Conn, user_id: int, max_failures: int, lock: dt.timedelta, *, now: dt.datetime
+) -> bool:
+    """Count a wrong code; after `max_failures` within `lock`, lock her out for `lock`.
+    True when this failure locked her."""
+    row = await _one(conn, "SELECT failures, first_at FROM invite_failures WHERE user_id = ?",
+                     (user_id,))
+    fresh = row is None or row["first_at"] <= stamp(now - lock)
+    failures = 1 if fresh else row["failures"] + 1
+    locked = failures >= max_failures
+    await conn.execute(
+        """
+        INSERT INTO invite_failures (user_id, failures, first_at, locked_until)
+        VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT (user_id) DO UPDATE SET failures = ?2,
+            first_at = CASE WHEN ?5 THEN ?3 ELSE first_at END, locked_until = ?4
+        """,
+        (user_id, 0 if locked else failures, stamp(now),
+         stamp(now + lock) if locked else None, int(fresh)),
+    )
+    return locked
+
+
+async def clear_invite_failures(conn: Conn, user_id: int) -> None:
+    await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
 
 
 @dataclass(frozen=True)
@@ -529,25 +941,59 @@ class CommuneQuestion:
     text: str
     represented: int
     status: str
+    asker_name: str = ""  # a member's display name, masked in her text when shown
 
 
-async def questions_of_commune(conn: Conn, commune: str, limit: int = 200) -> list[
-        CommuneQuestion]:
-    """Everything sent from a commune (members and relays), newest first, with status."""
-    cur = await conn.execute(
-        """
-        SELECT q.receipt, q.kind, q.text, q.represented, q.rejected_reason, c.status
+_STATUS = "CASE WHEN q.rejected_reason IS NOT NULL THEN 'khong_phu_hop' ELSE c.status END"
+
+
+async def relays_of_leader(conn: Conn, user_id: int, commune: str,
+                           limit: int = 40) -> list[CommuneQuestion]:
+    """What this leader relayed for her commune, newest first, with status."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT q.receipt, q.kind, q.text, q.represented, {_STATUS} AS status
         FROM questions q JOIN clusters c ON c.id = q.cluster_id
-        WHERE q.commune = ? AND q.kind IN ('member', 'relay') AND q.deleted_at IS NULL
+        WHERE q.user_id = ? AND q.commune = ? AND q.kind = 'relay' AND q.deleted_at IS NULL
         ORDER BY q.id DESC LIMIT ?
+        """,
+        (user_id, commune, limit),
+    )
+    return [CommuneQuestion(r["receipt"], r["kind"], r["text"], r["represented"], r["status"])
+            for r in rows]
+
+
+async def member_counts_of_commune(conn: Conn, commune: str) -> dict[str, int]:
+    """How many members' own questions from a commune are in each status (no texts)."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT {_STATUS} AS status, COUNT(*) AS n
+        FROM questions q JOIN clusters c ON c.id = q.cluster_id
+        WHERE q.commune = ? AND q.kind = 'member' AND q.deleted_at IS NULL
+        GROUP BY 1
+        """,
+        (commune,),
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+async def shareable_questions_of_commune(conn: Conn, commune: str,
+                                         limit: int = 40) -> list[CommuneQuestion]:
+    """Members' questions a leader may read (masked by the caller) when config allows it:
+    named, in a cluster not urgent, and shareable (not urgent, danger, rejected, deleted)."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT r.kind, r.text, r.represented, c.status, COALESCE(u.display_name, '') AS asker
+        FROM questions r JOIN clusters c ON c.id = r.cluster_id
+        LEFT JOIN users u ON u.id = r.user_id
+        WHERE r.commune = ? AND r.kind = 'member' AND r.anonymous = 0 AND c.urgent = 0
+          AND {_SHAREABLE}
+        ORDER BY r.id DESC LIMIT ?
         """,
         (commune, limit),
     )
-    return [
-        CommuneQuestion(r["receipt"], r["kind"], r["text"], r["represented"],
-                        "khong_phu_hop" if r["rejected_reason"] else r["status"])
-        for r in await cur.fetchall()
-    ]
+    return [CommuneQuestion("", r["kind"], r["text"], r["represented"], r["status"],
+                            r["asker"]) for r in rows]
 
 
 # --- personal data -----------------------------------------------------------------------------
@@ -559,29 +1005,60 @@ class Deleted:
     outbox: int
 
 
-async def delete_user_data(conn: Conn, user_id: int, *, now: dt.datetime) -> Deleted:
-    """Erase a member's identity and the text of her questions. The rows stay, anonymous and
-    empty, so cluster counts keep counting her; nothing can lead back to her."""
+def _unchanged(text: str) -> str:
+    return text
+
+
+Mask = Callable[[str], str]
+
+
+async def delete_user_data(
+    conn: Conn, user_id: int, *, now: dt.datetime, masked: Mask = _unchanged, scrubbed: str = "",
+) -> Deleted:
+    """Erase a member's identity and the text of her questions everywhere it was copied: her
+    questions, messages to her (unsent ones dropped, sent ones emptied), alerts and digests
+    about her (her words replaced by `scrubbed`), other members' conversations (an offer of her
+    question). The question rows stay, anonymous and empty, so cluster counts keep counting her.
+    `masked` is how her text was shown masked (handlers.privacy.mask_pii), so that copy is found
+    too. The caller checkpoints the WAL after the commit (`Database.checkpoint`)."""
+    rows = await conn.execute_fetchall(
+        "SELECT text FROM questions WHERE user_id = ? AND text != ''", (user_id,))
+    texts = [r["text"] for r in rows]
     cur = await conn.execute(
         """
-        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1, deleted_at = ?
-        WHERE user_id = ? AND deleted_at IS NULL
+        UPDATE questions SET text = '', voice_url = NULL, anonymous = 1,
+            deleted_at = COALESCE(deleted_at, ?)
+        WHERE user_id = ? AND (deleted_at IS NULL OR text != '' OR voice_url IS NOT NULL)
         """,
         (stamp(now), user_id),
     )
     questions = cur.rowcount
     user = await user_by_id(conn, user_id)
     outbox = 0
-    if user is not None:
+    if user is not None and user.chat_id:
         cur = await conn.execute(
             "DELETE FROM outbox WHERE channel = ? AND chat_id = ? AND sent_at IS NULL",
             (user.channel, user.chat_id),
         )
         outbox = cur.rowcount
         await conn.execute(
+            """
+            UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL
+            WHERE channel = ? AND chat_id = ?
+            """,
+            (user.channel, user.chat_id),
+        )
+        await conn.execute(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",
             (user.channel, user.chat_id),
         )
+    await conn.execute(
+        "UPDATE outbox SET text = ?, last_error = NULL, about_user_id = NULL "
+        "WHERE about_user_id = ?",
+        (scrubbed, user_id),
+    )
+    await _forget_texts(conn, texts, masked, scrubbed)
+    await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
     await conn.execute(
         """
         UPDATE users SET external_id = 'deleted:' || id, chat_id = '', display_name = '',
@@ -594,9 +1071,110 @@ async def delete_user_data(conn: Conn, user_id: int, *, now: dt.datetime) -> Del
     return Deleted(questions, outbox)
 
 
-async def purge_dialogue(conn: Conn, dialogue_id: str, *, now: dt.datetime) -> int:
-    """Remove personal data of a closed dialogue: texts, voice links and who asked.
-    Counts, communes, topics and the departments' answers stay for the records."""
+# Copies of a question's text elsewhere are whole, or cut where the bot shortens it: a danger
+# alert keeps 600 characters, a digest line 99.
+_CUTS = (None, 600, 160, 99)
+_SHORTEST_NEEDLE = 12  # shorter pieces could match other women's words
+
+
+async def _forget_texts(conn: Conn, texts: list[str], masked: Mask, scrubbed: str) -> None:
+    """Remove these texts (as written, masked, shortened) from the outbox and from every
+    conversation's saved data and options."""
+    forms = {form[:cut] for text in texts for form in (text, masked(text)) for cut in _CUTS}
+    needles = sorted((f for f in forms if len(f.strip()) >= _SHORTEST_NEEDLE), key=len,
+                     reverse=True)
+    if len(needles) > _SQL_NEEDLES:  # a whole dialogue (purge): one pass over each table
+        await _forget_in_one_pass(conn, needles, scrubbed)
+        return
+    for needle in needles:  # one member: a few scans inside SQLite beat reading every row
+        await conn.execute(
+            "UPDATE outbox SET text = replace(text, ?, ?) WHERE instr(text, ?) > 0",
+            (needle, scrubbed, needle),
+        )
+        await conn.execute(
+            """
+            UPDATE conversations
+            SET data = replace(data, ?1, ''), offered = replace(offered, ?1, '')
+            WHERE instr(data, ?1) > 0 OR instr(offered, ?1) > 0
+            """,
+            (_in_json(needle),),
+        )
+
+
+_SQL_NEEDLES = 24
+
+
+def _in_json(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]  # as it sits inside a JSON string
+
+
+async def _forget_in_one_pass(conn: Conn, needles: list[str], scrubbed: str) -> None:
+    plain = _Needles(needles)
+    escaped = _Needles([_in_json(n) for n in needles])
+    for row in await conn.execute_fetchall("SELECT id, text FROM outbox WHERE text != ''"):
+        text = plain.replace(row["text"], scrubbed)
+        if text != row["text"]:
+            await conn.execute("UPDATE outbox SET text = ? WHERE id = ?", (text, row["id"]))
+    for row in await conn.execute_fetchall(
+            "SELECT channel, chat_id, data, offered FROM conversations"):
+        data, offered = escaped.replace(row["data"], ""), escaped.replace(row["offered"], "")
+        if (data, offered) != (row["data"], row["offered"]):
+            await conn.execute(
+                "UPDATE conversations SET data = ?, offered = ? WHERE channel = ? AND chat_id = ?",
+                (data, offered, row["channel"], row["chat_id"]),
+            )
+
+
+class _Needles:
+    """Many strings found in one left-to-right pass: each position is looked up by the
+    fixed-length prefix every needle has, then the needles with that prefix are tried,
+    longest first."""
+
+    def __init__(self, needles: list[str]) -> None:
+        self.width = min(len(n) for n in needles)
+        self.by_prefix: dict[str, list[str]] = {}
+        for needle in sorted(needles, key=len, reverse=True):
+            self.by_prefix.setdefault(needle[: self.width], []).append(needle)
+
+    def replace(self, text: str, replacement: str) -> str:
+        pieces, start, i = [], 0, 0
+        while i + self.width <= len(text):
+            found = next((n for n in self.by_prefix.get(text[i : i + self.width], ())
+                          if text.startswith(n, i)), None)
+            if found is None:
+                i += 1
+                continue
+            pieces += [text[start:i], replacement]
+            i = start = i + len(found)
+        return "".join(pieces) + text[start:] if pieces else text
+
+
+@dataclass(frozen=True)
+class Purged:
+    questions: int
+    users: int
+
+
+async def purge_dialogue(
+    conn: Conn, dialogue_id: str, *, now: dt.datetime, masked: Mask = _unchanged,
+    scrubbed: str = "",
+) -> Purged:
+    """Remove personal data of a closed dialogue: texts, voice links and who asked, every copy
+    of them (outbox, conversations), drafts for it, and the askers themselves when they have
+    nothing live in another dialogue. Counts, communes, topics and the departments' answers
+    stay for the records. The caller checkpoints the WAL after the commit."""
+    rows = await conn.execute_fetchall(
+        "SELECT text FROM questions WHERE dialogue_id = ? AND text != ''", (dialogue_id,))
+    texts = [r["text"] for r in rows]
+    askers = [r["user_id"] for r in await conn.execute_fetchall(
+        """
+        SELECT DISTINCT q.user_id FROM questions q
+        WHERE q.dialogue_id = ? AND q.user_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM questions o WHERE o.user_id = q.user_id
+                            AND o.dialogue_id != q.dialogue_id AND o.deleted_at IS NULL)
+        """,
+        (dialogue_id,),
+    )]
     cur = await conn.execute(
         """
         UPDATE questions SET text = '', voice_url = NULL, user_id = NULL, anonymous = 1,
@@ -605,7 +1183,13 @@ async def purge_dialogue(conn: Conn, dialogue_id: str, *, now: dt.datetime) -> i
         """,
         (stamp(now), dialogue_id),
     )
-    return cur.rowcount
+    questions = cur.rowcount
+    await conn.execute(
+        "DELETE FROM conversations WHERE json_extract(data, '$.dialogue') = ?", (dialogue_id,))
+    await _forget_texts(conn, texts, masked, scrubbed)
+    for user_id in askers:
+        await delete_user_data(conn, user_id, now=now, masked=masked, scrubbed=scrubbed)
+    return Purged(questions, len(askers))
 
 
 async def announcement_recipients(conn: Conn) -> list[tuple[int, str, str]]:

@@ -26,6 +26,8 @@ SELECT c.id, c.dialogue_id, c.topic, c.status, c.urgent, c.department, c.deadlin
            AND r.rejected_reason IS NULL
          ORDER BY r.id LIMIT 1) AS text,
        GROUP_CONCAT(DISTINCT NULLIF(q.commune, '')) AS communes,
+       c.public_text,
+       MAX(q.deleted_at IS NULL AND (q.urgent = 1 OR q.danger IS NOT NULL)) AS disclosure,
        MAX(q.created_at) AS last_at
 FROM clusters c
 JOIN questions q ON q.cluster_id = c.id AND q.rejected_reason IS NULL
@@ -48,6 +50,9 @@ class ClusterSummary:
     relayed: int
     text: str
     communes: tuple[str, ...]
+    public_text: str = ""  # staff's wording for other members (/noidung)
+    # Urgent, or holds a danger disclosure: its text never goes in a digest or an export.
+    disclosure: bool = False
 
     @property
     def total(self) -> int:
@@ -67,6 +72,8 @@ def _summary(row: aiosqlite.Row) -> ClusterSummary:
         reject_reason=row["reject_reason"] or "", direct=row["direct"], relayed=row["relayed"],
         text=row["text"] or "",
         communes=tuple(sorted(set((row["communes"] or "").split(",")) - {""})),
+        public_text=row["public_text"] or "",
+        disclosure=bool(row["urgent"] or row["disclosure"]),
     )
 
 

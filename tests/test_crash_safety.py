@@ -47,6 +47,9 @@ from tests.crash_driver import (
 )
 from tests.fakes.fake_bot_api import FakeBotAPI
 
+# A minute of real kills: its own CI step (`make test-slow`), not the default suite.
+pytestmark = pytest.mark.slow
+
 SEED = 20261124
 MIN_KILLS = 20
 # Ticks of the plan that end in a kill, by mode ("startup" kills twice: once as usual, once

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cluster_quality import bcubed
+from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise, split_train
 from bot.matching import ClusterIndex, Match, MatchSettings, cluster_jsonl, cluster_records
 from handlers.text import Normalizer, fold
 
@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
 BLIND_SET = ROOT / "tests" / "data" / "cluster_blind.jsonl"
+TRAIN_SET = ROOT / "tests" / "data" / "cluster_train.jsonl"
 
 
 def _load(path: Path) -> list[dict]:
@@ -82,19 +83,34 @@ def test_holdout_set_shape(holdout_records: list[dict], dev_records: list[dict])
 
 def test_dev_set_quality_does_not_regress(dev_records, normalizer) -> None:
     labels = cluster_records(dev_records, MatchSettings(), normalizer)
-    scores = bcubed([label for _, label in labels], [r["cluster"] for r in dev_records])
-    # Measured 0.979 / 0.902 / 0.939 (bench/cluster_quality.py); precision is the promise.
-    assert scores["precision"] >= 0.95
-    assert scores["f1"] >= 0.92
+    gold = [r["cluster"] for r in dev_records]
+    pairs = pairwise([label for _, label in labels], gold)
+    # Measured 0.96 / 0.48 pairwise precision / recall (bench/cluster_quality.py); precision
+    # is the promise: two requests merged hide one of them. Recall is what the offer to
+    # support and staff's review list are for.
+    assert pairs["precision"] >= 0.94
+    assert pairs["f1"] >= 0.60
 
 
 def test_blind_set_keeps_concerns_apart(normalizer) -> None:
-    """The set written without seeing the matcher: its hard negatives must stay apart."""
+    """The set first written without seeing the matcher: its hard negatives must stay apart."""
     records = _load(BLIND_SET)
     labels = cluster_records(records, MatchSettings(), normalizer)
-    scores = bcubed([label for _, label in labels], [r["cluster"] for r in records])
+    gold = [r["cluster"] for r in records]
     assert len(records) >= 200
-    assert scores["precision"] >= 0.95  # measured 0.982
+    assert pairwise([label for _, label in labels], gold)["precision"] >= 0.85  # 0.89
+    assert bcubed([label for _, label in labels], gold)["precision"] >= 0.95  # 0.98
+
+
+def test_a_fresh_writers_hard_negatives_stay_alone(normalizer) -> None:
+    """The tuning part of cluster_train.jsonl (a helper who never saw the code): its hard
+    negatives (same subject, another request) must not join the concern they resemble. The
+    held-out part is not read here (bench/cluster_quality.py --heldout, once)."""
+    tune, _held_out = split_train(_load(TRAIN_SET))
+    labels = [label for _, label in cluster_records(tune, MatchSettings(), normalizer)]
+    assert len(tune) >= 400
+    assert hard_negatives_alone(labels, tune) >= 0.90  # measured 0.946
+    assert pairwise(labels, [r["cluster"] for r in tune])["precision"] >= 0.85  # 0.89
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -111,8 +127,6 @@ def test_spelling_variants_join_the_same_cluster(index: ClusterIndex) -> None:
 
 @pytest.mark.parametrize(("question", "topic", "cluster"), [
     ("Em muốn vay vốn để nuôi bò sinh sản", 1, "vay_chan_nuoi"),
-    ("nhà em muốn vay vốn cho con học nghề", None, "vay_hoc_con"),
-    ("con gái 15 tuổi bị ép lấy chồng", 4, "tao_hon"),
     ("chồng say rượu đánh vợ", 4, "bao_luc_ruou"),
     ("thủ tục vay vốn rườm rà", 1, "vay_thu_tuc_rom_ra"),
 ])
@@ -154,8 +168,11 @@ def test_frame_shared_object_differs(normalizer, dev_records, stored, asked) -> 
 
 
 @pytest.mark.parametrize(("question", "topic", "cluster"), [
-    # Paraphrases that share no content word with any stored question of their cluster: only
-    # the concept table (locales/concepts.tsv) connects them. None of them joins without it.
+    # Paraphrases that share few or no content words with the stored questions of their
+    # cluster. The concept table (locales/concepts.tsv) adds a word they share; it now counts
+    # like any other word (weighing it more turned its concepts into topic buckets on a fresh
+    # writer's questions), so these are OFFERED to the member, and join only when close enough.
+    ("con gái 15 tuổi bị ép lấy chồng", 4, "tao_hon"),
     ("cháu gái mới 14 tuổi đã bị gả chồng", 4, "tao_hon"),
     ("bản em còn tục bắt vợ", 4, "tao_hon"),
     ("ngân hàng chính sách có cho vay mua bò giống không", 1, "vay_chan_nuoi"),
@@ -165,19 +182,23 @@ def test_frame_shared_object_differs(normalizer, dev_records, stored, asked) -> 
     ("giếng nước của thôn cạn, không có nước sinh hoạt", 2, "nuoc_sach_ban"),
     ("vay vốn cho con đi học nghề may", 1, "vay_hoc_con"),
 ])
-def test_concept_paraphrases_join(dev_index, question, topic, cluster) -> None:
-    match = dev_index.best_cluster(question, topic)
-    assert match is not None and match.cluster_id == cluster
+def test_concept_paraphrases_are_offered(dev_index, question, topic, cluster) -> None:
+    offered = dev_index.similar(question, topic)
+    assert offered and offered[0].cluster_id == cluster
 
 
-def test_concept_paraphrases_need_the_table(dev_records) -> None:
-    """The cases above are real tests: with words alone they do not join."""
+def test_concept_paraphrases_need_the_table(dev_index, dev_records) -> None:
+    """The cases above are real tests: with words alone they are offered less or not at all."""
     words_only = ClusterIndex(MatchSettings(), Normalizer.from_files(concepts_path=None))
     for r in dev_records:
         words_only.add(r["id"], r["text"], r["cluster"], r.get("topic"))
-    for question in ("cháu gái mới 14 tuổi đã bị gả chồng", "bản em còn tục bắt vợ",
-                     "muốn tiếp cận tín dụng ưu đãi để nuôi dê", "xe thu gom rác không vào thôn"):
-        assert words_only.best_cluster(question) is None, question
+    for question, cluster in (("cháu gái mới 14 tuổi đã bị gả chồng", "tao_hon"),
+                              ("bản em còn tục bắt vợ", "tao_hon"),
+                              ("muốn tiếp cận tín dụng ưu đãi để nuôi dê", "vay_chan_nuoi"),
+                              ("bị chồng đánh đập thường xuyên", "bao_luc_ruou")):
+        with_table = {m.cluster_id: m.score for m in dev_index.similar(question)}
+        without = {m.cluster_id: m.score for m in words_only.similar(question)}
+        assert with_table[cluster] > without.get(cluster, 0.0) + 10, question
 
 
 def test_livestock_loan_and_course_loan_stay_apart(index: ClusterIndex) -> None:
@@ -193,12 +214,12 @@ def test_livestock_loan_and_course_loan_stay_apart(index: ClusterIndex) -> None:
         assert index.similar(question, 1)[0].cluster_id == cluster, question
 
 
-def test_a_long_story_joins_the_short_question_it_asks(index: ClusterIndex) -> None:
-    """Same concern in other words, diluted by the story around it: the same concepts join."""
+def test_a_long_story_is_offered_the_short_question_it_asks(index: ClusterIndex) -> None:
+    """Same concern, diluted by the story around it: offered, not filed without asking."""
     index.add(1, "tảo hôn ở bản em", "child-marriage", 4)
-    for question in ("Làm sao để chấm dứt tảo hôn ở đồng bào Mông?",
-                     "cháu gái nhà hàng xóm mới 14 tuổi đã bị gia đình gả cho người ta"):
-        assert index.best_cluster(question, 4).cluster_id == "child-marriage", question
+    question = "Làm sao để chấm dứt tảo hôn ở đồng bào Mông?"
+    assert [m.cluster_id for m in index.similar(question, 4)] == ["child-marriage"]
+    assert index.best_cluster(question, 4) is None
 
 
 def test_sharing_a_place_is_not_sharing_a_request(index: ClusterIndex) -> None:
@@ -296,6 +317,46 @@ def test_move_and_merge_clusters(index: ClusterIndex) -> None:
     assert index.cluster_size("B") == 0 and index.cluster_size("A") == 3
     assert [m.cluster_id for m in index.similar("vay vốn nuôi bò")] == ["A"]
     assert len(index) == 3
+
+
+RUBBISH = "Rác thải ở suối bản em không ai thu gom, bốc mùi"
+TANK = "đề nghị xây bể chứa nước cho các hộ ở bản"
+LOAN = "Chị em muốn vay vốn ưu đãi để chăn nuôi bò sinh sản thì làm thế nào"
+
+
+def test_a_question_joins_the_core_as_a_whole_not_one_member(index: ClusterIndex) -> None:
+    """Two unrelated wordings in one core (as if wrongly filed): a question like one of them
+    is not close to the core as a whole, so it does not join (no chaining)."""
+    index.add(3, TANK, "T", 2)
+    index.add(1, RUBBISH, "T", 2)
+    index.add(2, LOAN, "L", 1)
+    assert index.similar("rác ở suối không ai thu gom", 2)[0].cluster_id == "T"
+    assert index.best_cluster("rác ở suối không ai thu gom", 2) is None
+
+
+def test_a_staff_merge_is_remembered_live_and_after_a_rebuild(index, normalizer) -> None:
+    index.add(1, RUBBISH, "W", 2)
+    index.add(2, LOAN, "L", 1)
+    index.add(3, TANK, "T", 2)
+    index.merge_clusters("W", "T")  # staff: one concern after all
+    assert index.best_cluster("rác ở suối không ai thu gom", 2).cluster_id == "T"
+    rebuilt = ClusterIndex(MatchSettings(), normalizer)  # from storage: home_cluster_id
+    rebuilt.add(3, TANK, "T", 2)
+    rebuilt.add(1, RUBBISH, "T", 2, home="W")
+    rebuilt.add(2, LOAN, "L", 1)
+    assert rebuilt.best_cluster("rác ở suối không ai thu gom", 2).cluster_id == "T"
+
+
+def test_the_request_decides_not_the_subject(index: ClusterIndex) -> None:
+    """Same subject (a health-insurance card), another action: re-issue vs keep it free."""
+    index.add(1, "thẻ bảo hiểm y tế của con em bị mất, xin cấp lại thẻ", "reissue", 4)
+    index.add(2, "trạm y tế xã thiếu thuốc", "medicine", 4)
+    assert index.best_cluster("xin cấp lại thẻ bảo hiểm y tế bị mất cho con", 4).cluster_id == (
+        "reissue")
+    # 88 on words alone; another action (exempt, not re-issue) keeps it out, for staff.
+    exempt = "thẻ bảo hiểm y tế của con em xin được miễn phí thẻ"
+    assert index.best_cluster(exempt, 4) is None
+    assert index.possible_duplicate(exempt, 4).cluster_id == "reissue"
 
 
 # --- batch clustering ----------------------------------------------------------------------

@@ -179,3 +179,27 @@ def test_mask_pii_never_raises_and_keeps_text_without_numbers(case: dict) -> Non
         assert mask_pii(masked) == masked
         if not re.search(r"\d{9}|@", re.sub(r"[ .\-()+]", "", text)):
             assert masked == text
+
+
+# --- names (what another member may read of a question: tests/handlers/test_offer_privacy.py) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Em tên Hoa, số đt 0912 345 678", "Em tên [tên ẩn], số đt [SĐT ẩn …678]"),
+        ("tên em là Lò Thị Hoa ở bản Nậm Tăm", "tên em là [tên ẩn] ở bản Nậm Tăm"),
+        ("tên em là nguyễn thị hoa ở bản", "tên em là [tên ẩn] ở bản"),
+        ("Tôi là Giàng Thị Mỷ, +84 912 345 678", "Tôi là [tên ẩn], [SĐT ẩn …678]"),
+        ("Họ tên: Lò Thị Mai. CCCD 001234567890", "Họ tên: [tên ẩn]. CCCD [CCCD ẩn …890]"),
+        ("ten e la Hoa, mail hoa.lo@gmail.com", "ten e la [tên ẩn], mail [email ẩn h…@gmail.com]"),
+        ("em là hội viên chi hội bản Nà Sài", "em là hội viên chi hội bản Nà Sài"),
+        ("chồng em tên tuấn hay đánh em", "chồng em tên [tên ẩn] hay đánh em"),
+        ("Đề nghị đặt tên đường cho bản", "Đề nghị đặt tên đường cho bản"),
+        ("Tên: Lò Thị Hoa, SĐT: 0912.345.678", "Tên: [tên ẩn], SĐT: [SĐT ẩn …678]"),
+        ("tui ten hoa o ban Pa U", "tui ten [tên ẩn] o ban Pa U"),
+    ],
+)
+def test_names_after_a_cue_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert mask_pii(expected) == expected  # masking twice changes nothing

@@ -17,6 +17,7 @@ from handlers.text import (
     clean,
     fold,
     load_concepts,
+    load_requests,
     load_stopwords,
     load_teencode,
 )
@@ -101,6 +102,27 @@ def test_loaders_refuse_rules_that_touch_vay(tmp_path: Path) -> None:
     stopwords.write_text("# comment\nạ\nvậy\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"s\.txt:3:.*vay"):
         load_stopwords(stopwords)
+
+
+def test_requests_are_found_in_any_spelling(norm: Normalizer) -> None:
+    names = norm.requests.names
+    for text in ("Đề nghị cấp lại thẻ bảo hiểm y tế bị mất", "de nghi cap lai the bhyt bi mat",
+                 "xin cấp lại thẻ bhyt vs ạ"):
+        action, _ask = norm.request_masks(text)
+        assert names(action) == ["cap_lai"], text  # "cấp lại", not "cấp" inside it
+    action, ask = norm.request_masks("bao giờ mới sửa đường vào bản")
+    assert names(action) == ["sua"] and names(ask) == ["khi"]
+    assert norm.request_masks("vay vốn nuôi bò") == (0, 0)  # a subject, no request
+
+
+def test_requests_loader_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.tsv"
+    path.write_text("# header\nsua\taction\tsua | sua chua\ngiam\tdo\tgiam\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"r\.tsv:3:"):
+        load_requests(path)
+    path.write_text("cho\taction\tvậy\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"r\.tsv:1:.*vậy"):
+        load_requests(path)
 
 
 def test_teencode_loader_names_the_bad_line(tmp_path: Path) -> None:

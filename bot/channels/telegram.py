@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import Counter, deque
 from collections.abc import Sequence
 
 from telegram import (
@@ -28,7 +29,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -41,6 +41,7 @@ from handlers.types import Incoming, Kind, Reply
 from ..outbox import OutboxWorker, RetryLater, Undeliverable
 from ..runtime import Runtime
 from ._split import split_text
+from .fair_limiter import FairRateLimiter
 from .telegram_http import AiohttpRequest
 
 __all__ = ["TelegramChannel"]
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+REDELIVERIES = 5  # times an update that was neither handled nor answered is asked for again
 MAX_BUTTON = 60  # characters; long topic names are cut on the button, shown whole in text
 
 COMMANDS = (
@@ -82,12 +84,10 @@ class TelegramChannel:
         base = (base_url or config.telegram_base_url).rstrip("/")
         limiter = None
         if rate_limit:
-            # One message every 1/29.5 s, no burst. The default bucket lets 30 through at once
-            # and then 30/s more, so Telegram's sliding one-second window sees up to 60, answers
-            # 429, and PTB halts every send: bench/notify.py measured 84 % of the cap that way,
-            # 96 % and no 429 this way.
-            limiter = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29.5,
-                                     max_retries=3)
+            # One message every 1/29.5 s, no burst (a burst makes Telegram's sliding window
+            # answer 429: bench/notify.py measured 84 % of the cap with one, 96 % without), and
+            # the next slot to whoever has been sent least (bench/flood.py).
+            limiter = FairRateLimiter(per_second=29.5, max_retries=3)
         bot = _Bot(
             token or config.telegram_token.value,
             base_url=base,
@@ -105,9 +105,19 @@ class TelegramChannel:
         self.outbox = OutboxWorker(runtime.db, CHANNEL, self._send_text,
                                    send_photo=self._send_photo)
         self.username = ""
+        # Update ids are unique per bot only: a new token starts them afresh. The part of the
+        # token before ":" is the bot's public numeric id (what getMe calls `id`).
+        self.bot_id = (token or config.telegram_token.value).partition(":")[0]
         self.concurrent = bool(concurrent_updates)
         self._running = False
         self._offset: int | None = None
+        self._unfinished: set[int] = set()  # update ids of this batch not handled nor told
+        # Replies waiting to be sent, per chat and in order. Handling an update ends at its
+        # commit, not when Telegram has taken every reply: a burst of senders is committed and
+        # confirmed at once, so a woman writing just after it is read at once too.
+        self._replies: dict[str, deque[tuple[list[Reply], asyncio.Future[None]]]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._retries: Counter[int] = Counter()
 
     # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
 
@@ -132,6 +142,8 @@ class TelegramChannel:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._confirm()
+        if self._senders:  # replies in hand go out before the connection closes
+            await asyncio.wait(list(self._senders.values()), timeout=10)
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -162,13 +174,32 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
+            self._unfinished.clear()
             try:
                 await self._process(updates)
             except Exception:  # a bug must not stop the channel; PTB logs handler errors
                 log.exception("processing a batch of %d updates failed", len(updates))
-            self._offset = updates[-1].update_id + 1
+            self._offset = self._next_offset(updates)
             if interval:
                 await asyncio.sleep(interval)
+            elif self._offset <= updates[-1].update_id:
+                await asyncio.sleep(min(30, 2 ** self._retries[self._offset]))
+
+    def _next_offset(self, updates: Sequence[Update]) -> int:
+        """Past the batch, unless an update was neither handled nor answered.
+
+        Such an update (her reply could not be sent, or handling failed before she was told
+        anything) is asked for again, a few times, so it is not lost while she thinks it
+        arrived; the ones handled meanwhile come back as duplicates and are dropped.
+        """
+        if self._unfinished:
+            first = min(self._unfinished)
+            self._retries[first] += 1
+            if self._retries[first] <= REDELIVERIES:
+                return first
+            log.error("update %d given up after %d tries", first, REDELIVERIES)
+        self._retries.clear()
+        return updates[-1].update_id + 1
 
     async def _process(self, updates: Sequence[Update]) -> None:
         if not self.concurrent:
@@ -197,9 +228,15 @@ class TelegramChannel:
             await self._acknowledge(update)
 
         async def deliver(replies: list[Reply]) -> None:
-            await self.send_replies(incoming.chat_id, replies)
+            sent = self._send_in_order(incoming.chat_id, replies)
+            if any(reply.awaited for reply in replies):
+                await sent  # e.g. "not stored, send it again": confirmed only once she knows
 
-        await self.runtime.dispatcher.handle(incoming, deliver)
+        try:
+            await self.runtime.dispatcher.handle(incoming, deliver)
+        except Exception:
+            self._unfinished.add(update.update_id)
+            raise
         self.outbox.wake()
 
     def to_incoming(self, update: Update) -> Incoming | None:
@@ -212,6 +249,7 @@ class TelegramChannel:
                 channel=CHANNEL, chat_id=str(message.chat.id), user_id=str(query.from_user.id),
                 kind=Kind.ACTION, action=(query.data or "")[:64],
                 display_name=query.from_user.full_name, update_key=str(update.update_id),
+                bot=self.bot_id,
                 is_group=message.chat.type != "private",
             )
         message = update.message or update.edited_message
@@ -222,6 +260,7 @@ class TelegramChannel:
             channel=CHANNEL, chat_id=str(message.chat.id), user_id=str(message.from_user.id),
             kind=kind, text=self._own_command(text), media_url=media,
             display_name=message.from_user.full_name, update_key=str(update.update_id),
+            bot=self.bot_id,
             is_group=message.chat.type != "private", is_edit=update.edited_message is not None,
         )
 
@@ -251,6 +290,33 @@ class TelegramChannel:
             log.info("could not acknowledge callback: %s", exc)
 
     # -- outgoing ---------------------------------------------------------------------------
+
+    def _send_in_order(self, chat_id: str, replies: list[Reply]) -> asyncio.Future[None]:
+        """Queue replies behind the ones this chat is still waiting for; done when sent."""
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._replies.setdefault(chat_id, deque()).append((replies, sent))
+        if chat_id not in self._senders:
+            self._senders[chat_id] = asyncio.create_task(self._drain_chat(chat_id),
+                                                         name="telegram-replies")
+        return sent
+
+    async def _drain_chat(self, chat_id: str) -> None:
+        queue = self._replies[chat_id]
+        try:
+            while queue:
+                replies, sent = queue[0]
+                try:
+                    await self.send_replies(chat_id, replies)
+                    sent.set_result(None)
+                except Exception as exc:
+                    log.warning("replies to a chat not sent (%s)", type(exc).__name__)
+                    sent.set_exception(exc)
+                    sent.exception()  # retrieved: nobody may be waiting for it
+                queue.popleft()
+        finally:
+            self._senders.pop(chat_id, None)
+            if not queue:
+                self._replies.pop(chat_id, None)
 
     async def send_replies(self, chat_id: str, replies: Sequence[Reply]) -> None:
         for reply in replies:

@@ -30,6 +30,12 @@ async def run_terminal(
 ) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    for stream in (stdin, stdout):
+        # Bytes that are not UTF-8 must not end the chat: they arrive as lone surrogates, which
+        # Incoming turns into U+FFFD, and anything printed back is encoded the same lenient way.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="surrogateescape" if stream is stdin else "replace")
     interactive = stdin.isatty()
     show = _printer(runtime, stdout)
     if interactive:
@@ -78,9 +84,9 @@ def _attachments(reply: Reply) -> list[tuple[str, bytes]]:
 
 async def _deliver_outbox(runtime: Runtime, user: str, show: Callable[[Reply], None]) -> None:
     """Messages queued for this terminal user (answers, notices) are shown inline."""
+    owner = f"terminal:{user}"
     async with runtime.db.transaction() as conn:
-        pending = await q.pending_outbox(conn, CHANNEL, now=runtime.db.clock())
-        for message in pending:
-            if message.chat_id == user:
-                show(Reply("📣 " + message.text))
-                await q.mark_outbox_sent(conn, message.id, now=runtime.db.clock())
+        now = runtime.db.clock()
+        for message in await q.claim_outbox(conn, CHANNEL, owner, now=now, chat_id=user):
+            show(Reply("📣 " + message.text))
+            await q.mark_outbox_sent(conn, message.id, owner, now=now)

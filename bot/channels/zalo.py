@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -276,7 +278,15 @@ def _content(event: str, message: Mapping[str, Any]) -> tuple[Kind, str, str]:
 
 
 def _update_key(update: Mapping[str, Any]) -> str:
-    return _text_id(_mapping(update.get("message")).get("message_id"))
+    """The message id; for an event without one, a digest of the event itself, so that the same
+    event delivered twice is still handled once."""
+    key = _text_id(_mapping(update.get("message")).get("message_id"))
+    if key:
+        return key
+    canonical = json.dumps(update, sort_keys=True, ensure_ascii=False, default=str,
+                           separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return "event:" + digest
 
 
 class _Seen:
@@ -327,6 +337,10 @@ class ZaloChannel:
             Route(_webhook_path(config.zalo_webhook_path), self._on_webhook, methods=["POST"]),
         ])
         self._secret = config.zalo_webhook_secret.value.encode("utf-8")
+        # Deliveries are deduplicated per bot. A digest of the token, not the token: known before
+        # getMe answers, the same across restarts, different for a new token, and not a secret.
+        self.bot_id = "t" + hashlib.sha256(
+            (token or config.zalo_token.value).encode("utf-8")).hexdigest()[:16]
         self._seen = _Seen()
         self._updates: set[asyncio.Task[None]] = set()
         self._poll_task: asyncio.Task[None] | None = None
@@ -481,8 +495,11 @@ class ZaloChannel:
             return Response(status_code=403)
         if _too_long(request.headers.get("content-length")):
             return Response(status_code=413)
+        raw = await _read_capped(request, MAX_WEBHOOK_BODY)
+        if raw is None:  # chunked or lying about its length: stopped at the cap, not read whole
+            return Response(status_code=413)
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             body = None
         update = unwrap_update(body)
@@ -550,7 +567,7 @@ class ZaloChannel:
         return Incoming(
             channel=CHANNEL, chat_id=chat_id, user_id=user_id or chat_id, kind=kind, text=text,
             media_url=media, display_name=_field(sender, "display_name", "name")[:NAME_CHARS],
-            update_key=_text_id(message.get("message_id")),
+            update_key=_update_key(update), bot=self.bot_id,
             is_group=isinstance(chat_type, str) and chat_type.upper() == "GROUP",
         )
 
@@ -600,6 +617,17 @@ class ZaloChannel:
             if _gone(exc):
                 raise Undeliverable(str(exc)) from None
             raise RetryLater(30, str(exc)) from None
+
+
+async def _read_capped(request: Request, cap: int) -> bytes | None:
+    """The body, or None as soon as it passes `cap` bytes (whatever Content-Length said)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _too_long(content_length: str | None) -> bool:

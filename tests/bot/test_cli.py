@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import COMMANDS
+import pytest
+
+from bot.cli import COMMANDS, main
 from tests.conftest import ROOT
 
 
@@ -113,3 +115,11 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme():
         assert fn.__doc__ and "Example:" in fn.__doc__, name
         assert f"python -m bot {name}" in fn.__doc__.split("Example:")[1], name
         assert f"python -m bot {name}" in readme, name
+
+
+def test_help_of_the_cli_and_of_every_command_prints_and_exits_0(capsys):
+    for argv in (["--help"], *([name, "--help"] for name in COMMANDS)):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 0, argv
+        assert "usage: python -m bot" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
@@ -244,3 +245,81 @@ async def test_staff_answer_reaches_the_asker_on_telegram(staff_runtime, fake):
         assert len(messages(fake, asker)) == before + 1
     finally:
         await channel.stop()
+
+
+async def test_update_ids_starting_afresh_are_not_taken_for_duplicates(config, clock, tmp_path):
+    """A reused database meets update ids it has seen: from a new bot token, and from the same
+    bot after a long silence (Telegram then restarts its ids). Neither is a duplicate."""
+    db = tmp_path / "season.db"
+    runtime = await open_runtime(config, db, clock=clock)
+
+    async def one_season(token: str, chat: int) -> list[dict]:
+        fake = FakeBotAPI(token=token)  # a fresh fake: update ids start again at 1
+        await fake.start()
+        channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
+        await channel.start(poll_timeout=1)
+        try:
+            for text in ("/start", "/help", "/cua_toi"):
+                await send(fake, chat, text)
+            return messages(fake, chat)
+        finally:
+            await channel.stop()
+            await fake.stop()
+
+    try:
+        assert len(await one_season("123456:TEST", 701)) >= 3
+        assert len(await one_season("654321:NEWTOKEN", 702)) >= 3  # new bot, ids 1, 2, 3 again
+        clock.now += dt.timedelta(days=8)  # next season, same bot, ids restarted
+        assert len(await one_season("123456:TEST", 703)) >= 3
+    finally:
+        await runtime.close()
+
+
+
+async def test_corrected_answer_shows_once_on_her_screen_and_not_again_after_restart(
+        staff_config, clock, tmp_path, fake):
+    from tests.conftest import STAFF_TELEGRAM_ID
+
+    db = tmp_path / "answers.db"
+    asker, staff_chat = 510, int(STAFF_TELEGRAM_ID)
+    runtime = await open_runtime(staff_config, db, clock=clock)
+    channel = await start_channel(runtime, fake)
+    try:
+        for line in ("/start", "1", "nam tam", "1", QUESTION, "2"):
+            await send(fake, asker, line)
+        receipt_reply = await send(fake, asker, "1")
+        receipt = next(w for w in text_of(receipt_reply).split() if w.startswith("LC27-"))
+        async with runtime.db.transaction() as conn:
+            (cluster,) = await (await conn.execute(
+                "SELECT cluster_id FROM questions")).fetchone()
+
+        async def answer(text: str) -> str:
+            await send(fake, staff_chat, f"/traloi {cluster}")
+            await send(fake, staff_chat, text)
+            await press(fake, staff_chat, "Ngân hàng")
+            before = len(messages(fake, asker))
+            saved = await press(fake, staff_chat, "Lưu và báo")
+            await settle(fake, asker, before)
+            return text_of(saved)
+
+        await answer("Ngân hàng Chính sách xã hội cho vay tối đa 50 triệu đồng.")
+        saved = await answer("Ngân hàng Chính sách xã hội cho vay tối đa 100 triệu đồng, 5 năm.")
+        assert "Đang báo cho 1 người" in saved
+        await asyncio.sleep(1.2)  # the outbox worker's next look finds nothing more to send
+    finally:
+        await channel.stop()
+        await runtime.close()
+    screen = [m["text"] for m in messages(fake, asker)]
+    corrections = [t for t in screen if "đính chính" in t.lower()]
+    assert len(corrections) == 1 and receipt in corrections[0]
+    assert "100 triệu đồng, 5 năm" in corrections[0] and "50 triệu" in corrections[0]
+    assert sum("50 triệu" in t and "đính chính" not in t.lower() for t in screen) == 1
+
+    runtime = await open_runtime(staff_config, db, clock=clock)
+    channel = await start_channel(runtime, fake)
+    try:
+        await asyncio.sleep(1.5)  # a restarted outbox worker has had its look
+    finally:
+        await channel.stop()
+        await runtime.close()
+    assert [m["text"] for m in messages(fake, asker)] == screen

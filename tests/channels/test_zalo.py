@@ -569,3 +569,18 @@ async def test_the_token_never_appears_in_logs(runtime, fake, caplog):
             # them, so check that it covers this token shape.
             text = redact(text)
         assert secret_part not in text, (record.name, text)
+
+
+async def test_an_event_without_message_id_delivered_twice_is_handled_once(
+        runtime, fake, hook, client, monkeypatch):
+    seen = handled(runtime, monkeypatch)
+    message = fake.message("u9", text="/help")
+    message.pop("message_id", None)
+    body = {"event_name": "message.text.received", "message": message}
+    for _ in range(3):
+        assert (await post(client, body)).status_code == 200
+    await fake.wait_sent("u9", 1)
+    assert await hook.wait_idle(5)
+    await asyncio.sleep(0.1)
+    assert len(fake.sent("u9")) == 1
+    assert len(seen) == 1 and seen[0].startswith("event:")

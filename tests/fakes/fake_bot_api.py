@@ -84,6 +84,14 @@ _HTML_UNESCAPED = re.compile(r"<|&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 _MD2_MUST_ESCAPE = frozenset(".!#+-={}")
 
 
+class _EscapedJSON(JSONResponse):
+    """JSON with non-ASCII escaped, as a server must when a text holds a lone surrogate
+    ("\\ud800"): such a text cannot be written as UTF-8, only as an escape."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 @dataclass
 class RateLimits:
     """Telegram's flood limits; enforced only when passed to :class:`FakeBotAPI`."""
@@ -851,7 +859,7 @@ class FakeBotAPI:
         except (ValueError, TypeError, AttributeError) as error:
             # A param of the wrong type: answer like Telegram rather than a bare HTTP 500.
             return _ApiError(400, f"Bad Request: {type(error).__name__}: {error}").response()
-        return JSONResponse({"ok": True, "result": result})
+        return _EscapedJSON({"ok": True, "result": result})
 
     async def _file_endpoint(self, request: Request) -> JSONResponse:
         return _ApiError(404, "Not Found: file downloads are not faked").response()

@@ -70,9 +70,9 @@ async def test_answer_reaches_every_asker_and_supporter_once(staff_runtime):
     sent = await outbox(staff_runtime, "answer")
     assert len(sent) == 1 and first in sent[0]["text"] and sent[0]["chat_id"] == "21"
     assert "100 triệu" in sent[0]["text"]
-    # Pressing an old "Ghi trả lời" button again and saving again tells nobody twice.
+    # Pressing an old "Ghi trả lời" button again and saving the same answer tells nobody twice.
     await s.action(f"st:answer:{cluster}")
-    await s.send("Ngân hàng Chính sách xã hội cho vay tối đa 100 triệu đồng (nhắc lại).")
+    await s.send("Ngân hàng Chính sách xã hội cho vay tối đa 100 triệu đồng, liên hệ tổ tiết kiệm.")
     await s.press("Ngân hàng Chính sách")
     await s.press("Lưu và báo")
     assert len(await outbox(staff_runtime, "answer")) == 1
@@ -157,3 +157,265 @@ async def test_urgent_question_alerts_the_staff_group(staff_runtime):
                                    "sao", topic="4")
     alerts = await outbox(staff_runtime, "danger")
     assert alerts and alerts[0]["chat_id"] == STAFF_GROUP and alerts[0]["priority"] == 10
+
+
+# -- answers that change, and people who arrive after the answer (issue 12, item 6) ------------
+
+LOAN = "Chị em muốn vay vốn chăn nuôi bò sinh sản thì làm thủ tục ở đâu ạ?"
+LOAN_TYPED = "vay von chan nuoi bo sinh san thi lam thu tuc o dau a"
+WATER = "Nước sinh hoạt ở bản bị đục vào mùa mưa, xin hỗ trợ bể lọc cho các hộ"
+FIRST = "Ngân hàng Chính sách xã hội cho vay tối đa 50 triệu đồng, liên hệ tổ tiết kiệm ở thôn."
+SECOND = ("Ngân hàng Chính sách xã hội cho vay tối đa 100 triệu đồng trong 5 năm, "
+          "hồ sơ nộp qua tổ tiết kiệm và vay vốn ở thôn.")
+
+
+async def support(runtime, user: str, question: str) -> Member:
+    """She types a question, is offered the similar one and supports it."""
+    m = Member(runtime, user=user, channel="telegram")
+    for line in ("/start", "1", "nam tam", "1", question):
+        await m.send(line)
+    await m.press("Ủng hộ câu 1")
+    return m
+
+
+async def relay(runtime, text: str, topic: str = "2") -> str:
+    """The commune leader configured for Xã Mường Tè relays one question for 30 members."""
+    leader = Member(runtime, user="chi-hoi")
+    await leader.send("/chi_hoi")
+    if "đồng ý" in leader.text:
+        await leader.send("1")
+    for line in (topic, text, "30"):
+        await leader.send(line)
+    await leader.press("Bỏ qua")
+    receipt = next(w for w in leader.text.split() if w.startswith("LC27-"))
+    await leader.press("Kết thúc")
+    return receipt
+
+
+async def give_answer(s: Member, cluster: int, text: str, agency: str = "Ngân hàng Chính sách"
+                      ) -> tuple[str, str]:
+    """Staff record an answer; (what the confirm step said, what the save said)."""
+    await s.send(f"/traloi {cluster}")
+    await s.send(text)
+    await s.press(agency)
+    confirm = s.text
+    await s.press("Lưu và báo")
+    return confirm, s.text
+
+
+async def told(runtime, chat_id: str) -> list[str]:
+    """The answer notices queued for one chat, oldest first."""
+    async with runtime.db.transaction() as conn:
+        cur = await conn.execute(
+            "SELECT text FROM outbox WHERE chat_id = ? AND purpose LIKE 'answer%' ORDER BY id",
+            (chat_id,))
+        return [r["text"] for r in await cur.fetchall()]
+
+
+async def test_corrected_answer_reaches_everyone_once_saying_what_changed(staff_runtime, clock):
+    import datetime as dt
+
+    asker = await ask(staff_runtime, "21", LOAN)
+    cluster = await cluster_of(staff_runtime, asker)
+    supporter = await support(staff_runtime, "22", LOAN_TYPED)
+    relayed = await relay(staff_runtime, WATER)
+    s = staff(staff_runtime)
+    await s.send(f"/gop {await cluster_of(staff_runtime, relayed)} {cluster}")
+    confirm, saved = await give_answer(s, cluster, FIRST)
+    assert "Sẽ báo cho 3 người" in confirm and "Đang báo cho 3 người" in saved
+
+    clock.now += dt.timedelta(days=2)
+    confirm, saved = await give_answer(s, cluster, SECOND, agency="Sở Tài chính")
+    assert "sửa" in confirm and "Sẽ báo cho 3 người" in confirm
+    assert "3 người" in saved and "0 người" not in saved
+    for chat, receipt in (("21", asker), ("22", None), ("chi-hoi", relayed)):
+        first, correction = await told(staff_runtime, chat)
+        assert FIRST in first and "100 triệu" not in first
+        assert SECOND in correction and "Sở Tài chính" in correction  # the new answer in full
+        assert "đính chính" in correction.lower()
+        assert "50 triệu" in correction  # and, briefly, what it replaces
+        if receipt:
+            assert receipt in correction
+    assert "LC27-" in supporter.text
+
+    # The same text saved again (an old button, a double press) is no new revision: no spam.
+    confirm, saved = await give_answer(s, cluster, "  " + SECOND + " ", agency="Sở Tài chính")
+    assert "không thay đổi" in saved and "Sẽ báo cho 0 người" in confirm
+    assert [len(await told(staff_runtime, c)) for c in ("21", "22", "chi-hoi")] == [2, 2, 2]
+
+    async with staff_runtime.db.transaction() as conn:
+        cur = await conn.execute(
+            "SELECT revision, answer, agency, recorded_by, recorded_at FROM answer_revisions "
+            "WHERE cluster_id = ? ORDER BY revision", (cluster,))
+        history = [tuple(r) for r in await cur.fetchall()]
+    assert history == [
+        (1, FIRST, "Ngân hàng Chính sách xã hội chi nhánh tỉnh", f"telegram:{STAFF_TELEGRAM_ID}",
+         "2026-12-01T03:00:00+00:00"),
+        (2, SECOND, "Sở Tài chính", f"telegram:{STAFF_TELEGRAM_ID}",
+         "2026-12-03T03:00:00+00:00"),
+    ]
+    member = Member(staff_runtime, user="21", channel="telegram")
+    await member.send("/cua_toi")
+    assert "100 triệu" in member.text and "50 triệu" not in member.text
+    await s.send(f"/xem {cluster}")
+    assert "100 triệu" in s.text and "lần 2" in s.text
+
+
+async def test_supporter_of_an_answered_question_is_told_the_answer_at_once(staff_runtime):
+    asker = await ask(staff_runtime, "41", LOAN)
+    cluster = await cluster_of(staff_runtime, asker)
+    s = staff(staff_runtime)
+    await give_answer(s, cluster, FIRST)
+    m = await support(staff_runtime, "42", LOAN_TYPED)
+    receipt = next(w for w in m.text.split() if w.startswith("LC27-"))
+    assert "đã có trả lời" in m.text and "sẽ báo câu trả lời" not in m.text.lower()
+    [notice] = await told(staff_runtime, "42")  # queued with her support, not someday
+    assert receipt in notice and FIRST in notice
+    # Supporting again is refused kindly, with no promise of a notice that will never come.
+    m2 = Member(staff_runtime, user="42", channel="telegram")
+    for line in ("/start", "1", "nam tam", "1", LOAN_TYPED):
+        await m2.send(line)
+    await m2.press("Ủng hộ câu 1")
+    assert "đã gửi hoặc ủng hộ" in m2.text and "khi có trả lời" not in m2.text
+    assert len(await told(staff_runtime, "42")) == 1
+    # A correction later reaches her too, once.
+    await give_answer(s, cluster, SECOND)
+    assert len(await told(staff_runtime, "42")) == 2
+
+
+async def test_merging_into_an_answered_cluster_tells_those_merged_in_once(staff_runtime):
+    asker = await ask(staff_runtime, "51", LOAN)
+    target = await cluster_of(staff_runtime, asker)
+    other = await ask(staff_runtime, "52", "Xin hỗ trợ vốn cho chị em nuôi bò, thủ tục thế nào",
+                      topic="2")
+    source = await cluster_of(staff_runtime, other)
+    relayed = await relay(staff_runtime, WATER)
+    relay_cluster = await cluster_of(staff_runtime, relayed)
+    s = staff(staff_runtime)
+    await give_answer(s, target, SECOND)
+    # The other cluster had its own answer before staff saw it is the same question.
+    await give_answer(s, source, FIRST)
+    assert len(await told(staff_runtime, "52")) == 1
+
+    await s.send(f"/gop {source} {target}")
+    assert "Đã gộp" in s.text and "1 người" in s.text
+    _, update = await told(staff_runtime, "52")
+    assert other in update and SECOND in update and "50 triệu" in update
+    await s.send(f"/gop {relay_cluster} {target}")
+    [notice] = await told(staff_runtime, "chi-hoi")
+    assert relayed in notice and SECOND in notice
+    # Merging again (an old message) tells nobody again, and the asker of the target
+    # cluster never hears the same answer twice.
+    await s.send(f"/gop {relay_cluster} {target}")
+    assert [len(await told(staff_runtime, c)) for c in ("51", "52", "chi-hoi")] == [1, 2, 1]
+
+
+async def test_new_question_or_relay_joining_an_answered_cluster_is_told(staff_runtime,
+                                                                         monkeypatch):
+    import types
+
+    asker = await ask(staff_runtime, "61", LOAN)
+    cluster = await cluster_of(staff_runtime, asker)
+    await give_answer(staff(staff_runtime), cluster, FIRST)
+
+    async def joins_answered(conn, dialogue_id, text, topic):
+        return types.SimpleNamespace(cluster_id=cluster)  # a matcher that joins it anyway
+
+    async def nothing_similar(conn, dialogue_id, text, topic):
+        return []
+
+    monkeypatch.setattr(staff_runtime.services.matcher, "best_cluster", joins_answered)
+    monkeypatch.setattr(staff_runtime.services.matcher, "similar", nothing_similar)
+    later = await ask(staff_runtime, "62", "Cho em hỏi thủ tục vay tiền mua bò giống ở đâu")
+    assert await cluster_of(staff_runtime, later) == cluster
+    [notice] = await told(staff_runtime, "62")
+    assert later in notice and FIRST in notice
+    relayed = await relay(staff_runtime, WATER)
+    assert await cluster_of(staff_runtime, relayed) == cluster
+    [notice] = await told(staff_runtime, "chi-hoi")
+    assert relayed in notice and FIRST in notice
+    assert len(await told(staff_runtime, "61")) == 1
+
+
+async def test_answer_given_before_the_upgrade_is_not_resent_and_is_corrected(config, clock,
+                                                                              tmp_path,
+                                                                              staff_config):
+    """A database answered by the old code (no revisions yet) keeps "told once" after 0006."""
+    import sqlite3
+
+    from bot.runtime import open_runtime
+    from storage.db import MIGRATIONS_DIR, _statements
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    for file in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        if file.stem >= "0006":
+            break
+        for statement in _statements(file.read_text(encoding="utf-8")):
+            old.execute(statement)
+        old.execute("INSERT INTO schema_migrations VALUES (?, '')", (file.stem,))
+    now = "2026-11-20T03:00:00+00:00"
+    old.execute("INSERT INTO users (id, channel, external_id, chat_id, consent_at, created_at) "
+                "VALUES (1, 'telegram', '71', '71', ?, ?)", (now, now))
+    old.execute("INSERT INTO clusters (id, dialogue_id, topic, status, answer, answered_by, "
+                "answered_at, created_at) VALUES (1, 'lai-chau-2027', 1, 'da_tra_loi', ?, "
+                "'Sở Tài chính', ?, ?)", (FIRST, now, now))
+    old.execute("INSERT INTO questions (id, dialogue_id, receipt, user_id, channel, topic, text, "
+                "cluster_id, created_at) VALUES (1, 'lai-chau-2027', 'LC27-000001', 1, "
+                "'telegram', 1, ?, 1, ?)", (LOAN, now))
+    old.execute("INSERT INTO receipt_counters VALUES ('lai-chau-2027', 1)")
+    old.execute("INSERT INTO outbox (channel, chat_id, text, purpose, dedupe_key, created_at, "
+                "sent_at) VALUES ('telegram', '71', 'old notice', 'answer', 'answer:1:1', ?, ?)",
+                (now, now))
+    old.close()
+
+    rt = await open_runtime(staff_config, path, clock=clock)
+    try:
+        s = staff(rt)
+        await s.send("/xem 1")
+        assert "50 triệu" in s.text
+        confirm, saved = await give_answer(s, 1, FIRST, agency="Sở Tài chính")
+        assert "Sẽ báo cho 0 người" in confirm and "không thay đổi" in saved
+        assert await told(rt, "71") == ["old notice"]
+        _, saved = await give_answer(s, 1, SECOND, agency="Sở Tài chính")
+        assert "Đang báo cho 1 người" in saved
+        assert (await told(rt, "71"))[0] == "old notice"
+        _, correction = await told(rt, "71")
+        assert "đính chính" in correction.lower() and SECOND in correction
+        assert "50 triệu" in correction
+    finally:
+        await rt.close()
+
+
+async def test_one_woman_with_two_questions_in_a_cluster_is_told_once(staff_runtime):
+    first = await ask(staff_runtime, "81", LOAN)
+    target = await cluster_of(staff_runtime, first)
+    second = await ask(staff_runtime, "81", WATER, topic="2")
+    source = await cluster_of(staff_runtime, second)
+    s = staff(staff_runtime)
+    await give_answer(s, target, FIRST)
+    await s.send(f"/gop {source} {target}")
+    assert "0 người" in s.text  # she knows this answer already, through her first question
+    assert len(await told(staff_runtime, "81")) == 1
+    confirm, saved = await give_answer(s, target, SECOND)
+    assert "Sẽ báo cho 1 người" in confirm and "Đang báo cho 1 người" in saved
+    _, correction = await told(staff_runtime, "81")
+    assert first in correction and second in correction
+
+
+async def test_a_question_split_off_an_answered_cluster_hears_its_own_answer(staff_runtime):
+    kept = await ask(staff_runtime, "91", LOAN)
+    cluster = await cluster_of(staff_runtime, kept)
+    moved = await ask(staff_runtime, "92", "Xin hỏi hồ sơ vay vốn nuôi bò cần những giấy tờ gì")
+    s = staff(staff_runtime)
+    await s.send(f"/gop {await cluster_of(staff_runtime, moved)} {cluster}")
+    await give_answer(s, cluster, FIRST)
+    await s.send(f"/tach {moved}")
+    new_cluster = await cluster_of(staff_runtime, moved)
+    assert new_cluster != cluster
+    _, saved = await give_answer(s, new_cluster, SECOND)
+    assert "Đang báo cho 1 người" in saved
+    assert len(await told(staff_runtime, "91")) == 1
+    _, own = await told(staff_runtime, "92")
+    assert moved in own and SECOND in own and "50 triệu" in own

@@ -1,0 +1,84 @@
+"""Telling people a cluster's answer: once per person per revision, whenever they arrive.
+
+One function serves every path that can leave someone in an answered cluster without its
+answer: staff record or correct it, a member supports it or her question joins it, a leader's
+relay joins it, staff merge a cluster into it. Each queues the current revision for whoever in
+the cluster has not been sent it, in the transaction of the change, so a restart neither loses
+nor repeats a notice (answer_notices, and the outbox dedupe key per revision and question).
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from storage import queries as q
+
+from .engine import Context
+
+__all__ = ["people_to_tell", "same_answer", "tell_answer"]
+
+PREVIOUS_LIMIT = 160  # the replaced answer is shown briefly; the new one always in full
+
+
+async def tell_answer(ctx: Context, cluster_id: int) -> int:
+    """Queue the cluster's current answer for everyone in it not yet sent it; how many people.
+
+    A woman with several questions in the cluster (asked twice, or merged from two clusters)
+    gets one message naming every receipt. One who already knows an earlier answer is told it
+    is a correction and what it replaces."""
+    current = await q.current_answer(ctx.conn, cluster_id)
+    if current is None:
+        return 0
+    count = 0
+    senders = await q.who_should_know_the_answer(ctx.conn, cluster_id, current.id)
+    by_person = sorted(senders, key=lambda s: (s.user_id, s.question_id))
+    for _, group in groupby(by_person, key=lambda s: s.user_id):
+        questions = list(group)
+        untold = [s for s in questions if not s.told]
+        if not untold:
+            continue
+        if len(untold) == len(questions) and await _enqueue(ctx, current, untold):
+            count += 1
+        # Otherwise she knows this revision through another of her questions: record only.
+        for s in untold:
+            await q.record_answer_notice(ctx.conn, s.question_id, current.id, now=ctx.now)
+    return count
+
+
+async def people_to_tell(ctx: Context, cluster_id: int, revision_id: int | None) -> int:
+    """How many people would be sent the given revision (None: a revision not yet saved)."""
+    senders = await q.who_should_know_the_answer(ctx.conn, cluster_id, revision_id)
+    told = {s.user_id for s in senders if s.told}
+    return len({s.user_id for s in senders} - told)
+
+
+def same_answer(current: q.AnswerRevision, answer: str, agency: str) -> bool:
+    """Saving the same text again (a double press, an old button) is not a correction."""
+    return (" ".join(current.answer.split()) == " ".join(answer.split())
+            and current.agency.strip() == agency.strip())
+
+
+async def _enqueue(ctx: Context, current: q.AnswerRevision, untold: list[q.AnswerSender]) -> bool:
+    first = untold[0]
+    receipt = ", ".join(s.receipt for s in untold)
+    known = max(untold, key=lambda s: s.last_notice)
+    if known.last_answer is None:
+        text = ctx.t("notify.answer", receipt=receipt, agency=current.agency,
+                     answer=current.answer)
+        purpose = "answer"
+    else:
+        text = ctx.t("notify.answer_update", receipt=receipt, agency=current.agency,
+                     answer=current.answer, previous=_brief(known.last_answer))
+        purpose = "answer_update"
+    # Revision 1 keeps the key the code before revisions used, so an upgraded database does
+    # not send a first answer again.
+    key = f"answer:{current.cluster_id}:{first.question_id}"
+    if current.revision > 1:
+        key += f":{current.revision}"
+    return await q.enqueue(ctx.conn, first.channel, first.chat_id, text, purpose=purpose,
+                           dedupe_key=key, now=ctx.now)
+
+
+def _brief(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIOUS_LIMIT else text[: PREVIOUS_LIMIT - 1].rstrip() + "…"

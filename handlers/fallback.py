@@ -1,0 +1,45 @@
+"""What she is told when the database cannot take her message (disk full, I/O error).
+
+Nothing of the message is stored, so nothing may claim it was: she is told plainly to send it
+again. A danger screen needs no database: if her words signal danger she still gets the
+hotlines at once, and the alert for staff goes to the spool (memory, and a file when the disk
+allows), which the service delivers as soon as it can, into the outbox or straight to the staff
+chat.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .engine import Services
+from .privacy import mask_pii
+from .text import clean
+from .types import Incoming, Kind, Reply
+
+__all__ = ["AlertSink", "not_stored"]
+
+
+class AlertSink(Protocol):
+    """Where an alert goes when the outbox cannot take it (storage.spool.AlertSpool)."""
+
+    def put(self, channel: str, chat_id: str, text: str,
+            about: tuple[str, str] | None = None) -> object: ...
+
+
+def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> list[Reply]:
+    locale, settings = services.locale, services.settings
+    text = clean(incoming.text) if incoming.kind == Kind.TEXT else ""
+    replies = []
+    if text and not text.startswith("/") and services.danger is not None \
+            and services.danger(text) is not None:
+        hotlines = "\n".join(f"☎️ {h.number} — {h.name}" for h in settings.hotlines)
+        staff_chats = settings.staff_chats
+        replies.append(Reply(locale.t("danger.reply_unstored" if staff_chats
+                                      else "danger.reply_no_staff", hotlines=hotlines)))
+        alert = locale.t("danger.staff_alert_unstored", channel=incoming.channel,
+                         text=mask_pii(text[:600]), contact=f"{incoming.channel}:"
+                         f"{incoming.chat_id}")
+        for channel, chat_id in staff_chats.items():
+            alerts.put(channel, chat_id, alert, about=(incoming.channel, incoming.user_id))
+    replies.append(Reply(locale.t("error.not_stored"), awaited=True))
+    return replies

@@ -1,0 +1,156 @@
+"""Attack: woman B reads everything the bot sends her, looking for woman A's phone, name, words.
+
+A writes her name and phone into her question; B types a similar one. Whatever B is shown of
+A's question is the cluster's staff wording or A's text masked; an urgent or danger question,
+a rejected one or a deleted one is never shown at all, even when the matching index is stale
+(after a restart it is rebuilt from every stored question).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from bot.channels.terminal import run_terminal
+from bot.runtime import open_runtime
+from handlers.privacy import mask_pii
+from tests.chat import Member
+
+NAME = "Sùng Thị Pà"
+PHONE = "0912345678"
+LOAN = (f"Em tên {NAME}, số điện thoại {PHONE}. Em muốn vay vốn ưu đãi chăn nuôi bò sinh sản "
+        "thì làm thủ tục thế nào ạ")
+DANGER = LOAN.replace("Em muốn", "Chồng em hay đánh em. Em muốn")
+SIMILAR = "Cho em hỏi vay vốn ưu đãi chăn nuôi bò sinh sản thì làm thủ tục thế nào ạ"
+# Words only A wrote: none may reach B except inside the masked text.
+OFFERED = "Đã có chị em hỏi câu gần giống"
+HERS = ("Sùng", "Pà", PHONE, "912345678", "0912 345 678")
+
+
+async def chat(runtime, user: str, lines: list[str]) -> str:
+    """Everything printed to `user` on the real terminal channel for these lines."""
+    out = io.StringIO()
+    await run_terminal(runtime, user=user, stdin=io.StringIO("\n".join(lines) + "\n"),
+                       stdout=out)
+    return out.getvalue()
+
+
+def ask(question: str, *finish: str) -> list[str]:
+    return ["/start", "1", "nam tam", "1", question, *finish]
+
+
+def assert_nothing_of_hers(screen: str) -> None:
+    for word in HERS:
+        assert word not in screen, f"B was shown {word!r}"
+    # and nothing of her digits: four in a row of her phone would identify it
+    for run in re.findall(r"\d{4,}", screen):
+        assert run not in PHONE
+
+
+async def test_terminal_b_sees_only_the_masked_text(staff_runtime):
+    await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))  # anonymous, sent
+    screen = await chat(staff_runtime, "b", ask(SIMILAR))
+    assert "Đã có chị em hỏi câu gần giống" in screen  # the offer was made
+    assert mask_pii(LOAN) in screen and "[SĐT ẩn …678]" in screen and "[tên ẩn]" in screen
+    assert_nothing_of_hers(screen)
+
+
+async def test_staff_wording_replaces_her_words(staff_runtime):
+    await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))
+    staff = Member(staff_runtime, user="900", channel="telegram")
+    await staff.send("/noidung 1 Thủ tục vay vốn ưu đãi để chăn nuôi bò sinh sản")
+    assert "Đã lưu câu chữ chung" in staff.text
+    screen = await chat(staff_runtime, "b", ask(SIMILAR + ", chị ơi", "1"))
+    assert "Thủ tục vay vốn ưu đãi để chăn nuôi bò sinh sản" in screen
+    assert "Em muốn vay vốn" not in screen and "[SĐT ẩn" not in screen
+    assert_nothing_of_hers(screen)
+    # B supported it: her own list shows the staff wording, not A's words
+    mine = await chat(staff_runtime, "b", ["/cua_toi"])
+    assert "Thủ tục vay vốn ưu đãi" in mine
+    assert_nothing_of_hers(mine)
+
+
+async def test_supporter_list_masks_her_text(staff_runtime):
+    await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))
+    screen = await chat(staff_runtime, "b", ask(SIMILAR, "1", "/cua_toi"))
+    assert "chị ủng hộ câu hỏi này" in screen
+    assert_nothing_of_hers(screen)
+
+
+async def test_danger_disclosure_is_never_offered_even_after_restart(staff_config, clock,
+                                                                     tmp_path):
+    db = tmp_path / "offer.db"
+    runtime = await open_runtime(staff_config, db, clock=clock)
+    try:
+        first = await chat(runtime, "a", ask(DANGER, "2", "gui"))
+        assert "111" in first  # she was given the hotlines: her question is urgent
+        screen = await chat(runtime, "b", ask(SIMILAR))
+        assert "Chồng em" not in screen and OFFERED not in screen
+        assert_nothing_of_hers(screen)
+    finally:
+        await runtime.close()
+    runtime = await open_runtime(staff_config, db, clock=clock)  # index rebuilt from the DB
+    try:
+        screen = await chat(runtime, "c", ask(SIMILAR))
+        assert "Chồng em" not in screen and OFFERED not in screen
+        assert_nothing_of_hers(screen)
+    finally:
+        await runtime.close()
+
+
+async def test_stale_index_flagged_rejected_or_deleted_is_not_offered(staff_runtime):
+    """The index keeps A's question; the database says it must not be shown."""
+    staff = Member(staff_runtime, user="900", channel="telegram")
+    await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))
+    await staff.send("/khan 1")  # staff flag it urgent: no longer shown to anyone
+    screen = await chat(staff_runtime, "b", ask(SIMILAR))
+    assert OFFERED not in screen
+    assert_nothing_of_hers(screen)
+    await staff.send("/khan 1")  # unflagged: offered again, masked
+    screen = await chat(staff_runtime, "b2", ask(SIMILAR))
+    assert OFFERED in screen
+    await staff.send("/tuchoi LC27-000001 Không thuộc chủ đề")  # her question rejected
+    screen = await chat(staff_runtime, "b4", ask(SIMILAR))
+    assert OFFERED not in screen
+    assert_nothing_of_hers(screen)
+    await chat(staff_runtime, "a2", ask(LOAN.replace("Em tên", "Chị tên"), "2", "gui"))
+    screen = await chat(staff_runtime, "b5", ask(SIMILAR))
+    assert OFFERED in screen  # a second question like hers is offered (masked)
+    await chat(staff_runtime, "a2", ["/xoa_du_lieu", "1"])  # and its asker deletes her data
+    screen = await chat(staff_runtime, "b3", ask(SIMILAR))
+    assert OFFERED not in screen and "vay vốn ưu đãi chăn nuôi bò sinh sản thì" not in (
+        screen.replace(SIMILAR, ""))
+    assert_nothing_of_hers(screen)
+
+
+async def test_offer_dropped_when_flagged_while_she_looks(staff_runtime):
+    """B is looking at the offer when staff flag it: pressing it again never shows A's text."""
+    await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))
+    b = Member(staff_runtime, user="b", channel="terminal")
+    for line in ask(SIMILAR):
+        await b.send(line)
+    assert OFFERED in b.text
+    staff = Member(staff_runtime, user="900", channel="telegram")
+    await staff.send("/khan 1")
+    await b.send("/help")  # shows the current step again
+    assert OFFERED not in b.text and "[SĐT ẩn" not in b.text
+
+
+async def test_her_display_name_written_without_a_cue_is_masked_too(staff_runtime):
+    """She signs with her Telegram name ("Giàng Thị Mỷ ở bản…"): no "tên" cue, still masked."""
+    from tests.test_deletion import Person
+
+    her = Person(staff_runtime, "5800111222", "Giàng Thị Mỷ")
+    signed = ("Giàng Thị Mỷ ở bản Pa Ủ xin hỏi vay vốn ưu đãi chăn nuôi bò sinh sản thì làm thủ "
+              "tục thế nào ạ")
+    for line in ("/start", "1", "nam tam", "1", signed, "1", "gui"):
+        await her.send(line)
+    b = Member(staff_runtime, user="b", channel="telegram")
+    for line in ("/start", "1", "nam tam", "1", SIMILAR):
+        await b.send(line)
+    assert OFFERED in b.text and "[tên ẩn] ở bản Pa Ủ" in b.text
+    await b.press("Ủng hộ câu 1")
+    await b.send("/cua_toi")
+    assert "[tên ẩn] ở bản Pa Ủ" in b.text
+    for word in ("Giàng", "Mỷ"):
+        assert word not in b.text
