@@ -31,3 +31,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/cluster_quality.py
 	$(PY) bench/notify.py
 	$(PY) bench/flood.py
+	$(PY) bench/danger_quality.py

@@ -63,6 +63,9 @@ class Config:
     communes_add: tuple[str, ...]
     communes_rename: Mapping[str, str]
     settings: Settings
+    # `run` refuses to start when members could write but no staff chat would get a danger
+    # alert, unless this is set on purpose ([safety] allow_no_staff_alerts = true).
+    allow_no_staff_alerts: bool = False
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
@@ -200,7 +203,23 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         communes_add=tuple(_str_list(r, "communes.add")),
         communes_rename=_str_map(r, "communes.rename"),
         settings=settings,
+        allow_no_staff_alerts=_safety(r),
     )
+
+
+_SAFETY_KEYS = ("allow_no_staff_alerts",)
+
+
+def _safety(r: _Reader) -> bool:
+    """[safety]: a key typed wrong must not silently leave a woman's alert going nowhere."""
+    table = r.get("safety", dict, {})
+    for key in table:
+        if key not in _SAFETY_KEYS:
+            known = ", ".join(f"`safety.{k}`" for k in _SAFETY_KEYS)
+            raise ConfigError(f"{r.path}: unknown key `safety.{key}`; [safety] knows only "
+                              f"{known}")
+    return r.get("safety.allow_no_staff_alerts", bool, False,
+                 fix="Write true or false (no quotes).")
 
 
 def _positive(r: _Reader, key: str, default: int) -> int:

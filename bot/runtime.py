@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.ask_question import AskQuestion
 from handlers.engine import Dispatcher, Services
-from handlers.escalation import escalate_danger
+from handlers.escalation import Safety, escalate_danger
 from handlers.leader import Leader
 from handlers.locale import Locale
 from handlers.my_data import MyData
-from handlers.safety import DangerKeywords, detect_danger
+from handlers.safety import DangerDetector
 from handlers.sensitive import SensitiveConsent, SensitiveWords
 from handlers.staff import Staff
 from storage.clock import Clock, system_clock
@@ -56,7 +55,7 @@ async def open_runtime(
 
 async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
     locale = Locale.load(config.locale)
-    keywords = DangerKeywords.from_file()
+    detector = DangerDetector.from_files()  # a broken table stops start-up, naming its line
     matcher = QuestionMatcher(match_settings(config))
     await matcher.load(db)
     services = Services(
@@ -64,12 +63,12 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
         locale=locale,
         communes=commune_loader(config.communes_add, config.communes_rename),
         tools=StaffTools(config.settings, locale),
-        danger=functools.partial(detect_danger, keywords=keywords),
+        danger=detector,
         sensitive=SensitiveWords.from_file().kinds,
         matcher=matcher,
         clock=clock,
     )
-    flows = [Staff(), Leader(), MyData(), SensitiveConsent(), AskQuestion()]
+    flows = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), AskQuestion()]
     spool = AlertSpool.beside(db.path)
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
     return Runtime(config, db, services, dispatcher, spool)

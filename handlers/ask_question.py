@@ -205,15 +205,17 @@ class AskQuestion:
         dialogue = _dialogue_or_none(ctx)
         if dialogue is None:
             return
-        welcome = ctx.t(
+        # After a danger disclosure nothing cheerful: no welcome, straight to what is needed.
+        welcome = "" if ctx.data.get("danger") else ctx.t(
             "ask.welcome", union=ctx.settings.union_name, title=dialogue.title,
             theme=dialogue.theme, closes=fmt_date(dialogue.closes),
         )
         if ctx.user.consented:
-            ctx.say(welcome)
+            if welcome:
+                ctx.say(welcome)
             await ctx.show(State.COMMUNE)
             return
-        ctx.say(welcome + "\n\n" + ctx.t("ask.consent"), menu([
+        ctx.say("\n\n".join(t for t in (welcome, ctx.t("ask.consent")) if t), menu([
             (ctx.t("button.agree"), "ask:consent:yes"),
             (ctx.t("button.disagree"), "ask:consent:no"),
         ]))
@@ -276,7 +278,9 @@ class AskQuestion:
             await ctx.show(State.COMMUNE)
         else:
             ctx.data.pop("commune_candidates", None)
-            ctx.say(ctx.t("ask.commune_not_found", typed=ctx.text[:60]) if ctx.text
+            # Never echo what she wrote after a disclosure: it may be her story, not a name.
+            ctx.say(ctx.t("ask.commune_not_found", typed=ctx.text[:60])
+                    if ctx.text and not ctx.data.get("danger")
                     else ctx.t("error.choose_from_list"))
             await ctx.show(State.COMMUNE)
 
@@ -565,8 +569,7 @@ class AskQuestion:
             ctx.say(ctx.t("ask.stored_answered", receipt=receipt, agency=answer.agency),
                     _after_menu(ctx))
             return
-        ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),
-                _after_menu(ctx))
+        ctx.say(_stored_message(ctx, receipt, dialogue, urgent), _after_menu(ctx))
 
     async def _complete_urgent(self, ctx: Context, dialogue: Dialogue) -> None:
         """Her message was stored at once because it spoke of danger: fill in the rest."""
@@ -577,8 +580,7 @@ class AskQuestion:
         await sensitive.record_consent(ctx, int(data["urgent_question"]))
         await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
-        ctx.say(ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline)),
-                _after_menu(ctx))
+        ctx.say(_stored_message(ctx, receipt, dialogue, urgent=True), _after_menu(ctx))
 
     # -- edit -------------------------------------------------------------------------------
 
@@ -695,6 +697,13 @@ def _nav_menu(ctx: Context, choices: list[tuple[str, str]], back: bool = True) -
 def _after_menu(ctx: Context) -> tuple[Option, ...]:
     return menu([(ctx.t("button.new_question"), "ask:new"),
                  (ctx.t("button.my_questions"), "ask:mine")])
+
+
+def _stored_message(ctx: Context, receipt: str, dialogue: Dialogue, urgent: bool) -> str:
+    # After a disclosure no written answer months away: staff write to her through the bot.
+    if urgent:
+        return ctx.t("danger.stored", receipt=receipt)
+    return ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline))
 
 
 def _dialogue_or_none(ctx: Context) -> Dialogue | None:

@@ -170,6 +170,8 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[None]]
+# A screen returns True when it answered the message itself and the flow must not see it.
+Screen = Callable[[Context], Awaitable[bool]]
 
 
 class Flow(Protocol):
@@ -185,7 +187,7 @@ class Dispatcher:
     """Routes each incoming to the flow that owns the conversation's state."""
 
     def __init__(self, db: Database, services: Services, flows: list[Any],
-                 screens: list[Handler] | None = None, alerts: Any = None) -> None:
+                 screens: list[Screen] | None = None, alerts: Any = None) -> None:
         self.db = db
         # Where a danger alert goes when the database refuses the message (AlertSpool).
         self.alerts = alerts if alerts is not None else AlertSpool(None)
@@ -306,6 +308,11 @@ class Dispatcher:
     async def _route(self, ctx: Context) -> None:
         incoming = ctx.incoming
         if incoming.is_edit:
+            # An edit is not a new message for the flow, but it is screened: a woman who edits
+            # "em ổn" into "chồng em đang đánh em" must get the hotlines.
+            ctx.text = clean(incoming.text) if incoming.kind == Kind.TEXT else ""
+            if await self._screen(ctx):
+                return
             ctx.say(ctx.t("error.edited"))
             return
         if incoming.kind == Kind.ACTION:
@@ -325,9 +332,16 @@ class Dispatcher:
             # terminal and Zalo show buttons as a numbered list).
             await self._on_action(ctx, ctx.action)
             return
-        for screen in self.screens:
-            await screen(ctx)
+        if await self._screen(ctx):
+            return
         await self._run_state(ctx)
+
+    async def _screen(self, ctx: Context) -> bool:
+        """Run the screens; True when one answered the message itself."""
+        for screen in self.screens:
+            if await screen(ctx):
+                return True
+        return False
 
     async def _on_action(self, ctx: Context, action: str) -> None:
         for flow in self.flows:

@@ -1,61 +1,252 @@
-"""A message that mentions violence or danger: safety information at once, staff alerted now.
+"""A message that tells of danger: safety information at once, staff alerted now, then calm.
 
-Runs before the flow on every free-text message, whatever step she is at. False alarms are
-acceptable; a missed one is not, so this never waits for her to finish the flow: with consent,
-her message is stored at once as an urgent question (the flow later fills in commune, topic and
-anonymity on the same receipt); without consent it is not stored as a question, but staff are
-still alerted, because her safety comes first.
+`escalate_danger` runs before the flow on every free-text message (edited ones too), whatever
+step she is at. The detector (handlers.safety.DangerDetector) answers one of three ways:
+
+- danger (she or someone close is hurt, threatened, held, trafficked, forced to marry, wants to
+  die, fled - now): hotlines, staff alerted (and the union leader of her commune, without her
+  words), her message stored at once as an urgent question when she has consented. Then the
+  conversation stays calm: what happens next, and a choice to go on with a question or stop -
+  no welcome, no list, no echo of her words, no date months away. The flow never sees the
+  message, so it cannot answer it as if it were a commune name.
+- maybe (harm words, but unclear whether anyone is in danger now): hotlines gently and a
+  question; staff are alerted only if she says yes (button "🆘 ..."), never by the words alone.
+- nothing: the flow runs as usual; a policy question on child marriage is a normal question.
+
+What she is told about alerts is what was queued: with no staff chat and no commune leader to
+reach, she is told so and asked to call. Staff's own messages and a commune leader's relays are
+never treated as a member's disclosure (a relay that tells of danger is stored urgent).
 """
 
 from __future__ import annotations
 
 from storage import queries as q
 
-from .engine import Context
+from .engine import IDLE, Context
+from .menus import menu
+from .privacy import mask_pii
 from .text import fold
 
-__all__ = ["escalate_danger"]
+__all__ = ["Safety", "State", "escalate_danger"]
+
+DANGER = "danger"
+MAYBE = "maybe"
+HELP = "safety:help"  # valid on any older message: she may press it later
+_ALERT_CHARS = 600
+_YES = frozenset({"co", "co a", "vang", "da co", "dung", "dung roi", "can giup", "cuu", "cuu em"})
+_NO = frozenset({"khong", "ko", "k", "khong a", "ko a", "hok", "khong co"})
 
 
-async def escalate_danger(ctx: Context) -> None:
+class State:
+    NEXT = "safety.next"  # after a disclosure: go on with a question, or stop
+    ASK = "safety.ask"  # "maybe": is someone in danger?
+
+
+async def escalate_danger(ctx: Context) -> bool:
+    """The screen. True when it answered the message itself (the flow must not run)."""
     detect = ctx.services.danger
     if detect is None or not ctx.text or ctx.text.startswith("/"):
-        return
-    hit = detect(ctx.text)
-    if hit is None:
-        return
-    category = getattr(hit, "category", "nguy_hiem")
+        return False
+    if ctx.is_staff or ctx.state.startswith("staff."):
+        return False  # a staff member's answer about "tảo hôn" is not her own danger
+    found = detect(ctx.text)
+    if found is None:
+        return False
+    level = getattr(found, "level", DANGER)
+    category = getattr(found, "category", "nguy_hiem")
+    if ctx.state.startswith("lead."):
+        if level == DANGER:
+            ctx.data["danger"] = category  # the relay is stored urgent when she finishes it
+        return False
+    if ctx.data.get("danger"):
+        # Already disclosed in this conversation and she chose to go on: pass on what is new,
+        # let the flow carry on.
+        if level == DANGER and await _alert(ctx, category, ctx.text, more=True):
+            ctx.say(ctx.t("danger.more_sent"))
+        return False
+    if level == DANGER:
+        await disclose(ctx, category, ctx.text)
+        return True
+    ctx.data["maybe_text"] = ctx.text[: ctx.settings.question_max_chars]
+    ctx.data["maybe_category"] = category
+    if ctx.state == IDLE and not ctx.incoming.is_edit:
+        ctx.go(State.ASK, ctx.t("danger.maybe", hotlines=_hotlines(ctx)), menu([
+            (ctx.t("danger.button.help"), HELP),
+            (ctx.t("danger.button.no"), "safety:no"),
+        ]))
+        return True
+    # Mid-flow: a gentle note with a button she can press at any time; the flow goes on.
+    ctx.say(ctx.t("danger.maybe_note", hotlines=_hotlines(ctx),
+                  button=ctx.t("danger.button.help_now")),
+            menu([(ctx.t("danger.button.help_now"), HELP)]))
+    return False
+
+
+async def disclose(ctx: Context, category: str, text: str) -> None:
+    """Hotlines, alerts, urgent case, then the calm choice."""
     ctx.data["danger"] = category
-    commune = ctx.data.get("commune") or await q.last_commune_of_user(ctx.conn, ctx.user.id) or ""
-    ctx.say(_safety_message(ctx, commune))
-    receipt = await _store_urgent(ctx, category, commune)
+    ctx.data["safety_text"] = text[: ctx.settings.question_max_chars]
+    if ctx.state not in (State.NEXT, State.ASK):
+        ctx.data["safety_resume"] = ctx.state
+    commune = await _commune(ctx)
+    receipt = await _store_urgent(ctx, category, commune, text)
     reference = receipt or f"U{ctx.user.id}"
-    alert = ctx.t("danger.staff_alert", category=ctx.t(f"danger.category.{category}")
-                  if f"danger.category.{category}" in ctx.services.locale.messages
-                  else category, commune=commune or "?", text=ctx.text[:600],
-                  channel=ctx.incoming.channel, reference=reference)
-    key = ctx.incoming.update_key
-    for channel, chat_id in ctx.settings.staff_chats.items():
-        await q.enqueue(ctx.conn, channel, chat_id, alert, purpose="danger",
-                        dedupe_key=f"danger:{ctx.incoming.channel}:{key}:{channel}" if key
-                        else None, priority=10, now=ctx.now, about_user=ctx.user.id)
-
-
-def _safety_message(ctx: Context, commune: str) -> str:
-    hotlines = "\n".join(f"☎️ {h.number} — {h.name}" for h in ctx.settings.hotlines)
+    ctx.data["safety_reference"] = reference
+    staff = await _alert(ctx, category, text)
+    leaders = await _alert_commune(ctx, category, commune, reference)
+    lines = [ctx.t("danger.reply", hotlines=_hotlines(ctx))]
     contact = ctx.settings.commune_contacts.get(commune, "")
-    text = ctx.t("danger.reply", hotlines=hotlines)
     if contact:
-        text += "\n" + ctx.t("danger.commune_contact", commune=commune, contact=contact)
-    return text
+        lines.append(ctx.t("danger.commune_contact", commune=commune, contact=contact))
+    if staff and leaders:
+        lines.append(ctx.t("danger.told_staff_and_commune", commune=commune, reference=reference))
+    elif staff or leaders:
+        lines.append(ctx.t("danger.told_staff", reference=reference))
+    else:
+        lines.append(ctx.t("danger.not_told"))
+    lines.append(ctx.t("danger.next"))
+    ctx.go(State.NEXT, "\n\n".join(lines), menu([
+        (ctx.t("danger.button.continue"), "safety:continue"),
+        (ctx.t("danger.button.stop"), "safety:stop"),
+    ]))
 
 
-async def _store_urgent(ctx: Context, category: str, commune: str) -> str:
+class Safety:
+    """The two calm steps after the screen spoke, and the help button on any older message."""
+
+    def __init__(self) -> None:
+        self.states = {State.NEXT: self.on_next, State.ASK: self.on_ask}
+        self.prompts = {State.NEXT: self.ask_next, State.ASK: self.ask_ask}
+
+    async def command(self, ctx: Context, name: str, args: str) -> bool:
+        return False
+
+    async def global_action(self, ctx: Context, action: str) -> bool:
+        if action != HELP:
+            return False
+        if ctx.data.get("danger"):
+            ctx.say(ctx.t("danger.more_sent") if await _alert(
+                ctx, ctx.data["danger"], ctx.data.get("maybe_text", "🆘"), more=True)
+                else ctx.t("danger.not_told"))
+            return True
+        await disclose(ctx, ctx.data.get("maybe_category", "nguy_hiem"),
+                       ctx.data.get("maybe_text", "🆘"))
+        return True
+
+    async def ask_next(self, ctx: Context) -> None:
+        ctx.say(ctx.t("danger.next"), menu([
+            (ctx.t("danger.button.continue"), "safety:continue"),
+            (ctx.t("danger.button.stop"), "safety:stop"),
+        ]))
+
+    async def on_next(self, ctx: Context) -> None:
+        if ctx.action == "safety:stop":
+            ctx.reset()
+            ctx.say(ctx.t("danger.stopped"))
+        elif ctx.action == "safety:continue":
+            await _go_on(ctx)
+        else:
+            ctx.say(ctx.t("danger.choose"))
+            await ctx.show(State.NEXT)
+
+    async def ask_ask(self, ctx: Context) -> None:
+        ctx.say(ctx.t("danger.maybe", hotlines=_hotlines(ctx)), menu([
+            (ctx.t("danger.button.help"), HELP),
+            (ctx.t("danger.button.no"), "safety:no"),
+        ]))
+
+    async def on_ask(self, ctx: Context) -> None:
+        said = fold(ctx.text).strip(" .!?")
+        if ctx.action == HELP or said in _YES:
+            await disclose(ctx, ctx.data.get("maybe_category", "nguy_hiem"),
+                           ctx.data.get("maybe_text", "🆘"))
+        elif ctx.action == "safety:no" or said in _NO:
+            from .ask_question import AskQuestion
+
+            draft = ctx.data.pop("maybe_text", "")
+            ctx.data.pop("maybe_category", None)
+            await AskQuestion().begin(ctx, draft=draft)
+        else:
+            ctx.say(ctx.t("danger.choose"))
+            await ctx.show(State.ASK)
+
+
+async def _go_on(ctx: Context) -> None:
+    """She chose to go on: back where she was, her message as her question where one was due."""
+    from .ask_question import AskQuestion
+    from .ask_question import State as Ask
+
+    resume = ctx.data.pop("safety_resume", IDLE)
+    text = ctx.data.pop("safety_text", "")
+    if resume in (IDLE, Ask.ABANDON, State.NEXT, State.ASK):
+        await AskQuestion().begin(ctx, draft=text)
+    elif resume == Ask.QUESTION and ctx.data.get("topic"):
+        ctx.data["text"] = text
+        await ctx.show(Ask.ANONYMITY)
+    else:
+        await ctx.show(resume)
+
+
+def _hotlines(ctx: Context) -> str:
+    return "\n".join(f"☎️ {h.number} — {h.name}" for h in ctx.settings.hotlines)
+
+
+def _category_name(ctx: Context, category: str) -> str:
+    key = f"danger.category.{category}"
+    return ctx.t(key) if key in ctx.services.locale.messages else category
+
+
+async def _commune(ctx: Context) -> str:
+    return ctx.data.get("commune") or await q.last_commune_of_user(ctx.conn, ctx.user.id) or ""
+
+
+async def _alert(ctx: Context, category: str, text: str, more: bool = False) -> bool:
+    """Queue the staff alert on every staff chat; True when at least one was queued. Her
+    phone, ID and email are masked: staff reach her through the bot (/nhan)."""
+    chats = ctx.settings.staff_chats
+    if not chats:
+        return False
+    reference = ctx.data.get("safety_reference", f"U{ctx.user.id}")
+    key = "danger.staff_alert_more" if more else "danger.staff_alert"
+    alert = ctx.t(key, category=_category_name(ctx, category),
+                  commune=await _commune(ctx) or "?", text=mask_pii(text)[:_ALERT_CHARS],
+                  channel=ctx.incoming.channel, reference=reference)
+    update = ctx.incoming.update_key
+    for channel, chat_id in chats.items():
+        await q.enqueue(ctx.conn, channel, chat_id, alert, purpose="danger",
+                        dedupe_key=f"danger:{ctx.incoming.channel}:{update}:{channel}"
+                        if update else None, priority=10, now=ctx.now, about_user=ctx.user.id)
+    return True
+
+
+async def _alert_commune(ctx: Context, category: str, commune: str, reference: str) -> bool:
+    """The union leader(s) configured for her commune ([[leaders]]): told that someone there
+    needs help and that provincial staff are on it. Never her words or her name."""
+    if not commune:
+        return False
+    # Configured leaders ([[leaders]], private chat id = user id) and leaders by invite code.
+    chats = {tuple(key.split(":", 1)) for key, place in ctx.settings.leaders.items()
+             if place == commune}
+    chats.update(await q.leader_chats_of_commune(ctx.conn, commune))
+    chats.discard((ctx.incoming.channel, ctx.incoming.chat_id))
+    sent = False
+    for channel, chat_id in sorted(chats):
+        key = f"{channel}:{chat_id}"
+        await q.enqueue(ctx.conn, channel, chat_id,
+                        ctx.t("danger.commune_alert", commune=commune, reference=reference,
+                              category=_category_name(ctx, category)),
+                        purpose="danger_commune", dedupe_key=f"danger-commune:{reference}:{key}",
+                        priority=10, now=ctx.now, about_user=ctx.user.id)
+        sent = True
+    return sent
+
+
+async def _store_urgent(ctx: Context, category: str, commune: str, text: str) -> str:
     """Store her words now as an urgent question; the receipt, or "" without consent."""
     if ctx.data.get("urgent_question"):
         return ctx.data.get("urgent_receipt", "")
-    if not ctx.user.consented or ctx.state.startswith("lead."):
-        return ""  # a leader's relay is stored, urgent, when she finishes it
+    if not ctx.user.consented:
+        return ""
     open_now = ctx.settings.open_dialogues(ctx.today)
     dialogue = ctx.dialogue() or (open_now[0] if open_now else None)
     if dialogue is None or not dialogue.is_open(ctx.today):
@@ -66,7 +257,7 @@ async def _store_urgent(ctx: Context, category: str, commune: str) -> str:
     question_id = await q.insert_question(ctx.conn, q.NewQuestion(
         dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
         kind="member", commune=commune, topic=topic,
-        text=ctx.text[: ctx.settings.question_max_chars], anonymous=True,
+        text=text[: ctx.settings.question_max_chars], anonymous=True,
         cluster_id=cluster_id, urgent=True, danger=category,
     ), receipt, now=ctx.now)
     ctx.data["urgent_question"] = question_id
@@ -82,3 +273,4 @@ def _protection_topic(topics: tuple[str, ...]) -> int:
         if "bao luc" in folded or "bao ve phu nu" in folded:
             return number
     return len(topics)
+

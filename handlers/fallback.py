@@ -13,6 +13,7 @@ from typing import Protocol
 
 from .engine import Services
 from .privacy import mask_pii
+from .safety import DANGER
 from .text import clean
 from .types import Incoming, Kind, Reply
 
@@ -30,15 +31,16 @@ def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> lis
     locale, settings = services.locale, services.settings
     text = clean(incoming.text) if incoming.kind == Kind.TEXT else ""
     replies = []
-    if text and not text.startswith("/") and services.danger is not None \
-            and services.danger(text) is not None:
+    hit = services.danger(text) if text and not text.startswith("/") and services.danger \
+        else None
+    if hit is not None:
         hotlines = "\n".join(f"☎️ {h.number} — {h.name}" for h in settings.hotlines)
-        staff_chats = settings.staff_chats
+        # A "maybe" gets the hotlines too, but alerts nobody (as when the database works).
+        staff_chats = settings.staff_chats if getattr(hit, "level", DANGER) == DANGER else {}
         replies.append(Reply(locale.t("danger.reply_unstored" if staff_chats
                                       else "danger.reply_no_staff", hotlines=hotlines)))
         alert = locale.t("danger.staff_alert_unstored", channel=incoming.channel,
-                         text=mask_pii(text[:600]), contact=f"{incoming.channel}:"
-                         f"{incoming.chat_id}")
+                         text=mask_pii(text), contact=f"{incoming.channel}:{incoming.chat_id}")
         for channel, chat_id in staff_chats.items():
             alerts.put(channel, chat_id, alert, about=(incoming.channel, incoming.user_id))
     replies.append(Reply(locale.t("error.not_stored"), awaited=True))

@@ -290,6 +290,12 @@ class Leader:
         elif matcher is not None:
             ctx.after_commit.append(
                 lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
+        if danger:  # a relay telling of someone in danger now: staff hear of it now
+            for channel, chat_id in ctx.settings.staff_chats.items():
+                await q.enqueue(ctx.conn, channel, chat_id, ctx.t(
+                    "staff.urgent_stored", receipt=receipt, commune=_commune(ctx),
+                    category=danger), purpose="urgent",
+                    dedupe_key=f"urgent-stored:{receipt}:{channel}", priority=10, now=ctx.now)
         data["relayed"].append([receipt, topic, int(data["count"])])
         for key in ("text", "topic", "count", "danger"):
             data.pop(key, None)

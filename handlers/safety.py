@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from handlers.text import clean, fold
+from handlers.text import DEFAULT_TEENCODE, clean, fold, load_teencode
 
 __all__ = [
+    "DANGER",
+    "DEFAULT_CONTEXT_PATH",
     "DEFAULT_KEYWORDS_PATH",
+    "MAYBE",
+    "Assessment",
+    "DangerDetector",
     "DangerHit",
     "DangerKeywords",
     "DangerRule",
+    "default_detector",
     "default_keywords",
     "detect_all",
     "detect_danger",
@@ -287,3 +293,124 @@ def _compile(
     if not body or gap is not None:
         raise ValueError("a pattern must start and end with a word")
     return re.compile(r"(?<!\S)" + "".join(body))
+
+
+# --- personal danger or policy topic ----------------------------------------------------------
+
+DEFAULT_CONTEXT_PATH = DEFAULT_KEYWORDS_PATH.with_name("danger_context.txt")
+
+DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
+MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
+
+_CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
+_TEEN_WORD = re.compile(r"[^\W_]+")
+# "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
+_TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "xã em", "bản em", "huyện tôi": the place she lives in, not her; "em" becomes "noiem" for the
+# context rules. ("ban em" without diacritics stays: it is also "bạn em", a friend of hers.)
+_PLACE_EM = re.compile(r"\b(xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|tỉnh|bản|phường|phuong|"
+                       r"trường|chi hội|chi hoi)\s+(?:em|e|tôi|toi|mình|minh)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the detector concluded. `category` names the kind of harm for the staff alert;
+    `signals` lists what was seen (for tests and the bench, never logged with the text)."""
+
+    level: str  # DANGER or MAYBE
+    category: str
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DangerDetector:
+    """Personal danger (a person + harm, threat, coercion or flight, now) apart from a policy
+    question on the same topic. Harm words come from danger_keywords.txt, context from
+    danger_context.txt (its header explains how they combine). Both are read on the text as
+    typed and with teencode spelled out (locales/teencode.tsv: "e" → em, "ck" → chồng)."""
+
+    keywords: DangerKeywords
+    context: DangerKeywords
+    teencode: Mapping[str, str]
+
+    @classmethod
+    def from_files(cls, keywords: Path = DEFAULT_KEYWORDS_PATH,
+                   context: Path = DEFAULT_CONTEXT_PATH,
+                   teencode: Path = DEFAULT_TEENCODE) -> DangerDetector:
+        return cls(DangerKeywords.from_file(keywords), DangerKeywords.from_file(context),
+                   load_teencode(teencode))
+
+    def __call__(self, text: str) -> Assessment | None:
+        texts = (text, self._expand(text))
+        harm: dict[str, DangerHit] = {}
+        seen: set[str] = set()
+        for variant in texts:
+            for hit in detect_all(variant, self.keywords):
+                harm.setdefault(hit.category, hit)
+            context = _TRE_EM.sub("treem", unicodedata.normalize("NFC", variant))
+            context = _PLACE_EM.sub(r"\1 noiem", context)
+            seen.update(hit.category for hit in detect_all(context, self.context))
+        level = _judge(set(harm), seen)
+        if level is None:
+            return None
+        category = next(iter(harm)) if harm else _indirect_category(seen)
+        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
+        return Assessment(level, category, signals)
+
+    def _expand(self, text: str) -> str:
+        table = self.teencode
+        return _TEEN_WORD.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text or "")
+
+
+def _judge(kinds: set[str], seen: set[str]) -> str | None:
+    """The decision table of danger_context.txt's header. `kinds`: harm categories found."""
+    harm = bool(kinds)
+    acute = "khan" in seen
+    person = "nguoi" in seen
+    now = "gan_day" in seen
+    plea = "can_giup" in seen
+    settled = "qua_khu" in seen or "gia_su" in seen  # past and over, or "if ..."
+    policy = "chinh_sach" in seen
+    if not harm and not acute:
+        # Only weak signs of trouble: a specific person, and nothing that frames it as a
+        # question in general, earn the gentle question.
+        if policy or settled or "chung" in seen:
+            return None
+        if "thien_tai" in seen:
+            return None  # afraid of the flood, not of a person
+        if "lo" in seen and (person or plea):
+            return MAYBE
+        # Someone specific, now, told as a story rather than asked as a question about a
+        # service: indirect accounts ("con bé không dám ngủ một mình...") say no harm word.
+        story = person and (now or plea) and "dich_vu" not in seen
+        return MAYBE if story else None
+    if "thien_tai" in seen and kinds <= {"de_doa"} and not acute and "toi_bi" not in seen:
+        return None  # "sợ lắm" of a landslide: a request for help, not a person's danger
+    if harm and "toi_bi" in seen and not settled and (now or plea or not policy):
+        return DANGER  # her own story, even hidden inside a question about crops
+    # How strongly the message reads as a question about policy or people in general.
+    framing = 2 * policy + ("chung" in seen) + ("qua_khu" in seen) + ("gia_su" in seen)
+    if framing >= 3:
+        return DANGER if person and acute and plea and harm else None
+    if framing == 2:
+        if person and (acute or (harm and plea and now)):
+            return DANGER
+        return MAYBE if person and harm and (now or plea) else None
+    if framing == 1:  # about people in general, the past, or "if": ask gently at most
+        if person and (acute or (not settled and (now or plea))):
+            return DANGER
+        if "qua_khu" in seen and "dich_vu" in seen and not acute:
+            return None  # "I was beaten once, now divorced: can I get a loan?"
+        return MAYBE if harm and (person or now) else None
+    return DANGER if person or (acute and (now or plea)) else MAYBE
+
+
+def _indirect_category(seen: set[str]) -> str:
+    return "de_doa"
+
+
+@cache
+def default_detector() -> DangerDetector:
+    """The shipped tables, compiled once per process."""
+    return DangerDetector.from_files()

@@ -420,6 +420,14 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
     ]
 
 
+async def leader_chats_of_commune(conn: Conn, commune: str) -> list[tuple[str, str]]:
+    """(channel, chat id) of every union leader who relays for `commune` (by invite code)."""
+    cur = await conn.execute(
+        "SELECT channel, chat_id FROM users WHERE leader_commune = ? AND deleted_at IS NULL "
+        "ORDER BY id", (commune,))
+    return [(row["channel"], row["chat_id"]) for row in await cur.fetchall()]
+
+
 async def last_commune_of_user(conn: Conn, user_id: int) -> str | None:
     cur = await conn.execute(
         "SELECT commune FROM questions WHERE user_id = ? AND commune != '' ORDER BY id DESC "

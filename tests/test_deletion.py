@@ -80,8 +80,10 @@ async def drain(runtime) -> None:
 
 async def copy_her_words_everywhere(runtime, dialogue_start: tuple[str, ...] = ()) -> Person:
     her = Person(runtime, HER_ID, DISPLAY)
-    for line in (*dialogue_start, "/start", "1", "nam tam", "1", DANGER, "1", "gui",
-                 "dong y"):  # the last: her separate consent for violence data
+    # After the disclosure she chooses to go on ("1"), names herself ("1"), sends, and gives her
+    # separate consent for violence data.
+    for line in (*dialogue_start, "/start", "1", "nam tam", "1", DANGER, "1", "1", "gui",
+                 "dong y"):
         await her.send(line)
     for line in ("/start", "nam tam", "1", LOAN, "1", "gui"):
         await her.send(line)

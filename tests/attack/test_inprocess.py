@@ -134,9 +134,6 @@ async def test_database_deleted_under_the_running_bot_no_false_receipt(config, c
     assert receipt is None or receipt in kept, (receipt, kept)
 
 
-@pytest.mark.xfail(strict=True, reason="the dispatcher answers every edited message with "
-                   "error.edited before the danger screen runs: a disclosure added by editing "
-                   "gets no hotlines and no staff alert")
 async def test_danger_added_by_editing_a_message_gets_hotlines(staff_runtime, fake):
     telegram = await start_channel(staff_runtime, fake)
     woman = 5555

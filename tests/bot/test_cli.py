@@ -53,6 +53,31 @@ def test_run_without_a_token_says_how_to_set_it(tmp_path):
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "python -m bot chat" in result.stderr
 
 
+def test_run_without_a_staff_chat_refuses_and_names_the_key(tmp_path):
+    text = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
+        'base_url = "https://api.telegram.org/bot"', 'base_url = "http://127.0.0.1:9/bot"', 1)
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run("run", "--config", str(path), "--db", str(tmp_path / "r.db"),
+                 env={"TELEGRAM_BOT_TOKEN": "123:ABC", "ZALO_BOT_TOKEN": ""})
+    assert result.returncode != 0
+    assert "`[telegram] staff_chat_id`" in result.stderr
+    assert "allow_no_staff_alerts" in result.stderr
+
+
+def test_chat_disclosure_gets_hotlines_and_the_truth_about_alerts(tmp_path):
+    config = wide_open_config(tmp_path)  # shipped: no staff chat
+    script = "ck e hay dh e, toi qua lai dap e, e so lam\n"
+    result = run("chat", "--config", str(config), "--db", str(tmp_path / "c.db"), stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "113" in result.stdout and "1900 969 680" in result.stdout
+    assert "chưa chuyển được" in result.stdout and "Hội đã báo" not in result.stdout
+    assert "Xin chào" not in result.stdout and "Trang 1/" not in result.stdout
+    policy = run("chat", "--config", str(config), "--db", str(tmp_path / "d.db"),
+                 stdin="Xin hỏi mức phạt đối với hành vi tổ chức tảo hôn là bao nhiêu?\n")
+    assert "113" not in policy.stdout and "đồng ý" in policy.stdout.lower()
+
+
 def test_bad_config_names_the_key(tmp_path):
     bad = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
         'time = "07:30"', 'time = "25:99"')

@@ -29,6 +29,9 @@ def load_with(tmp_path, old: str, new: str, environ: dict | None = None):
      "telegram.base_url"),
     ("staff_ids = []", "staff_ids = [1.5]", "telegram.staff_ids[0]"),
     ('mode = "polling"', 'mode = "push"', "zalo.mode"),
+    ("allow_no_staff_alerts = false", 'allow_no_staff_alerts = "yes"',
+     "safety.allow_no_staff_alerts"),
+    ("allow_no_staff_alerts = false", "allow_no_staff_alert = true", "safety.allow_no_staff_alert"),
 ])
 def test_bad_value_names_key(tmp_path, old, new, key):
     with pytest.raises(ConfigError) as error:
@@ -66,3 +69,9 @@ def test_the_other_seed_plans_ship_as_closed_examples():
     assert kon_tum.answer_deadline == dt.date(2024, 11, 15)
     assert settings.dialogue("thai-nguyen-2023") is not None
     assert [d.id for d in settings.open_dialogues(dt.date(2026, 12, 1))] == ["lai-chau-2027"]
+
+
+def test_danger_alerts_need_a_staff_chat_unless_said_on_purpose(tmp_path):
+    assert load_config(ROOT / "config.toml", environ={}).allow_no_staff_alerts is False
+    config = load_with(tmp_path, "allow_no_staff_alerts = false", "allow_no_staff_alerts = true")
+    assert config.allow_no_staff_alerts is True

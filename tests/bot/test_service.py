@@ -22,6 +22,7 @@ async def test_a_failing_channel_does_not_take_the_others_down(tmp_path):
     text = text.replace('base_url = "https://bot-api.zaloplatforms.com/bot"',
                         f'base_url = "{zalo.base_url}"')
     text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    text = text.replace("staff_chat_id = 0", "staff_chat_id = -1001", 1)
     path = tmp_path / "c.toml"
     path.write_text(text, encoding="utf-8")
     # Zalo rejects this token (401), so that channel fails to start; Telegram must still work.
@@ -40,3 +41,49 @@ async def test_a_failing_channel_does_not_take_the_others_down(tmp_path):
             await service
         await telegram.stop()
         await zalo.stop()
+
+
+def _config(tmp_path, telegram: FakeBotAPI, *replacements: tuple[str, str]):
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('base_url = "https://api.telegram.org/bot"',
+                        f'base_url = "{telegram.base_url}"')
+    text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_config(path, environ={"TELEGRAM_BOT_TOKEN": telegram.token})
+
+
+async def test_run_refuses_to_start_with_no_staff_chat_to_alert(tmp_path, capsys):
+    telegram = FakeBotAPI()
+    await telegram.start()
+    try:
+        code = await asyncio.wait_for(
+            run_service(_config(tmp_path, telegram), tmp_path / "s.db"), 10)
+        assert code != 0
+        assert "`[telegram] staff_chat_id`" in capsys.readouterr().err
+        assert telegram.calls == []  # not one request: no woman can write to it
+    finally:
+        await telegram.stop()
+
+
+async def test_run_with_no_staff_chat_on_purpose_tells_her_the_truth(tmp_path):
+    telegram = FakeBotAPI()
+    await telegram.start()
+    config = _config(tmp_path, telegram,
+                     ("allow_no_staff_alerts = false", "allow_no_staff_alerts = true"))
+    service = asyncio.create_task(run_service(config, tmp_path / "s.db"))
+    try:
+        await telegram.wait_for(lambda f: any(m == "getUpdates" for m, _ in f.calls), 10,
+                                what="Telegram polling")
+        telegram.push_message(43, "chồng em đang cầm dao đòi giết em, cứu em")
+        await telegram.wait_sent(43, 1, timeout=10)
+        said = "\n".join(m["text"] for m in telegram.sent(43))
+        assert "113" in said and "chưa chuyển được" in said and "đã báo" not in said
+    finally:
+        service.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await service
+        await telegram.stop()

@@ -65,6 +65,7 @@ async def test_a_woman_in_danger_who_declines_can_still_be_reached_by_staff(staf
     her = Person(staff_runtime, HER_ID, DISPLAY)
     await her.send("Chồng em đánh em chảy máu, em sợ lắm, em không dám về nhà")
     assert "111" in her.text
+    await her.press("Gửi câu hỏi cho Hội")  # the calm choice after a disclosure: go on
     await her.press("Không đồng ý")
     assert "không lưu gì cả" not in her.text and "đã được chuyển cho cán bộ" in her.text
     async with staff_runtime.db.transaction() as conn:

@@ -199,8 +199,8 @@ async def test_staff_keep_a_possible_duplicate_apart_and_it_is_not_proposed_agai
 
 async def test_a_danger_disclosure_is_never_offered_to_another_member(staff_runtime):
     victim = Member(staff_runtime, user="d1", channel="telegram")
-    for line in ("/start", "1", "nam tam", "4", "ck e say ruou ve la danh e, e so lam", "2", "1",
-                 "1"):  # the separate consent for sensitive data
+    for line in ("/start", "1", "nam tam", "4", "ck e say ruou ve la danh e, e so lam",
+                 "1", "2", "1", "1"):  # go on after the disclosure, anonymous, send, consent
         await victim.send(line)
     assert "LC27-000001" in victim.text
     other = Member(staff_runtime, user="d2", channel="telegram")

@@ -1,0 +1,146 @@
+"""Danger detection quality: personal danger flagged, policy questions left alone.
+
+Sets (tests/data/):
+- danger_cases.jsonl: the older corpus, written with the keyword file at hand ("danger" true/false).
+- danger_dev.jsonl: written by a helper who never read the keyword file; label "danger" (she or
+  someone she knows is in danger now) or "policy" (a question on the same topics in general).
+  Split by a hash of the id: a third (`held_out`) was kept out of sight while the context rules
+  (locales/danger_context.txt) were written on the other two thirds (`dev`). Once looked at, a
+  held-out set is a dev set: the next round needs a new one.
+- danger_probe.jsonl: 263 messages the developer wrote while working (in eight batches, each
+  first measured untouched, then used): a regression set, not a measure of unseen text.
+
+Each message is judged three ways:
+- baseline: the rule on main before this work - any match in danger_keywords.txt escalates;
+- detector: `DangerDetector` called directly;
+- chat: the real path - a new member types the message at idle in the terminal chat; flagged if
+  the reply shows a hotline, escalated if a staff alert was queued.
+recall = danger messages flagged (hotlines shown; "maybe" counts); false_alarm = policy messages
+flagged; escalated = share given a staff alert.
+
+Run from the repo root: `.venv/bin/python bench/danger_quality.py`. Prints ONE JSON line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from handlers.safety import DANGER, default_detector, default_keywords, detect_danger
+
+__all__ = ["held_out", "load_sets", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+
+
+def held_out(case_id: str) -> bool:
+    """The held-out third of danger_dev.jsonl: fixed by the id, not by a random state."""
+    return int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % 3 == 0
+
+
+def _rows(name: str) -> list[dict]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_sets() -> dict[str, list[tuple[str, bool]]]:
+    """{set name: [(text, is_danger)]}."""
+    dev = _rows("danger_dev.jsonl")
+    return {
+        "cases": [(r["text"], bool(r["danger"])) for r in _rows("danger_cases.jsonl")],
+        "dev": [(r["text"], r["label"] == "danger") for r in dev if not held_out(r["id"])],
+        "held_out": [(r["text"], r["label"] == "danger") for r in dev if held_out(r["id"])],
+        "probe": [(r["text"], r["label"] == "danger") for r in _rows("danger_probe.jsonl")],
+    }
+
+
+def _score(cases: list[tuple[str, bool]], judged: list[tuple[bool, bool]]) -> dict:
+    """judged: (flagged, escalated) per case."""
+    danger = [j for (_, d), j in zip(cases, judged, strict=True) if d]
+    policy = [j for (_, d), j in zip(cases, judged, strict=True) if not d]
+    return {
+        "recall": round(sum(f for f, _ in danger) / len(danger), 3),
+        "false_alarm": round(sum(f for f, _ in policy) / len(policy), 3),
+        "escalated_danger": round(sum(e for _, e in danger) / len(danger), 3),
+        "escalated_policy": round(sum(e for _, e in policy) / len(policy), 3),
+    }
+
+
+def _judge_direct(fn: Callable[[str], object]) -> Callable[[str], tuple[bool, bool]]:
+    def judge(text: str) -> tuple[bool, bool]:
+        result = fn(text)
+        return result is not None, result is not None and getattr(result, "level", DANGER) == DANGER
+    return judge
+
+
+async def _judge_chat(sets: dict[str, list[tuple[str, bool]]]) -> dict[str, list]:
+    """Every message typed at idle by a new member on the terminal, through the dispatcher."""
+    from bot.config import load_config
+    from bot.runtime import open_runtime
+    from handlers.types import Incoming
+    from tests.conftest import FIXED_NOW, Clock
+
+    hotlines = None
+    out: dict[str, list] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        text = (ROOT / "config.toml").read_text(encoding="utf-8")
+        text = text.replace("staff_ids = []\nstaff_chat_id = 0",
+                            "staff_ids = [900]\nstaff_chat_id = -1001", 1)
+        text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+        path = Path(tmp) / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        config = load_config(path, environ={})
+        hotlines = [h.number for h in config.settings.hotlines]
+        runtime = await open_runtime(config, Path(tmp) / "bench.db", clock=Clock(FIXED_NOW))
+        try:
+            n = 0
+            for name, cases in sets.items():
+                judged = []
+                for message, _ in cases:
+                    n += 1
+                    user = f"b{n}"
+                    replies = await runtime.dispatcher.handle(Incoming(
+                        channel="terminal", chat_id=user, user_id=user, text=message,
+                        update_key=str(n)))
+                    shown = "\n".join(r.text for r in replies)
+                    async with runtime.db.transaction() as conn:
+                        cur = await conn.execute(
+                            "SELECT COUNT(*) FROM outbox WHERE purpose = 'danger' "
+                            "AND dedupe_key LIKE ?", (f"danger:terminal:{n}:%",))
+                        alerts = (await cur.fetchone())[0]
+                    judged.append((any(h in shown for h in hotlines), alerts > 0))
+                out[name] = judged
+        finally:
+            await runtime.close()
+    return out
+
+
+def main() -> None:
+    sets = load_sets()
+    keywords = default_keywords()
+    detector = default_detector()
+    baseline = _judge_direct(lambda text: detect_danger(text, keywords))
+    direct = _judge_direct(detector)
+    chat = asyncio.run(_judge_chat(sets))
+    report: dict = {"bench": "danger_quality"}
+    for name, cases in sets.items():
+        report[name] = {
+            "n_danger": sum(d for _, d in cases),
+            "n_policy": sum(not d for _, d in cases),
+            "baseline_keywords": _score(cases, [baseline(t) for t, _ in cases]),
+            "detector": _score(cases, [direct(t) for t, _ in cases]),
+            "chat": _score(cases, chat[name]),
+        }
+    print(json.dumps(report, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
