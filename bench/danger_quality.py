@@ -18,7 +18,8 @@ Each message is judged three ways:
 recall = danger messages flagged (hotlines shown; "maybe" counts); false_alarm = policy messages
 flagged; escalated = share given a staff alert.
 
-Run from the repo root: `.venv/bin/python bench/danger_quality.py`. Prints ONE JSON line.
+Run from the repo root: `.venv/bin/python bench/danger_quality.py [SET.jsonl]` (a path: that set
+only, lines {"text", "label": "danger"|"policy"}, e.g. a new blind set). Prints ONE JSON line.
 """
 
 from __future__ import annotations
@@ -124,7 +125,12 @@ async def _judge_chat(sets: dict[str, list[tuple[str, bool]]]) -> dict[str, list
 
 
 def main() -> None:
-    sets = load_sets()
+    if len(sys.argv) > 1:
+        rows = [json.loads(line) for line in Path(sys.argv[1]).read_text(
+            encoding="utf-8").splitlines() if line.strip()]
+        sets = {Path(sys.argv[1]).stem: [(r["text"], r["label"] == "danger") for r in rows]}
+    else:
+        sets = load_sets()
     keywords = default_keywords()
     detector = default_detector()
     baseline = _judge_direct(lambda text: detect_danger(text, keywords))
