@@ -30,6 +30,9 @@ __all__ = ["DeliveryError", "OutboxWorker", "RetryLater", "Undeliverable"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# How long a sender holds a row; renewed before each send. Short, so that rows a killed process
+# held (an alert among them) go out again within a minute of the restart.
+LEASE = dt.timedelta(seconds=60)
 REASON_CHARS = 120
 # Platform answers worth keeping, as fixed words (Telegram and Zalo descriptions).
 _KNOWN_REASONS = ("blocked", "chat not found", "deactivated", "kicked", "forbidden",
@@ -72,6 +75,9 @@ class OutboxWorker:
         self.sent = 0
         # Who holds a lease on a row: unique per worker, so a second sender never sends it too.
         self.owner = f"{channel}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        # Sent, but the database refused to record it (disk full): never sent again by this
+        # worker, and recorded as soon as the database takes it.
+        self._unmarked: set[int] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -92,9 +98,11 @@ class OutboxWorker:
 
     async def drain_once(self, batch: int = 200) -> bool:
         """Send one batch; True when there may be more waiting."""
+        await self._record_unmarked()
         async with self.db.transaction() as conn:
             pending = await q.claim_outbox(conn, self.channel, self.owner, batch,
-                                           now=self.db.clock())
+                                           now=self.db.clock(), lease=LEASE)
+        pending = [m for m in pending if m.id not in self._unmarked]
         if not pending:
             return False
         # One sender per chat at a time keeps each woman's messages in order; the platform
@@ -116,6 +124,12 @@ class OutboxWorker:
         return len(pending) == batch
 
     async def _deliver(self, message: q.OutboxMessage) -> bool:
+        async with self.db.transaction() as conn:
+            if not await q.renew_outbox_lease(conn, message.id, self.owner,
+                                              now=self.db.clock(), lease=LEASE):
+                log.warning("outbox %s #%s: lease lost before sending; left to its holder",
+                            self.channel, message.id)
+                return False
         try:
             if message.image and self.send_photo is not None:
                 await self.send_photo(message.chat_id, message.image)
@@ -134,13 +148,30 @@ class OutboxWorker:
             await self._retry(message, self._reason(exc), 2 ** min(message.attempts, 8),
                               give_up)
             return False
-        async with self.db.transaction() as conn:
-            kept = await q.mark_outbox_sent(conn, message.id, self.owner, now=self.db.clock())
+        try:
+            async with self.db.transaction() as conn:
+                kept = await q.mark_outbox_sent(conn, message.id, self.owner,
+                                                now=self.db.clock())
+        except Exception as exc:
+            log.warning("outbox %s #%s sent but not recorded (%s); kept in memory",
+                        self.channel, message.id, type(exc).__name__)
+            self._unmarked.add(message.id)
+            self.sent += 1
+            return True
         if not kept:  # the lease ran out while sending: never expected, worth knowing
             log.warning("outbox %s #%s: lease lost before it was marked sent",
                         self.channel, message.id)
         self.sent += 1
         return True
+
+    async def _record_unmarked(self) -> None:
+        for message_id in list(self._unmarked):
+            try:
+                async with self.db.transaction() as conn:
+                    await q.mark_outbox_sent(conn, message_id, self.owner, now=self.db.clock())
+            except Exception:
+                return  # still refused: try again next round
+            self._unmarked.discard(message_id)
 
     def _reason(self, exc: BaseException) -> str:
         """What goes in outbox.last_error: the kind of failure in fixed words, never the

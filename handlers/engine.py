@@ -234,8 +234,8 @@ class Dispatcher:
     async def _handle(self, incoming: Incoming) -> list[Reply]:
         if incoming.is_group and not self._addressed_in_group(incoming):
             return []  # deliberate silence: groups are for staff, not member conversations
-        if self._flooding(incoming):
-            return self._flood_reply(incoming)
+        if self._flooding(incoming) and not self._may_be_danger(incoming):
+            return self._flood_reply(incoming)  # a message telling of danger is never muted
         try:
             async with self.db.transaction() as conn:
                 if incoming.update_key and not await q.claim_update(
@@ -285,6 +285,11 @@ class Dispatcher:
         window.append(now)
         return len(window) > settings.flood_max_messages
 
+    def _may_be_danger(self, incoming: Incoming) -> bool:
+        danger = self.services.danger
+        text = incoming.text if incoming.kind in (Kind.TEXT, Kind.PHOTO, Kind.DOCUMENT) else ""
+        return bool(text) and danger is not None and danger(clean(text)) is not None
+
     def _flood_reply(self, incoming: Incoming) -> list[Reply]:
         # One polite word when the limit is first passed, then silence until she slows down.
         window = self._recent[(incoming.channel, incoming.user_id)]
@@ -319,6 +324,11 @@ class Dispatcher:
             await self._on_action(ctx, incoming.action)
             return
         if incoming.kind != Kind.TEXT:
+            # A photo of her injuries may say in its caption what is happening: screened too.
+            ctx.text = clean(incoming.text)
+            if ctx.text and await self._screen(ctx):
+                return
+            ctx.text = ""
             await self._on_media(ctx)
             return
         text = clean(incoming.text)

@@ -23,6 +23,8 @@ from .types import Reply
 
 __all__ = ["Staff"]
 
+MAX_ANSWER = 20_000  # characters; the outbox splits a long answer into messages
+
 LIST_LIMIT = 15
 DUPLICATES_SHOWN = 5
 
@@ -413,7 +415,10 @@ class Staff:
         if len(ctx.text) < 10:
             ctx.say(ctx.t("staff.answer_too_short"))
             return
-        ctx.data["answer"] = ctx.text[:3500]
+        if len(ctx.text) > MAX_ANSWER:  # never cut: every asker would get the cut answer
+            ctx.say(ctx.t("staff.answer_too_long", length=len(ctx.text), maximum=MAX_ANSWER))
+            return
+        ctx.data["answer"] = ctx.text
         await ctx.show(State.ANSWER_AGENCY)
 
     async def ask_answer_agency(self, ctx: Context) -> None:

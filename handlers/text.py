@@ -53,7 +53,8 @@ _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\u0085]")
 
 def from_outside(value: str) -> str:
     """Whatever a platform sent, made safe to store, log and show: lone surrogates become
-    U+FFFD, CR, NEL and the line/paragraph separators become newlines, other controls go.
+    U+FFFD, CR, NEL and the line/paragraph separators become newlines, other controls and
+    invisible format characters (bidi overrides, zero-width) go.
     Nothing else changes (no trimming, no cutting): `clean` tidies for the flows later."""
     if not value:
         return ""
@@ -63,7 +64,7 @@ def from_outside(value: str) -> str:
         return value
     value = _UNENCODABLE.sub("\ufffd", value)
     value = _NEWLINES.sub("\n", value)
-    return _CONTROLS.sub("", value)
+    return _INVISIBLE.sub("", _CONTROLS.sub("", value))  # bidi overrides, zero-width: never kept
 
 
 def clean(text: str) -> str:

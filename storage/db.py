@@ -18,7 +18,14 @@ import aiosqlite
 
 from .clock import Clock, stamp, system_clock
 
-__all__ = ["MIGRATIONS_DIR", "Database"]
+__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseGone"]
+
+
+class DatabaseGone(OSError):
+    """The database file was deleted or replaced while the bot had it open."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the database file {path} was deleted or replaced while in use")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -29,6 +36,7 @@ class Database:
         self.path = path
         self.clock = clock  # the runtime's clock: every row is stamped with the time flows see
         self._lock = asyncio.Lock()
+        self._file = _identity(path)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = system_clock) -> Database:
@@ -61,6 +69,10 @@ class Database:
         connection would stay inside the dead transaction and every later BEGIN would fail.
         """
         async with self._lock:
+            if self._file is not None and _identity(self.path) != self._file:
+                # Deleted or replaced under us: SQLite would go on writing to a file nobody can
+                # open again, and she would get a receipt for a question that is gone.
+                raise DatabaseGone(self.path)
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -131,3 +143,14 @@ def _create_private(path: Path) -> None:
     os.close(fd)
     with contextlib.suppress(OSError):
         os.chmod(path, 0o600)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the database file, None in memory or if it is missing."""
+    if path == ":memory:":
+        return None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (-1, -1)
+    return (st.st_dev, st.st_ino)

@@ -528,6 +528,18 @@ async def claim_outbox(
     ]
 
 
+async def renew_outbox_lease(conn: Conn, message_id: int, owner: str, *, now: dt.datetime,
+                             lease: dt.timedelta) -> bool:
+    """Extend `owner`'s lease on a row just before sending it; False if the lease was lost (it
+    ran out and another sender took the row, or it was sent): then it must not be sent."""
+    cur = await conn.execute(
+        "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ? AND sent_at IS NULL"
+        " AND lease_until > ?",
+        (stamp(now + lease), message_id, owner, stamp(now)),
+    )
+    return cur.rowcount == 1
+
+
 async def mark_outbox_sent(conn: Conn, message_id: int, owner: str, *, now: dt.datetime) -> bool:
     """Record a send; False if the lease was lost meanwhile (then another sender has it)."""
     cur = await conn.execute(

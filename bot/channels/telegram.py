@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 
 from telegram import (
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+HANDLED_IN_MEMORY = 10_000
 REDELIVERIES = 5  # times an update that was neither handled nor answered is asked for again
 MAX_BUTTON = 60  # characters; long topic names are cut on the button, shown whole in text
 
@@ -119,6 +120,7 @@ class TelegramChannel:
         self._replies: dict[str, deque[tuple[list[Reply], asyncio.Future[None]]]] = {}
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._retries: Counter[int] = Counter()
+        self._handled: OrderedDict[int, None] = OrderedDict()  # recent update ids done here
 
     # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
 
@@ -222,6 +224,10 @@ class TelegramChannel:
     # -- incoming ---------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.update_id in self._handled:
+            # Asked for again because another update of its batch failed: this one was stored
+            # or answered already (perhaps "not stored", with the hotlines): not twice.
+            return
         incoming = self.to_incoming(update)
         if incoming is None:
             return
@@ -238,6 +244,9 @@ class TelegramChannel:
         except Exception:
             self._unfinished.add(update.update_id)
             raise
+        self._handled[update.update_id] = None
+        if len(self._handled) > HANDLED_IN_MEMORY:
+            self._handled.popitem(last=False)
         self.outbox.wake()
 
     def to_incoming(self, update: Update) -> Incoming | None:

@@ -500,7 +500,7 @@ class ZaloChannel:
             return Response(status_code=413)
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than any update
             body = None
         update = unwrap_update(body)
         if update is None:

@@ -45,9 +45,6 @@ async def only_cluster(runtime) -> int:
     return cluster
 
 
-@pytest.mark.xfail(strict=True, reason="staff.on_answer_text keeps ctx.text[:3500]: a longer "
-                   "written answer (Telegram allows 4096) is cut without a word, and the cut "
-                   "answer is what every asker receives")
 async def test_a_long_answer_reaches_the_asker_whole(staff_config, clock, tmp_path, fake):
     runtime = await open_runtime(staff_config, tmp_path / "a.db", clock=clock)
     channel = await start_channel(runtime, fake)

@@ -71,9 +71,6 @@ async def test_spooled_alert_survives_kill9_on_a_full_disk(tmp_path, small_disk)
     assert any("KHẨN" in t for t in staff), (spooled, staff)
 
 
-@pytest.mark.xfail(strict=True, reason="fallback.not_stored puts only text[:600] in the staff "
-                   "alert; nothing else of her message is kept, so the rest (here: where she "
-                   "is) is silently cut")
 async def test_unstored_long_disclosure_reaches_staff_whole(staff_config, clock,
                                                             small_disk):  # noqa: F811
     runtime = await open_runtime(staff_config, small_disk / "bot.db", clock=clock)
@@ -95,10 +92,6 @@ async def test_unstored_long_disclosure_reaches_staff_whole(staff_config, clock,
     assert all("Nậm Hàng" in a.text for a in alerts), alerts[0].text[-200:]
 
 
-@pytest.mark.xfail(strict=True, reason="on a failing database an update whose 'not stored' "
-                   "reply cannot be sent (she blocked the bot) is redelivered with every update "
-                   "after it; each redelivery of a danger message runs not_stored again: her "
-                   "hotlines and the staff alert are repeated")
 async def test_full_disk_redelivery_does_not_repeat_hotlines_or_staff_alerts(
         staff_config, clock, small_disk):  # noqa: F811
     from bot.channels.telegram import TelegramChannel
@@ -147,9 +140,6 @@ async def _exhaust(db) -> None:
                 break
 
 
-@pytest.mark.xfail(strict=True, reason="the disk fills between the platform taking a message "
-                   "and mark_outbox_sent: the row stays leased, and once space is back and the "
-                   "lease runs out it is sent again (women told twice)")
 async def test_outbox_rows_sent_as_the_disk_fills_are_not_sent_again(config, clock,
                                                                      small_disk):  # noqa: F811
     from collections import Counter
