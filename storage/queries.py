@@ -528,6 +528,26 @@ async def claim_outbox(
     ]
 
 
+async def outbox_lease_owners(conn: Conn, channel: str, *, now: dt.datetime) -> list[str]:
+    """Who holds unexpired leases on unsent rows of a channel."""
+    cur = await conn.execute(
+        "SELECT DISTINCT lease_owner FROM outbox WHERE channel = ? AND sent_at IS NULL"
+        " AND failed_at IS NULL AND lease_owner IS NOT NULL AND lease_until > ?",
+        (channel, stamp(now)),
+    )
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def release_outbox_leases(conn: Conn, channel: str, owner: str) -> int:
+    """Give back the rows `owner` leased (a sender that is known to be dead)."""
+    cur = await conn.execute(
+        "UPDATE outbox SET lease_owner = NULL, lease_until = NULL"
+        " WHERE channel = ? AND lease_owner = ? AND sent_at IS NULL",
+        (channel, owner),
+    )
+    return cur.rowcount
+
+
 async def renew_outbox_lease(conn: Conn, message_id: int, owner: str, *, now: dt.datetime,
                              lease: dt.timedelta) -> bool:
     """Extend `owner`'s lease on a row just before sending it; False if the lease was lost (it

@@ -160,8 +160,6 @@ async def test_kill9_after_commit_before_hotlines_are_sent_she_still_gets_them(t
     assert any("111" in t for t in told), told  # ...but she never gets the hotlines
 
 
-@pytest.mark.xfail(strict=True, reason="kill -9 while the outbox holds the lease on a danger "
-                   "alert: the restarted bot may not send it until the 10-minute lease runs out")
 async def test_kill9_while_a_danger_alert_is_being_sent_staff_get_it_soon_after_restart(
         tmp_path):
     _, staff, committed = await crash_while_stalled(tmp_path, -1001, "KHẨN", then_wait=15)
