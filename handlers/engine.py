@@ -285,6 +285,18 @@ class Dispatcher:
         window.append(now)
         return len(window) > settings.flood_max_messages
 
+    async def delivered(self, replies: list[Reply]) -> None:
+        """A channel sent these replies: withdraw the outbox copies kept in case it could not."""
+        keys = [reply.cancels for reply in replies if reply.cancels]
+        if not keys:
+            return
+        try:
+            async with self.db.transaction() as conn:
+                for key in keys:
+                    await q.cancel_queued(conn, key)
+        except Exception as exc:  # she may get the hotlines twice: better than not at all
+            log.warning("outbox copy not withdrawn (%s)", type(exc).__name__)
+
     def _may_be_danger(self, incoming: Incoming) -> bool:
         danger = self.services.danger
         text = incoming.text if incoming.kind in (Kind.TEXT, Kind.PHOTO, Kind.DOCUMENT) else ""

@@ -20,12 +20,16 @@ never treated as a member's disclosure (a relay that tells of danger is stored u
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 from storage import queries as q
 
 from .engine import IDLE, Context
 from .menus import menu
 from .privacy import mask_pii
 from .text import fold
+from .types import Reply
 
 __all__ = ["Safety", "State", "escalate_danger"]
 
@@ -33,6 +37,7 @@ DANGER = "danger"
 MAYBE = "maybe"
 HELP = "safety:help"  # valid on any older message: she may press it later
 _ALERT_CHARS = 600
+HOTLINES_BACKUP = dt.timedelta(seconds=10)  # the outbox copy goes out if no reply was sent
 _YES = frozenset({"co", "co a", "vang", "da co", "dung", "dung roi", "can giup", "cuu", "cuu em"})
 _NO = frozenset({"khong", "ko", "k", "khong a", "ko a", "hok", "khong co"})
 
@@ -104,11 +109,18 @@ async def disclose(ctx: Context, category: str, text: str) -> None:
         lines.append(ctx.t("danger.told_staff", reference=reference))
     else:
         lines.append(ctx.t("danger.not_told"))
+    # Committed with her message: if the process dies before the reply below is sent (kill -9,
+    # power), the outbox sends her the hotlines a minute later; a sent reply withdraws it.
+    backup = f"hotlines:{ctx.incoming.channel}:{ctx.incoming.update_key or uuid.uuid4().hex}"
+    await q.enqueue(ctx.conn, ctx.incoming.channel, ctx.incoming.chat_id, "\n\n".join(lines),
+                    purpose="hotlines", dedupe_key=backup, priority=10, now=ctx.now,
+                    about_user=ctx.user.id, not_before=ctx.now + HOTLINES_BACKUP)
     lines.append(ctx.t("danger.next"))
-    ctx.go(State.NEXT, "\n\n".join(lines), menu([
+    ctx.state = State.NEXT
+    ctx.replies.append(Reply("\n\n".join(lines), menu([
         (ctx.t("danger.button.continue"), "safety:continue"),
         (ctx.t("danger.button.stop"), "safety:stop"),
-    ]))
+    ]), cancels=backup))
 
 
 class Safety:

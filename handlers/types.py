@@ -84,4 +84,7 @@ class Reply:
     # The platform's update is confirmed only once this reply was sent: she must know that
     # her message was not stored, or the platform delivers it again.
     awaited: bool = False
+    # The dedupe key of an outbox copy of this reply, queued in case the process dies before
+    # the reply is sent (the hotlines); withdrawn once the reply was sent (Dispatcher.delivered).
+    cancels: str = ""
     extra: dict = field(default_factory=dict, compare=False)

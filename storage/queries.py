@@ -480,18 +480,27 @@ class OutboxMessage:
 async def enqueue(
     conn: Conn, channel: str, chat_id: str, text: str, purpose: str,
     dedupe_key: str | None = None, priority: int = 0, image: bytes | None = None, *,
-    now: dt.datetime, about_user: int | None = None,
+    now: dt.datetime, about_user: int | None = None, not_before: dt.datetime | None = None,
 ) -> bool:
     """Queue a message; False when one with the same dedupe key was queued before.
-    `about_user`: the member it speaks of (a danger alert), so deleting her data finds it."""
+    `about_user`: the member it speaks of (a danger alert), so deleting her data finds it.
+    `not_before`: not sent before then (a fallback that `cancel_queued` may still withdraw)."""
     cur = await conn.execute(
         """
         INSERT OR IGNORE INTO outbox (channel, chat_id, text, purpose, dedupe_key, priority,
-            image, created_at, about_user_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            image, created_at, about_user_id, not_before)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
-        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now), about_user),
+        (channel, chat_id, text, purpose, dedupe_key, priority, image, stamp(now), about_user,
+         stamp(not_before) if not_before else None),
     )
+    return cur.rowcount == 1
+
+
+async def cancel_queued(conn: Conn, dedupe_key: str) -> bool:
+    """Withdraw a queued message not yet sent (its content reached her another way)."""
+    cur = await conn.execute(
+        "DELETE FROM outbox WHERE dedupe_key = ? AND sent_at IS NULL", (dedupe_key,))
     return cur.rowcount == 1
 
 

@@ -34,6 +34,7 @@ class Member:
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
         self.replies = await self.runtime.dispatcher.handle(incoming)
+        await self.runtime.dispatcher.delivered(self.replies)  # as a channel does once sent
         return self.replies
 
     @property

@@ -317,6 +317,7 @@ class TelegramChannel:
                 replies, sent = queue[0]
                 try:
                     await self.send_replies(chat_id, replies)
+                    await self.runtime.dispatcher.delivered(replies)
                     sent.set_result(None)
                 except Exception as exc:
                     log.warning("replies to a chat not sent (%s)", type(exc).__name__)

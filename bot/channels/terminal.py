@@ -52,8 +52,10 @@ async def run_terminal(
         counter += 1
         incoming = Incoming(channel=CHANNEL, chat_id=user, user_id=user,
                             text=line.rstrip("\r\n"), display_name=user)
-        for reply in await runtime.dispatcher.handle(incoming):
+        replies = await runtime.dispatcher.handle(incoming)
+        for reply in replies:
             show(reply)
+        await runtime.dispatcher.delivered(replies)
         await _deliver_outbox(runtime, user, show)
         stdout.flush()
     return 0

@@ -534,6 +534,7 @@ class ZaloChannel:
 
         async def deliver(replies: list[Reply]) -> None:
             await self.send_replies(incoming.chat_id, replies)
+            await self.runtime.dispatcher.delivered(replies)
 
         try:
             await self.runtime.dispatcher.handle(incoming, deliver)

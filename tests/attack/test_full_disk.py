@@ -25,9 +25,6 @@ from tests.test_crash_safety import write_config
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.xfail(strict=True, reason="the spool folder sits beside the database, on the same "
-                   "full disk: the alert file cannot be written, the alert lives in memory only, "
-                   "and a kill -9 before it lands loses it for good")
 async def test_spooled_alert_survives_kill9_on_a_full_disk(tmp_path, small_disk):  # noqa: F811
     fake = FakeBotAPI()
     await fake.start()

@@ -150,10 +150,6 @@ async def crash_while_stalled(tmp_path, chat, word: str, then_wait: float):
 WOMAN = 6161
 
 
-@pytest.mark.xfail(strict=True, reason="replies are sent after the commit and the update is "
-                   "confirmed on the next getUpdates without waiting for them: kill -9 before "
-                   "the hotlines reach Telegram and the redelivery is a 'duplicate'; she never "
-                   "gets the hotlines")
 async def test_kill9_after_commit_before_hotlines_are_sent_she_still_gets_them(tmp_path):
     told, _, committed = await crash_while_stalled(tmp_path, WOMAN, "111", then_wait=10)
     assert committed, "her message was stored (the staff alert row is in the outbox)"

@@ -218,3 +218,21 @@ async def test_delete_my_data(staff_runtime):
     assert question["text"] == "" and question["cluster_id"]  # still counted, anonymously
     await m.send("/cua_toi")
     assert "chưa gửi" in m.text
+
+
+async def test_hotlines_wait_in_the_outbox_until_her_reply_was_sent(staff_runtime, clock):
+    """If the bot dies between storing her disclosure and sending the reply, the outbox still
+    has the hotlines for her, due a few seconds later; once the reply is sent they are
+    withdrawn, so she never gets them twice."""
+    from handlers.types import Incoming
+
+    woman = Incoming(channel="telegram", chat_id="d40", user_id="d40", update_key="k40",
+                     text="chồng em đang cầm dao đòi giết em, cứu em")
+    replies = await staff_runtime.dispatcher.handle(woman)  # handled, not yet sent
+    backup = await rows(staff_runtime,
+                        "SELECT * FROM outbox WHERE chat_id = 'd40' AND purpose = 'hotlines'")
+    assert len(backup) == 1 and all(h in backup[0]["text"] for h in HOTLINES)
+    assert backup[0]["not_before"] > backup[0]["created_at"]  # not before the reply had its go
+    await staff_runtime.dispatcher.delivered(replies)  # the channel sent the reply
+    assert await rows(staff_runtime,
+                      "SELECT * FROM outbox WHERE chat_id = 'd40' AND purpose = 'hotlines'") == []
