@@ -70,7 +70,6 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
     )
     flows = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), AskQuestion()]
     spool = AlertSpool.beside(db.path)
-    spool.reserve()  # while the disk has room: alerts must still reach it when it is full
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
     return Runtime(config, db, services, dispatcher, spool)
 

@@ -60,6 +60,7 @@ async def run_service(config: Config, database: Path | None = None) -> int:
 
 async def _serve(config: Config, database: Path | None) -> int:
     runtime = await open_runtime(config, database)
+    runtime.spool.reserve()  # while the disk has room: alerts must reach it when it is full
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,6 +14,7 @@ before danger patterns run, and never across punctuation, so "bị đánh, giá 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -99,7 +100,10 @@ class DangerKeywords:
 
     @classmethod
     def from_file(cls, path: Path = DEFAULT_KEYWORDS_PATH) -> DangerKeywords:
-        return cls.from_lines(path.read_text(encoding="utf-8").splitlines(), source=str(path))
+        # Compiling ~700 patterns takes half a second; the same unchanged file (same size and
+        # modification time) is compiled once per process. A staff edit changes the key.
+        stat = path.stat()
+        return _compiled(str(path), stat.st_mtime_ns, stat.st_size)
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], source: str = "<lines>") -> DangerKeywords:
@@ -414,3 +418,10 @@ def _indirect_category(seen: set[str]) -> str:
 def default_detector() -> DangerDetector:
     """The shipped tables, compiled once per process."""
     return DangerDetector.from_files()
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(path: str, mtime_ns: int, size: int) -> DangerKeywords:
+    """DangerKeywords of one version of a file (frozen, so sharing it is safe)."""
+    return DangerKeywords.from_lines(Path(path).read_text(encoding="utf-8").splitlines(),
+                                     source=path)

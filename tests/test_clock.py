@@ -35,6 +35,7 @@ def test_only_the_clock_module_reads_the_wall_clock():
     assert reads == []
 
 
+@pytest.mark.slow  # two more pytest processes: in CI's slow step
 @pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime (Debian) not installed")
 @pytest.mark.parametrize("wall", ["2026-11-30 23:50:00", "2031-07-20 08:00:00"])
 def test_digest_suite_passes_whatever_the_real_date(wall):
