@@ -71,6 +71,7 @@ MAX_TEXT = 2000
 POLL_GRACE = 10.0  # seconds the HTTP read may outlast the server-side long poll
 CALL_TIMEOUT = 15.0
 SEND_ATTEMPTS = 3  # a reply is retried in place: she is waiting for it right now
+WEBHOOK_SETTLE_SECONDS = 8.0  # Zalo gets a 503 (and may retry) if not settled by then
 SEEN_UPDATES = 2048  # message ids remembered in memory to drop duplicate deliveries early
 MAX_WEBHOOK_BODY = 1_000_000
 SECRET_HEADER = "x-bot-api-secret-token"
@@ -506,7 +507,14 @@ class ZaloChannel:
         if update is None:
             log.info("zalo webhook body is not an update; answered 400")
             return JSONResponse({"ok": False}, status_code=400)
-        self.accept(update)  # handled in its own task: Zalo gets its 200 at once
+        settled = self.accept(update)
+        try:
+            # 200 only once her message is stored or she was told it was not: an answer
+            # before that would lose the message if the bot died in between (Zalo would not
+            # deliver it again).
+            await asyncio.wait_for(asyncio.shield(settled), WEBHOOK_SETTLE_SECONDS)
+        except Exception:
+            return JSONResponse({"ok": False}, status_code=503)
         return JSONResponse({"ok": True})
 
     def _secret_ok(self, header: str | None) -> bool:
@@ -517,30 +525,50 @@ class ZaloChannel:
 
     # -- incoming: both ---------------------------------------------------------------------
 
-    def accept(self, update: Mapping[str, Any]) -> None:
-        """Handle one update in its own task, unless its message id was just seen."""
+    def accept(self, update: Mapping[str, Any]) -> asyncio.Future[None]:
+        """Handle one update in its own task, unless its message id was just seen.
+
+        The future is done once the update is settled: stored (its replies may still be on
+        their way), or she was told it was not. The webhook answers Zalo only then."""
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         key = _update_key(update)
         if key and not self._seen.first_time(key):
             log.info("zalo duplicate delivery %s dropped", key)
-            return
-        task = asyncio.create_task(self._handle(update), name=f"zalo-update-{key or '?'}")
+            settled.set_result(None)
+            return settled
+        task = asyncio.create_task(self._handle(update, settled),
+                                   name=f"zalo-update-{key or '?'}")
         self._updates.add(task)
         task.add_done_callback(self._updates.discard)
+        return settled
 
-    async def _handle(self, update: Mapping[str, Any]) -> None:
+    async def _handle(self, update: Mapping[str, Any],
+                      settled: asyncio.Future[None] | None = None) -> None:
+        def settle() -> None:
+            if settled is not None and not settled.done():
+                settled.set_result(None)
+
         incoming = self.to_incoming(update)
         if incoming is None:
+            settle()
             return
 
         async def deliver(replies: list[Reply]) -> None:
+            if not any(reply.awaited for reply in replies):
+                settle()  # committed: Zalo may have its 200 while the replies go out
             await self.send_replies(incoming.chat_id, replies)
             await self.runtime.dispatcher.delivered(replies)
+            settle()  # "not stored, send it again" was sent: she knows
 
         try:
             await self.runtime.dispatcher.handle(incoming, deliver)
+            settle()
         except Exception:
             log.exception("zalo update %s failed", incoming.update_key or "?")
             await self._apologise(incoming.chat_id)
+            if settled is not None and not settled.done():
+                settled.set_exception(ConnectionError("update not handled"))
+                settled.exception()  # retrieved: the webhook may have stopped waiting
         self.outbox.wake()
 
     async def _apologise(self, chat_id: str) -> None:
