@@ -59,12 +59,14 @@ QUIET_TICKS = 8
 REPLY_TIMEOUT = 20.0  # generous: a loaded CI box must not turn slowness into a failure
 SETTLE_AFTER_KILL = 0.2  # lets requests the dead process completed reach the fake's handlers
 
+# Plain questions: none names health, violence, ethnic origin or private life, so the flow has no
+# separate-consent step (that step has its own tests in tests/handlers/test_sensitive_consent.py).
 QUESTIONS = (
     (2, "Xin hỏi khi nào thôn Nậm Cuổi có nước sạch để dùng quanh năm?"),
     (5, "Hội có lớp dạy bán hàng trên mạng để bán măng khô không ạ?"),
     (1, "Vay vốn ngân hàng chính sách để nuôi lợn đen cần giấy tờ gì?"),
-    (4, "Trạm y tế xã bao giờ có bác sĩ sản khoa khám thai định kỳ?"),
-    (3, "Làm sao để phụ nữ người Mông được tham gia ban quản lý bản nhiều hơn?"),
+    (4, "Trạm y tế xã bao giờ có thêm bác sĩ về khám định kỳ cho chị em?"),
+    (3, "Làm sao để phụ nữ ở bản được tham gia ban quản lý bản nhiều hơn?"),
     (2, "Rác thải nhựa ở suối đầu bản ai chịu trách nhiệm thu gom?"),
     (6, "Đường vào điểm trường mầm non hỏng nặng mùa mưa, khi nào được sửa?"),
     (4, "Em muốn học nghề may công nghiệp thì đăng ký ở đâu, có hỗ trợ tiền ăn không?"),
