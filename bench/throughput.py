@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._fake import fake_bot_api  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.runtime import open_runtime  # noqa: E402
-from tests.fakes.fake_bot_api import FakeBotAPIClient  # noqa: E402
 
 SCRIPT = ("/start", "1", "nam tam", "1",
           "Chị em trong bản muốn vay vốn ưu đãi để chăn nuôi, xin hỏi thủ tục thế nào ạ?",
@@ -45,12 +43,7 @@ def log(*args: object) -> None:
 
 
 async def run_once(members: int, concurrent: bool, workdir: Path) -> dict:
-    port_file = workdir / f"port-{concurrent}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_bot_api", "--port", "0",
-         "--port-file", str(port_file)], cwd=ROOT)
-    try:
-        client = await FakeBotAPIClient.wait_port_file(port_file)
+    async with fake_bot_api(workdir, f"throughput-{concurrent}") as client:
         config = load_config(ROOT / "config.toml", environ={})
         runtime = await open_runtime(config, workdir / f"bench-{concurrent}.db")
         channel = TelegramChannel(runtime, token="123456:TEST", base_url=client.base_url,
@@ -102,10 +95,6 @@ async def run_once(members: int, concurrent: bool, workdir: Path) -> dict:
             if latencies else None,
             "lost": members - stored,
         }
-    finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(5)
 
 
 async def main() -> None:

@@ -25,6 +25,7 @@ import uuid
 
 from storage import queries as q
 
+from .domain import Settings
 from .engine import IDLE, Context
 from .menus import menu
 from .privacy import mask_pii
@@ -200,7 +201,12 @@ async def _go_on(ctx: Context) -> None:
 
 
 def _hotlines(ctx: Context) -> str:
-    return "\n".join(f"☎️ {h.number} — {h.name}" for h in ctx.settings.hotlines)
+    return hotline_lines(ctx.settings)
+
+
+def hotline_lines(settings: Settings) -> str:
+    """The hotlines from config, one per line: the one way they are shown to her."""
+    return "\n".join(f"☎️ {h.number} — {h.name}" for h in settings.hotlines)
 
 
 def _category_name(ctx: Context, category: str) -> str:

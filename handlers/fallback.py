@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .engine import Services
+from .escalation import hotline_lines
 from .privacy import mask_pii
 from .safety import DANGER
 from .text import clean
@@ -34,7 +35,7 @@ def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> lis
     hit = services.danger(text) if text and not text.startswith("/") and services.danger \
         else None
     if hit is not None:
-        hotlines = "\n".join(f"☎️ {h.number} — {h.name}" for h in settings.hotlines)
+        hotlines = hotline_lines(settings)
         # A "maybe" gets the hotlines too, but alerts nobody (as when the database works).
         staff_chats = settings.staff_chats if getattr(hit, "level", DANGER) == DANGER else {}
         replies.append(Reply(locale.t("danger.reply_unstored" if staff_chats
