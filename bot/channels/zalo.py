@@ -71,7 +71,9 @@ MAX_TEXT = 2000
 POLL_GRACE = 10.0  # seconds the HTTP read may outlast the server-side long poll
 CALL_TIMEOUT = 15.0
 SEND_ATTEMPTS = 3  # a reply is retried in place: she is waiting for it right now
-WEBHOOK_SETTLE_SECONDS = 8.0  # Zalo gets a 503 (and may retry) if not settled by then
+# Zalo gets a 503 (and may send again) if not settled by then: longer than the database's
+# busy timeout (5 s) plus her replies, so a slow moment of the disk still ends in a 200.
+WEBHOOK_SETTLE_SECONDS = 12.0
 SEEN_UPDATES = 2048  # message ids remembered in memory to drop duplicate deliveries early
 MAX_WEBHOOK_BODY = 1_000_000
 SECRET_HEADER = "x-bot-api-secret-token"
