@@ -11,8 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The demo: its own config (config.demo.toml) and database (data/demo.db), never production's.
 chat: $(VENV)/.installed
-	$(PY) -m bot chat
+	$(PY) -m bot demo
 
 run: $(VENV)/.installed
 	$(PY) -m bot run

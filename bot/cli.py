@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from handlers.locale import LocaleError
 
-from .config import Config, ConfigError, load_config
+from .config import DEMO_CONFIG, Config, ConfigError, load_config
 from .logs import setup_logging
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
@@ -101,6 +101,29 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     return _with_runtime(config, args.db, lambda runtime: run_terminal(runtime, user=args.user))
 
 
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    _chat_options(parser)
+    parser.set_defaults(config=DEMO_CONFIG)
+
+
+@command(_demo_options)
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    """The bot in the terminal on the demo dialogue (config.demo.toml, data/demo.db).
+
+    No token, no network, and never the production database: it refuses a config file that
+    does not say `[bot] demo = true`. `--user staff` is a staff member.
+
+    Example: python -m bot demo --user lan
+    """
+    if not config.demo:
+        print(f"{config.path} không phải cấu hình chạy thử: `demo` chỉ chạy trên tệp có "
+              "`[bot] demo = true` (config.demo.toml), để không ghi vào cơ sở dữ liệu thật.\n"
+              f"{config.path} is not a demo config (no `[bot] demo = true`): the demo never "
+              "writes into a production database.", file=sys.stderr)
+        return 2
+    return cmd_chat(args, config)
+
+
 @command(_db_option)
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot on every channel whose token is set (TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN).
@@ -109,13 +132,20 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """
     from .service import run_service
 
+    if config.demo:
+        print(f"{config.path} là cấu hình chạy thử (`[bot] demo = true`): không chạy bot thật "
+              "trên đó. Dùng config.toml của Hội (--config PATH), hoặc `python -m bot demo` "
+              f"để thử trong cửa sổ lệnh.\n{config.path} is the demo config: `run` needs the "
+              "production config (--config PATH); try the demo with `python -m bot demo`.",
+              file=sys.stderr)
+        return 2
     if not config.telegram_token and not config.zalo_token:
         print(
             "Chưa có token nào. Đặt biến môi trường TELEGRAM_BOT_TOKEN (token từ @BotFather) "
             "và/hoặc ZALO_BOT_TOKEN rồi chạy lại, ví dụ:\n"
             "  export TELEGRAM_BOT_TOKEN=123456:ABC...\n  python -m bot run\n"
             "No bot token set: export TELEGRAM_BOT_TOKEN and/or ZALO_BOT_TOKEN. "
-            "To try the bot without a token: python -m bot chat",
+            "To try the bot without a token: python -m bot demo",
             file=sys.stderr,
         )
         return 2

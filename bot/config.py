@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.domain import Dialogue, Hotline, Settings
 
-__all__ = ["Config", "ConfigError", "Secret", "load_config"]
+__all__ = ["DEMO_CONFIG", "Config", "ConfigError", "Secret", "load_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
+DEMO_CONFIG = ROOT / "config.demo.toml"
 
 
 class ConfigError(Exception):
@@ -67,6 +68,8 @@ class Config:
     # `run` refuses to start when members could write but no staff chat would get a danger
     # alert, unless this is set on purpose ([safety] allow_no_staff_alerts = true).
     allow_no_staff_alerts: bool = False
+    # A demo file (`[bot] demo = true`): `demo` runs only on it, `run` never does.
+    demo: bool = False
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
@@ -270,6 +273,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         communes_rename=_str_map(r, "communes.rename"),
         settings=settings,
         allow_no_staff_alerts=_safety(r),
+        demo=r.get("bot.demo", bool, False, fix="Write true or false (no quotes)."),
     )
 
 
