@@ -294,6 +294,22 @@ def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     return _with_database(config, args.db, work)
 
 
+@command(_db_option)
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    """Check this installation and say what to fix: config, tokens, staff chats, webhooks,
+    disk space, database integrity and migrations. Exit 1 when something must be fixed.
+
+    Reads only (the database read-only); never prints a token, not even in part.
+
+    Example: TELEGRAM_BOT_TOKEN=123:ABC python -m bot doctor
+    """
+    from .doctor import FAIL, diagnose, render
+
+    findings = asyncio.run(diagnose(config, args.db))
+    print(render(findings))
+    return 1 if any(f.level == FAIL for f in findings) else 0
+
+
 def _purge_options(parser: argparse.ArgumentParser) -> None:
     _dialogue_option(parser, required=True)
     parser.add_argument("--force", action="store_true",
