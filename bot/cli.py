@@ -276,7 +276,9 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _backup_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", type=Path, help="file to write the copy to")
+    parser.add_argument("out", type=Path, nargs="?", default=None,
+                        help="file to write the copy to (default: a dated file in [backup] dir, "
+                             "rotated to [backup] keep)")
     _db_option(parser)
 
 
@@ -284,14 +286,64 @@ def _backup_options(parser: argparse.ArgumentParser) -> None:
 def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     """A consistent copy of the live database (SQLite backup API), safe while the bot runs.
 
+    Without OUT: a dated copy in `[backup] dir`, keeping the newest `[backup] keep`, exactly as
+    the daily scheduled backup does.
+
     Example: python -m bot backup backups/doithoai-2026-12-01.db
     """
+    from .backups import backup_now
+
     async def work(db: Database) -> int:
-        await db.backup(args.out)
-        print(f"{args.out}: backup written")
+        if args.out is None:
+            out = await backup_now(db, config)
+        else:
+            await db.backup(args.out)
+            out = args.out
+        print(f"{out}: backup written")
         return 0
 
     return _with_database(config, args.db, work)
+
+
+def _restore_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("backup", type=Path, help="the backup file to put back")
+    _db_option(parser)
+
+
+@command(_restore_options)
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    """Put a backup back in place of the database. Stop the bot first.
+
+    The copy must open, pass SQLite's integrity_check and migrate to this code's schema; only
+    then is the current database moved aside (FILE.replaced-DATE, kept: delete it once you are
+    sure, it holds personal data) and the copy put in its place. Refused while a bot runs on
+    the database. Deletions members made after the backup was taken are NOT in it: see
+    docs/deploy.md.
+
+    Example: python -m bot restore data/backups/doithoai-20261203-023000.db
+    """
+    from storage.lock import AlreadyRunning
+
+    from .backups import BackupError, restore
+
+    database = args.db or config.database
+    try:
+        done = restore(config, args.backup, database)
+    except BackupError as exc:
+        print(f"Không khôi phục: {exc}\nNothing was changed.", file=sys.stderr)
+        return 2
+    except AlreadyRunning as exc:
+        print(f"Bot đang chạy trên cơ sở dữ liệu này: dừng bot trước khi khôi phục (systemctl "
+              f"stop doithoai-bot, hoặc docker compose stop bot).\n{exc}: stop it before a "
+              "restore. Nothing was changed.", file=sys.stderr)
+        return 3
+    print(f"{database}: đã khôi phục từ {args.backup} ({done.questions} câu hỏi) / restored.")
+    if done.migrations:
+        print(f"Migration đã chạy trên bản khôi phục / applied: {', '.join(done.migrations)}")
+    if done.aside:
+        print(f"Tệp cũ để riêng tại / the replaced file is kept at: {done.aside} "
+              "(có dữ liệu cá nhân: xóa khi đã chắc chắn / personal data: delete it when sure)")
+    return 0
 
 
 @command(_db_option)

@@ -70,6 +70,10 @@ class Config:
     allow_no_staff_alerts: bool = False
     # A demo file (`[bot] demo = true`): `demo` runs only on it, `run` never does.
     demo: bool = False
+    # [backup]: a daily copy at `time` (local) into `dir`, the newest `keep` kept (0: none).
+    backup_dir: Path = Path("data/backups")
+    backup_time: dt.time = dt.time(2, 30)
+    backup_keep: int = 14
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
@@ -274,7 +278,18 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         settings=settings,
         allow_no_staff_alerts=_safety(r),
         demo=r.get("bot.demo", bool, False, fix="Write true or false (no quotes)."),
+        backup_dir=_relative(path, r.get("backup.dir", str, "data/backups")),
+        backup_time=_time(r, "backup.time", "02:30"),
+        backup_keep=_backup_keep(r),
     )
+
+
+def _backup_keep(r: _Reader) -> int:
+    value = r.get("backup.keep", int, 14, fix="How many daily copies to keep, e.g. 14.")
+    if not 0 <= value <= 3650:
+        raise ConfigError(f"{r.path}: `backup.keep` must be 0 (no scheduled backups) to 3650, "
+                          f"got {value}")
+    return value
 
 
 _SAFETY_KEYS = ("allow_no_staff_alerts",)
