@@ -14,6 +14,7 @@ from handlers.my_data import MyData
 from handlers.safety import DangerDetector
 from handlers.sensitive import SensitiveConsent, SensitiveWords
 from handlers.staff import Staff
+from handlers.whoami import WhoAmI
 from storage.clock import Clock, system_clock
 from storage.db import Database
 from storage.spool import AlertSpool
@@ -68,7 +69,7 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
         matcher=matcher,
         clock=clock,
     )
-    flows = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), AskQuestion()]
+    flows = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), WhoAmI(), AskQuestion()]
     spool = AlertSpool.beside(db.path)
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
     return Runtime(config, db, services, dispatcher, spool)
