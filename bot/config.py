@@ -6,6 +6,7 @@ environment and print as `Secret('****')`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -70,6 +71,8 @@ class Config:
     allow_no_staff_alerts: bool = False
     # A demo file (`[bot] demo = true`): `demo` runs only on it, `run` never does.
     demo: bool = False
+    # [communes.legacy]: pre-July-2025 name = the commune it merged into (asked, never silent).
+    communes_legacy: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # [backup]: a daily copy at `time` (local) into `dir`, the newest `keep` kept (0: none).
     backup_dir: Path = Path("data/backups")
     backup_time: dt.time = dt.time(2, 30)
@@ -278,6 +281,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         settings=settings,
         allow_no_staff_alerts=_safety(r),
         demo=r.get("bot.demo", bool, False, fix="Write true or false (no quotes)."),
+        communes_legacy=_str_map(r, "communes.legacy"),
         backup_dir=_relative(path, r.get("backup.dir", str, "data/backups")),
         backup_time=_time(r, "backup.time", "02:30"),
         backup_keep=_backup_keep(r),

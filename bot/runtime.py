@@ -62,7 +62,8 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
     services = Services(
         settings=config.settings,
         locale=locale,
-        communes=commune_loader(config.communes_add, config.communes_rename),
+        communes=commune_loader(config.communes_add, config.communes_rename,
+                                config.communes_legacy),
         tools=StaffTools(config.settings, locale),
         danger=detector,
         sensitive=SensitiveWords.from_file().kinds,
