@@ -69,6 +69,9 @@ class Restored:
     aside: Path | None
     migrations: tuple[str, ...]  # applied to the copy on the way in
     questions: int
+    # Deletions made after the copy was taken, redone on it; None: unknown (the replaced
+    # database was missing, unreadable or another installation's).
+    erasures_redone: int | None = None
 
 
 def restore(config: Config, backup: Path, database: Path, clock: Clock = system_clock) -> Restored:
@@ -79,25 +82,67 @@ def restore(config: Config, backup: Path, database: Path, clock: Clock = system_
     """
     checked = files.check_copy(backup)
     with instance_lock(database):
+        erased = files.erasures_since(database)
+        lineage, last_write = files.marks_of(backup)
+        if erased is not None and (erased.lineage != lineage or erased.last_write < last_write):
+            erased = None  # another installation's, or older than the copy: it tells nothing
         prepared = database.with_name(f"{database.name}.restoring")
         for leftover in (prepared, Path(f"{prepared}-wal"), Path(f"{prepared}-shm")):
             leftover.unlink(missing_ok=True)
         files.copy_database(backup, prepared)
         try:
-            asyncio.run(_migrate(prepared, clock))
+            redone = asyncio.run(_migrate(prepared, clock, config, erased))
             after = files.check_copy(prepared)
         except BaseException:
             prepared.unlink(missing_ok=True)
             raise
         aside = files.put_in_place(prepared, database, _local(config, clock))
     applied = tuple(sorted(set(after.migrations) - set(checked.migrations)))
-    return Restored(database, aside, applied, after.questions)
+    return Restored(database, aside, applied, after.questions, redone)
 
 
-async def _migrate(path: Path, clock: Clock) -> None:
+async def _migrate(path: Path, clock: Clock, config: Config,
+                   erased: files.Erasures | None) -> int | None:
+    """Migrate the copy, then redo on it the deletions made since it was taken (None: the
+    database it replaces could not tell them)."""
     db = await Database.open(path, clock)  # applies whatever migrations the copy lacks
     try:
-        await db.checkpoint()
+        redone = None if erased is None else await _redo_erasures(db, config, erased)
+        await db.checkpoint()  # no erased words left in the -wal
     finally:
         await db.close()
+    return redone
+
+
+async def _redo_erasures(db: Database, config: Config, erased: files.Erasures) -> int:
+    """A member who deleted her data (or declined consent) after the backup was taken must not
+    come back with the restore: the current database says who; the same is done to the copy."""
+    from handlers.locale import Locale
+    from handlers.privacy import mask_pii
+    from storage import queries as q
+
+    scrubbed = Locale.load(config.locale).t("data.scrubbed")
+    redone = 0
+    async with db.transaction() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT id, created_at, consent_at FROM users WHERE deleted_at IS NULL")
+        for row in rows:
+            now_row = erased.users.get(row["id"])
+            same = now_row is not None and now_row[0] == row["created_at"]
+            if same and now_row[1] is None:
+                continue  # still there, not deleted
+            if not same and row["consent_at"] is None and await q.forget_declined_user(
+                    conn, row["id"]):
+                redone += 1
+                continue
+            await q.delete_user_data(conn, row["id"], now=db.clock(), masked=mask_pii,
+                                     scrubbed=scrubbed)
+            redone += 1
+        questions = await conn.execute_fetchall(
+            "SELECT id, created_at FROM questions WHERE text != '' OR voice_url IS NOT NULL")
+        for row in questions:
+            if erased.erased_questions.get(row["id"]) == row["created_at"]:
+                await q.erase_question_text(conn, row["id"])
+                redone += 1
+    return redone
 

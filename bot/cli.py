@@ -317,8 +317,8 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     The copy must open, pass SQLite's integrity_check and migrate to this code's schema; only
     then is the current database moved aside (FILE.replaced-DATE, kept: delete it once you are
     sure, it holds personal data) and the copy put in its place. Refused while a bot runs on
-    the database. Deletions members made after the backup was taken are NOT in it: see
-    docs/deploy.md.
+    the database. Deletions members made after the backup was taken (read from the database it
+    replaces) are done again on the copy, so nobody who deleted her data comes back.
 
     Example: python -m bot restore data/backups/doithoai-20261203-023000.db
     """
@@ -340,6 +340,13 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     print(f"{database}: đã khôi phục từ {args.backup} ({done.questions} câu hỏi) / restored.")
     if done.migrations:
         print(f"Migration đã chạy trên bản khôi phục / applied: {', '.join(done.migrations)}")
+    if done.erasures_redone is None:
+        print("Không đọc được cơ sở dữ liệu cũ: những yêu cầu xóa dữ liệu sau ngày sao lưu chưa "
+              "được làm lại (docs/deploy.md, mục 9). / The replaced database could not be read: "
+              "deletions made after the backup could not be redone.", file=sys.stderr)
+    elif done.erasures_redone:
+        print(f"Đã xóa lại {done.erasures_redone} mục bị xóa sau ngày sao lưu / deletions made "
+              "after the backup, redone.")
     if done.aside:
         print(f"Tệp cũ để riêng tại / the replaced file is kept at: {done.aside} "
               "(có dữ liệu cá nhân: xóa khi đã chắc chắn / personal data: delete it when sure)")

@@ -23,9 +23,12 @@ from .db import MIGRATIONS_DIR
 __all__ = [
     "BackupError",
     "Checked",
+    "Erasures",
     "check_copy",
     "copy_database",
+    "erasures_since",
     "latest_backup_time",
+    "marks_of",
     "pending_migrations",
     "put_in_place",
     "rotate",
@@ -139,6 +142,56 @@ def check_copy(path: Path) -> Checked:
         raise BackupError(f"Bản sao lưu mới hơn mã nguồn / the backup has migrations this code "
                           f"does not know ({', '.join(newer)}): run the newer code")
     return Checked(path, applied, questions)
+
+
+@dataclass(frozen=True)
+class Erasures:
+    """What the database being replaced says was erased, by row id and creation time (ids of
+    removed rows can be given to newcomers: the creation time tells the same person apart)."""
+
+    lineage: str  # when 0001_initial was applied: the same database, copied, has the same
+    last_write: str  # the newest user or question: a database older than the copy tells nothing
+    users: dict[int, tuple[str, str | None]]  # id → (created_at, deleted_at)
+    erased_questions: dict[int, str]  # id → created_at, text erased
+
+
+def erasures_since(current: Path) -> Erasures | None:
+    """Read the current database (read-only) for the deletions a restore must redo; None when
+    it is missing or unreadable (then they cannot be redone: the restore says so)."""
+    if not current.is_file() or current.stat().st_size == 0:
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{current}?mode=ro", uri=True, timeout=5)
+        try:
+            return Erasures(
+                *_marks(conn),
+                users={row[0]: (row[1], row[2]) for row in conn.execute(
+                    "SELECT id, created_at, deleted_at FROM users")},
+                erased_questions=dict(conn.execute(
+                    "SELECT id, created_at FROM questions WHERE text = '' AND voice_url IS NULL")),
+            )
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+def marks_of(path: Path) -> tuple[str, str]:
+    """(lineage, last write) of a database file, as in `Erasures`."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return _marks(conn)
+    finally:
+        conn.close()
+
+
+def _marks(conn: sqlite3.Connection) -> tuple[str, str]:
+    row = conn.execute(
+        "SELECT applied_at FROM schema_migrations ORDER BY name LIMIT 1").fetchone()
+    last = conn.execute(
+        "SELECT max(coalesce((SELECT max(created_at) FROM users), ''),"
+        " coalesce((SELECT max(created_at) FROM questions), ''))").fetchone()
+    return (row[0] if row else "", last[0] or "")
 
 
 def put_in_place(prepared: Path, database: Path, now: dt.datetime) -> Path | None:

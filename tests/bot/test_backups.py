@@ -181,3 +181,59 @@ async def test_a_scheduled_copy_after_her_deletion_has_none_of_her_words(tmp_pat
         await runtime.close()
     assert word.encode() in before.read_bytes()  # the attack has something to find
     assert word.encode() not in after.read_bytes()
+
+
+def test_a_restore_does_not_bring_back_a_member_who_deleted_her_data_after_the_backup(
+        tmp_path, capsys):
+    import asyncio
+
+    from bot.config import load_config
+    from bot.runtime import open_runtime
+
+    config = config_in(tmp_path)
+    word, other = "Khuổi Phạc", "Nà Tăm Kéo"
+
+    async def before_and_after(copy: Path) -> None:
+        runtime = await open_runtime(load_config(config, environ={}), clock=Clock())
+        try:
+            await ask(runtime, "dung", f"em o ban {word} muon hoi vay von chan nuoi bo sinh san")
+            await ask(runtime, "mai", f"em o ban {other} muon hoi ve nuoc sach cho ca thon")
+            await runtime.db.backup(copy)
+            dung = Member(runtime, user="dung")
+            await dung.send("/xoa_du_lieu")
+            await dung.press("Xóa thông tin")
+        finally:
+            await runtime.close()
+
+    copy = tmp_path / "copy.db"
+    asyncio.run(before_and_after(copy))
+    assert word.encode() in copy.read_bytes()  # the copy has her words: the attack can fail
+    assert main(["restore", str(copy), "--config", str(config)]) == 0
+    assert "Đã xóa lại 1 mục" in capsys.readouterr().out
+    database = tmp_path / "data" / "demo.db"
+    for path in (database, Path(f"{database}-wal")):
+        if path.exists():
+            assert word.encode() not in path.read_bytes(), path
+    with sqlite3.connect(database) as conn:
+        texts = [row[0] for row in conn.execute("SELECT text FROM questions ORDER BY id")]
+        users = {row[0] for row in conn.execute("SELECT external_id FROM users")}
+    assert texts[0] == "" and other in texts[1]  # hers erased, Mai's kept
+    assert "dung" not in users and "mai" in users
+
+
+def test_a_restore_onto_another_installations_database_erases_nobody_and_says_so(
+        tmp_path, capsys):
+    config = config_in(tmp_path)
+    copy = tmp_path / "copy.db"
+    assert main(["migrate", "--config", str(config), "--db", str(copy)]) == 0
+    with sqlite3.connect(copy) as conn:
+        conn.execute("INSERT INTO users (channel, external_id, chat_id, consent_at, created_at) "
+                     "VALUES ('terminal', 'lan', 'lan', '2026-01-01', '2026-01-01')")
+    with sqlite3.connect(copy) as conn:  # another install: its first migration, another time
+        conn.execute("UPDATE schema_migrations SET applied_at = 'another' "
+                     "WHERE name = '0001_initial'")
+    assert main(["migrate", "--config", str(config)]) == 0  # this installation, empty
+    assert main(["restore", str(copy), "--config", str(config)]) == 0
+    assert "could not be redone" in capsys.readouterr().err
+    with sqlite3.connect(tmp_path / "data" / "demo.db") as conn:
+        assert [r[0] for r in conn.execute("SELECT external_id FROM users")] == ["lan"]
