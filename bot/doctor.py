@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from storage import backups
+from storage.clock import system_clock
 from storage.db import MIGRATIONS_DIR
 
 from .channels.zalo import ZaloAuthError, ZaloBotApi, ZaloError, ZaloNetworkError, ZaloNotFound
@@ -52,6 +54,7 @@ async def diagnose(config: Config, database: Path | None = None) -> list[Finding
     db = Path(database or config.database)
     found.append(_disk(db))
     found.extend(_database(db))
+    found.append(_backups(config, db))
     return found
 
 
@@ -249,6 +252,27 @@ def _database(path: Path) -> list[Finding]:
                               f"{'; '.join(check[:3])[:300]}", _RESTORE_FIX)]
     return [Finding(OK, f"Cơ sở dữ liệu toàn vẹn / database integrity ok: {path}"),
             _migrations(applied)]
+
+
+def _backups(config: Config, database: Path) -> Finding:
+    if config.backup_keep == 0:
+        return Finding(WARN, "Không có sao lưu hằng ngày / no scheduled backups "
+                             "(`[backup] keep = 0`)",
+                       "Đặt `[backup] keep` (ví dụ 14) để bot tự sao lưu mỗi ngày. / Set "
+                       "`[backup] keep`, e.g. 14.")
+    last = backups.latest_backup_time(config.backup_dir, database)
+    if last is None:
+        return Finding(INFO, f"Chưa có bản sao lưu nào trong {config.backup_dir}: bot sao lưu khi "
+                             "khởi động / no backup yet; the bot makes one at start")
+    now = system_clock().astimezone(config.settings.timezone).replace(tzinfo=None)
+    age = now - last
+    if age.days >= 2:
+        return Finding(WARN, f"Bản sao lưu mới nhất đã {age.days} ngày / the newest backup is "
+                             f"{age.days} days old ({config.backup_dir})",
+                       "Bot có đang chạy không? Xem nhật ký: \"scheduled backup failed\". / Is "
+                       "the bot running? Look for \"scheduled backup failed\" in the logs.")
+    return Finding(OK, f"Sao lưu mới nhất / newest backup: {last:%d/%m/%Y %H:%M} "
+                       f"({config.backup_dir})")
 
 
 _RESTORE_FIX = ("Dừng bot, khôi phục bản sao lưu gần nhất: `python -m bot restore BACKUP`. / "
