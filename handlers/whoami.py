@@ -8,7 +8,7 @@ the config names her. Nothing is stored.
 
 from __future__ import annotations
 
-from .engine import Context
+from .engine import IDLE, Context
 
 __all__ = ["WhoAmI"]
 
@@ -27,4 +27,6 @@ class WhoAmI:
         key = "whoami.group" if incoming.is_group else "whoami.private"
         ctx.say(ctx.t(key, channel=incoming.channel.capitalize(), user_id=incoming.user_id,
                       chat_id=incoming.chat_id))
+        if ctx.state != IDLE:
+            await ctx.show(ctx.state)  # mid-question: her step again, never a dead end
         return True

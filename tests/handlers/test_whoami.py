@@ -23,3 +23,16 @@ async def test_in_a_group_anyone_learns_the_group_id_though_she_is_not_staff_yet
     # Everything else a non-staff member writes in a group stays unanswered, as before.
     assert await say(runtime, "/start", user="777", chat="-1001234567890", group=True) == ""
     assert await say(runtime, "chao ca nha", user="777", chat="-1001234567890", group=True) == ""
+
+
+async def test_id_in_the_middle_of_a_question_shows_her_step_again(runtime):
+    from tests.chat import Member
+
+    lan = Member(runtime, user="lan")
+    await lan.send("/start")
+    await lan.send("1")
+    await lan.send("/id")
+    assert "Mã số (id) của chị trên Terminal: lan" in lan.text
+    assert "Chị ở xã/phường nào?" in lan.text
+    await lan.send("nam tam")
+    assert "Xã/phường: Xã Nậm Tăm." in lan.text
