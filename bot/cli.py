@@ -341,9 +341,10 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     if done.migrations:
         print(f"Migration đã chạy trên bản khôi phục / applied: {', '.join(done.migrations)}")
     if done.erasures_redone is None:
-        print("Không đọc được cơ sở dữ liệu cũ: những yêu cầu xóa dữ liệu sau ngày sao lưu chưa "
-              "được làm lại (docs/deploy.md, mục 9). / The replaced database could not be read: "
-              "deletions made after the backup could not be redone.", file=sys.stderr)
+        print("Không có (hoặc không đối chiếu được) cơ sở dữ liệu cũ: những yêu cầu xóa dữ liệu "
+              "sau ngày sao lưu chưa được làm lại (docs/deploy.md, mục 9). / No replaced "
+              "database of this installation, newer than the copy, to compare with: deletions "
+              "made after the backup could not be redone.", file=sys.stderr)
     elif done.erasures_redone:
         print(f"Đã xóa lại {done.erasures_redone} mục bị xóa sau ngày sao lưu / deletions made "
               "after the backup, redone.")
