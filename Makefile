@@ -43,3 +43,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/notify.py
 	$(PY) bench/flood.py
 	$(PY) bench/danger_quality.py
+	$(PY) bench/backup.py
