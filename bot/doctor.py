@@ -43,6 +43,9 @@ class Finding:
 async def diagnose(config: Config, database: Path | None = None) -> list[Finding]:
     """Every finding, in the order an IT person would fix them."""
     found = [_config_finding(config)]
+    legacy = _legacy_communes(config)
+    if legacy is not None:
+        found.append(legacy)
     async with httpx.AsyncClient() as http:
         for channel in ("telegram", "zalo"):
             found.extend(await _channel(config, channel, http))
@@ -78,6 +81,28 @@ def _config_finding(config: Config) -> Finding:
                        "`run` không chạy trên tệp này: dùng config.toml của Hội (--config). / "
                        "`run` refuses it: use the union's config.toml (--config).")
     return Finding(OK, f"Cấu hình đọc được / config is valid: {config.path}")
+
+
+def _legacy_communes(config: Config) -> Finding | None:
+    """[communes.legacy]: each old name must lead to a commune of a configured province, or it
+    would be dropped without a word and the old name not recognised."""
+    if not config.communes_legacy:
+        return None
+    from .communes import load_communes
+
+    names: set[str] = set()
+    for code in {d.province_code for d in config.settings.dialogues}:
+        try:
+            names.update(load_communes(code, config.communes_add, config.communes_rename).names)
+        except ValueError:
+            continue
+    unknown = sorted(new for new in set(config.communes_legacy.values()) if new not in names)
+    if unknown:
+        return Finding(FAIL, "`[communes.legacy]` dẫn tới xã không có trong danh sách / leads "
+                             f"to communes no dialogue has: {', '.join(unknown)}",
+                       "Viết đúng tên xã mới như trong danh sách (có dấu, có \"Xã\"/\"Phường\"). / "
+                       "Write the new name exactly as the commune list has it.")
+    return Finding(OK, f"`[communes.legacy]`: {len(config.communes_legacy)} tên cũ / old names")
 
 
 # -- channels ---------------------------------------------------------------------------------

@@ -86,3 +86,15 @@ def test_a_damaged_database_is_caught(tmp_path, capsys, monkeypatch, fake):
     database.write_bytes(bytes(raw))
     code, out = doctor(capsys, monkeypatch, config, TOKEN)
     assert code == 1 and "restore" in out
+
+
+def test_an_old_commune_name_leading_nowhere_is_caught(tmp_path, capsys, monkeypatch, fake):
+    config = config_for(tmp_path, fake.base_url)
+    text = config.read_text(encoding="utf-8").replace(
+        "[communes.legacy]\n", '[communes.legacy]\n"Xã Bản Hon" = "Xã Bản Boo"\n', 1)
+    config.write_text(text, encoding="utf-8")
+    code, out = doctor(capsys, monkeypatch, config, TOKEN)
+    assert code == 1 and "Xã Bản Boo" in out
+    config.write_text(text.replace("Xã Bản Boo", "Xã Bản Bo"), encoding="utf-8")
+    code, out = doctor(capsys, monkeypatch, config, TOKEN)
+    assert "1 tên cũ" in out
