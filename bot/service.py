@@ -23,6 +23,13 @@ __all__ = ["alert_gap", "run_service"]
 log = logging.getLogger(__name__)
 
 
+def _network() -> type[Exception]:
+    """The network errors a channel meets at start-up: logged in one line, no traceback."""
+    from telegram.error import NetworkError
+
+    return NetworkError
+
+
 def alert_gap(config: Config, channels: list[str]) -> str | None:
     """Why `run` must not start, or None: women can write on `channels`, but no staff chat on
     a running channel would receive a danger alert (a chat on a channel that is not running
@@ -89,8 +96,9 @@ async def _serve(config: Config, database: Path | None) -> int:
     for name, channel in channels:
         try:
             await channel.start()
-        except Exception:
-            log.exception("channel %s failed to start; the others keep running", name)
+        except Exception as exc:
+            log.error("channel %s failed to start (%s); the others keep running", name,
+                      type(exc).__name__, exc_info=not isinstance(exc, OSError | _network()))
             continue
         log.info("channel %s started", name)
         started.append((name, channel))
@@ -99,6 +107,11 @@ async def _serve(config: Config, database: Path | None) -> int:
         from .scheduler import start_scheduler
 
         scheduler = await start_scheduler(runtime, [c for _, c in started])
+    if not started:
+        print("Không kênh nào khởi động được (mạng tới Telegram/Zalo? token? xem nhật ký và "
+              "`python -m bot doctor`); dịch vụ (systemd, docker) sẽ chạy lại sau ít giây.\n"
+              "No channel could start (network? token? see the log and `python -m bot doctor`);"
+              " systemd or Docker restarts the bot.", file=sys.stderr)
     try:
         if started:
             await stop.wait()

@@ -125,7 +125,14 @@ class TelegramChannel:
     # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
 
     async def start(self, poll_timeout: int = 30, poll_interval: float = 0.0) -> None:
-        await self.app.initialize()
+        try:
+            await self.app.initialize()
+        except BaseException:
+            # PTB closes its transports only once initialised: close them here, or a start
+            # with Telegram unreachable ends in "Unclosed client session" errors.
+            for request in self.app.bot._request:
+                await request.shutdown()
+            raise
         self.username = (self.app.bot.username or "").lower()
         await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
         await self.app.bot.delete_webhook(drop_pending_updates=False)

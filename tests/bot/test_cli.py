@@ -156,3 +156,20 @@ def test_run_refuses_the_demo_config_and_demo_refuses_the_production_config(
     assert not (tmp_path / "data" / "demo.db").exists()
     assert main(["demo", "--config", str(ROOT / "config.toml")]) == 2
     assert "not a demo config" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_with_telegram_unreachable_says_so_and_closes_cleanly(tmp_path):
+    text = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
+        'base_url = "https://api.telegram.org/bot"', 'base_url = "http://127.0.0.1:9/bot"', 1)
+    text = text.replace("staff_ids = []\nstaff_chat_id = 0",
+                        "staff_ids = [900]\nstaff_chat_id = -1001", 1)
+    path = tmp_path / "c.toml"
+    path.write_text(text.replace('locale = "locales/vi.toml"',
+                                 f'locale = "{ROOT}/locales/vi.toml"'), encoding="utf-8")
+    result = run("run", "--config", str(path), "--db", str(tmp_path / "r.db"),
+                 env={"TELEGRAM_BOT_TOKEN": "123:ABCDEFGHIJKLMNOPQRSTUVWXYZ", "ZALO_BOT_TOKEN": ""})
+    assert result.returncode == 1
+    assert "channel telegram failed to start (NetworkError)" in result.stderr
+    assert "No channel could start" in result.stderr
+    assert "Unclosed" not in result.stderr and "Traceback" not in result.stderr
