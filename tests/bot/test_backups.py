@@ -237,3 +237,24 @@ def test_a_restore_onto_another_installations_database_erases_nobody_and_says_so
     assert "could not be redone" in capsys.readouterr().err
     with sqlite3.connect(tmp_path / "data" / "demo.db") as conn:
         assert [r[0] for r in conn.execute("SELECT external_id FROM users")] == ["lan"]
+
+
+async def test_the_bot_schedules_the_daily_backup_and_catches_up_a_missed_one_at_start(
+        tmp_path):
+    from bot.config import load_config
+    from bot.runtime import open_runtime
+    from bot.scheduler import start_scheduler
+
+    config = load_config(config_in(tmp_path), environ={})
+    runtime = await open_runtime(config, clock=Clock())
+    try:
+        scheduler = await start_scheduler(runtime, [])
+        try:
+            job = scheduler.get_job("daily_backup")
+            assert job is not None and str(job.trigger.fields[5]) == "2"  # hour 02:30 local
+            assert str(job.trigger.fields[6]) == "30"
+        finally:
+            scheduler.shutdown(wait=False)
+    finally:
+        await runtime.close()
+    assert [p.name for p in (tmp_path / "copies").iterdir()] == ["demo-20261201-100000.db"]
