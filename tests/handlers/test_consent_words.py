@@ -94,3 +94,19 @@ async def test_a_pre_2025_name_from_config_is_confirmed_with_where_it_went(tmp_p
         assert "Xã/phường: Xã Bản Bo." in lan.text
     finally:
         await runtime.close()
+
+
+def test_the_packages_merger_tables_are_asked_about_too_and_only_within_the_province():
+    from handlers.communes import CommuneBook
+
+    calls = []
+
+    def merged(typed: str) -> tuple[str, ...]:  # as vietnam-provinces 2026.x answers
+        calls.append(typed)
+        return ("Xã Bản Bo", "Xã Ở Tỉnh Khác") if "hon" in typed else ()
+
+    book = CommuneBook(("Xã Bản Bo", "Xã Nậm Tăm"), legacy_search=merged)
+    assert book.old_name("ban hon") == ("", "Xã Bản Bo")  # the other province's is ignored
+    assert book.old_name("xyz") is None and calls == ["ban hon", "xyz"]
+    assert not book.confident("muong so", "Xã Mường Mô") and book.confident("nam tamm",
+                                                                               "Xã Nậm Tăm")
