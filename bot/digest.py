@@ -120,7 +120,8 @@ async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialo
     for number, name in enumerate(dialogue.topics, 1):
         per_topic.append((f"{number}. {name}", sum(c.total for c in clusters
                                                     if c.topic == number)))
-    offset = settings.timezone.utcoffset(now.replace(tzinfo=None)).total_seconds() // 3600
+    utc_offset = settings.timezone.utcoffset(now.replace(tzinfo=None)) or dt.timedelta()
+    offset = utc_offset.total_seconds() // 3600
     per_day = await reports.counts_by_day(conn, dialogue.id, int(offset))
     return render_digest_chart(per_topic, per_day, dialogue.title)
 

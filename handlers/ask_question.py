@@ -393,7 +393,7 @@ class AskQuestion:
         dialogue_id = ctx.data["dialogue"]
         found = await matcher.similar(ctx.conn, dialogue_id, ctx.data["text"],
                                       ctx.data.get("topic"))
-        items = []
+        items: list[dict[str, int]] = []
         for m in found:
             if len(items) == MAX_SIMILAR:
                 break
