@@ -19,8 +19,6 @@ from storage import queries as q
 from storage import reports
 from storage.db import Database
 
-from .charts import render_digest_chart
-
 __all__ = ["Digest", "build_digest", "due_today", "send_daily_digest"]
 
 TOP_PER_TOPIC = 5
@@ -123,6 +121,8 @@ async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialo
     utc_offset = settings.timezone.utcoffset(now.replace(tzinfo=None)) or dt.timedelta()
     offset = utc_offset.total_seconds() // 3600
     per_day = await reports.counts_by_day(conn, dialogue.id, int(offset))
+    from .charts import render_digest_chart  # matplotlib costs ~1 s to import: only when drawn
+
     return render_digest_chart(per_topic, per_day, dialogue.title)
 
 

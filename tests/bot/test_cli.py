@@ -1,11 +1,17 @@
-"""The command line as a user runs it: real processes, piped input, exit codes."""
+"""The command line as a user runs it: piped input, exit codes, what she reads.
+
+Commands run in this process through `main(argv)` (a process start costs seconds); one smoke test
+starts the real `python -m bot` to prove the entry point itself works."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,14 +33,50 @@ def wide_open_config(tmp_path: Path) -> Path:
     return path
 
 
-def run(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-        cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """`python -m bot ARGS` in this process, with piped stdin and extra environment."""
+
+    def go(*args: str, stdin: str = "", env: dict | None = None) -> Result:
+        capsys.readouterr()
+        with monkeypatch.context() as m:
+            m.setattr(sys, "stdin", io.StringIO(stdin))
+            for key, value in (env or {}).items():
+                m.setenv(key, value)
+            umask = os.umask(0o022)
+            os.umask(umask)
+            try:
+                code = main(list(args))
+            finally:
+                os.umask(umask)  # main() tightens it for the process; later tests need theirs
+                root = logging.getLogger()
+                root.handlers[:] = [h for h in root.handlers if h.get_name() != "bot.logs"]
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return go
+
+
+def test_the_real_entry_point_runs_a_chat(tmp_path):
+    config = wide_open_config(tmp_path)
+    script = "/start\n1\nnam tam\n1\nvay von lam kinh te chan nuoi lon o thon em\n2\n1\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--config", str(config),
+         "--db", str(tmp_path / "c.db")], input=script, capture_output=True, text=True,
+        cwd=ROOT, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    assert result.returncode == 0, result.stderr
+    assert "LC27-000001" in result.stdout
 
 
-def test_chat_with_piped_input_stores_a_question_and_exits_0(tmp_path):
+def test_chat_with_piped_input_stores_a_question_and_exits_0(tmp_path, run):
     config = wide_open_config(tmp_path)
     script = "/start\n1\nnam tam\n1\nvay von lam kinh te chan nuoi lon o thon em\n2\n1\n"
     result = run("chat", "--config", str(config), "--db", str(tmp_path / "c.db"), stdin=script)
@@ -46,14 +88,14 @@ def test_chat_with_piped_input_stores_a_question_and_exits_0(tmp_path):
     assert "LC27-000001" in again.stdout
 
 
-def test_run_without_a_token_says_how_to_set_it(tmp_path):
+def test_run_without_a_token_says_how_to_set_it(tmp_path, run):
     env = {k: "" for k in ("TELEGRAM_BOT_TOKEN", "ZALO_BOT_TOKEN")}
     result = run("run", "--db", str(tmp_path / "r.db"), env=env)
     assert result.returncode != 0
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "python -m bot chat" in result.stderr
 
 
-def test_run_without_a_staff_chat_refuses_and_names_the_key(tmp_path):
+def test_run_without_a_staff_chat_refuses_and_names_the_key(tmp_path, run):
     text = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
         'base_url = "https://api.telegram.org/bot"', 'base_url = "http://127.0.0.1:9/bot"', 1)
     path = tmp_path / "c.toml"
@@ -65,7 +107,7 @@ def test_run_without_a_staff_chat_refuses_and_names_the_key(tmp_path):
     assert "allow_no_staff_alerts" in result.stderr
 
 
-def test_chat_disclosure_gets_hotlines_and_the_truth_about_alerts(tmp_path):
+def test_chat_disclosure_gets_hotlines_and_the_truth_about_alerts(tmp_path, run):
     config = wide_open_config(tmp_path)  # shipped: no staff chat
     script = "ck e hay dh e, toi qua lai dap e, e so lam\n"
     result = run("chat", "--config", str(config), "--db", str(tmp_path / "c.db"), stdin=script)
@@ -78,7 +120,7 @@ def test_chat_disclosure_gets_hotlines_and_the_truth_about_alerts(tmp_path):
     assert "113" not in policy.stdout and "đồng ý" in policy.stdout.lower()
 
 
-def test_bad_config_names_the_key(tmp_path):
+def test_bad_config_names_the_key(tmp_path, run):
     bad = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
         'time = "07:30"', 'time = "25:99"')
     path = tmp_path / "bad.toml"
@@ -88,7 +130,7 @@ def test_bad_config_names_the_key(tmp_path):
     assert "digest.time" in result.stderr and "07:30" in result.stderr
 
 
-def test_export_digest_stats_backup(tmp_path):
+def test_export_digest_stats_backup(tmp_path, run):
     config = wide_open_config(tmp_path)
     db = str(tmp_path / "e.db")
     run("chat", "--config", str(config), "--db", db,
