@@ -224,6 +224,8 @@ class Dispatcher:
         try:
             async with lock:
                 replies = await self._handle(incoming)
+                # Counts only: a debug line must never carry her words, name or chat id.
+                log.debug("%s message handled, %d replies", incoming.channel, len(replies))
                 if deliver is not None and replies:
                     await deliver(replies)
                 return replies
