@@ -108,6 +108,6 @@ def test_chart_leaves_matplotlib_global_state_alone() -> None:
         text=True,
         check=True,
         timeout=60,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.stdout.strip() == "False"
