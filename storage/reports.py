@@ -200,11 +200,6 @@ async def claim_digest_day(conn: Conn, day: dt.date, now: str, since: str) -> bo
     return cur.rowcount == 1
 
 
-async def digest_claimed(conn: Conn, day: dt.date) -> bool:
-    cur = await conn.execute("SELECT 1 FROM digest_runs WHERE digest_date = ?", (day.isoformat(),))
-    return await cur.fetchone() is not None
-
-
 async def question_count(conn: Conn, dialogue_id: str) -> int:
     """Questions a dialogue received (supports of someone else's question not counted)."""
     return await scalar(
