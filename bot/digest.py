@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from handlers import formats
 from handlers.domain import Dialogue, Settings, Status
 from handlers.locale import Locale
 from handlers.privacy import published_text
@@ -39,7 +40,7 @@ async def build_digest(
     day = now.astimezone(settings.timezone).date()
     new_count = await reports.new_questions_since(conn, since)
     dialogues = _digest_dialogues(settings, day)
-    parts = [locale.t("digest.title", date=day.strftime("%d/%m/%Y"))]
+    parts = [locale.t("digest.title", date=formats.day(day))]
     chart = None
     if new_count == 0:
         parts.append(locale.t("digest.nothing_new"))
