@@ -381,3 +381,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+from . import webhooks as _webhooks  # noqa: E402,F401  registers `webhook`

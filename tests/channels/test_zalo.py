@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import itertools
 import json
@@ -318,9 +317,9 @@ async def test_outbox_sender_maps_errors(runtime, fake, channel):
     for code, description, expected in SEND_ERRORS:
         fake.fail_next(1, code, method="sendMessage", description=description)
         with pytest.raises(expected) as info:
-            await channel._send_text("u1", "Thông báo của Hội")
+            await channel.send_queued("u1", "Thông báo của Hội")
         assert TOKEN not in str(info.value)
-    await channel._send_text("u1", "Thông báo của Hội")
+    await channel.send_queued("u1", "Thông báo của Hội")
     assert fake.texts("u1") == ["Thông báo của Hội"]
 
 
@@ -328,7 +327,7 @@ async def test_outbox_sender_retries_network_errors(runtime):
     ch = ZaloChannel(runtime, token=TOKEN, base_url="http://127.0.0.1:9/bot", mode="polling")
     try:
         with pytest.raises(RetryLater):
-            await ch._send_text("u1", "Thông báo")
+            await ch.send_queued("u1", "Thông báo")
     finally:
         await ch.stop()
 
@@ -388,7 +387,7 @@ def test_unwrap_update(body, expected):
 @pytest.fixture
 async def hook(runtime, fake, config) -> AsyncIterator[ZaloChannel]:
     """A webhook-mode channel, not listening: tests call its ASGI app directly."""
-    runtime.config = dataclasses.replace(config, zalo_webhook_secret=Secret(SECRET))
+    runtime.config = config.with_channel("zalo", webhook_secret=Secret(SECRET))
     ch = ZaloChannel(runtime, token=TOKEN, base_url=fake.base_url, mode="webhook", backoff=FAST)
     yield ch
     await ch.stop()
@@ -505,7 +504,7 @@ async def test_redelivery_after_a_restart_is_dropped_by_message_id(runtime, fake
 
 async def test_webhook_mode_refuses_to_start_without_a_proper_secret(runtime, fake, config):
     for secret in ("", "short", "x" * 257):
-        runtime.config = dataclasses.replace(config, zalo_webhook_secret=Secret(secret))
+        runtime.config = config.with_channel("zalo", webhook_secret=Secret(secret))
         ch = ZaloChannel(runtime, token=TOKEN, base_url=fake.base_url, mode="webhook")
         with pytest.raises(ConfigError, match="ZALO_WEBHOOK_SECRET"):
             await ch.start()
@@ -513,8 +512,7 @@ async def test_webhook_mode_refuses_to_start_without_a_proper_secret(runtime, fa
 
 
 async def test_webhook_server_listens_and_answers(runtime, fake, config):
-    runtime.config = dataclasses.replace(config, zalo_webhook_secret=Secret(SECRET),
-                                         zalo_webhook_port=0)
+    runtime.config = config.with_channel("zalo", webhook_secret=Secret(SECRET), webhook_port=0)
     ch = ZaloChannel(runtime, token=TOKEN, base_url=fake.base_url, mode="webhook")
     await ch.start()
     try:
