@@ -335,6 +335,11 @@ class Dispatcher:
         if incoming.kind == Kind.ACTION:
             await self._on_action(ctx, incoming.action)
             return
+        if incoming.kind == Kind.UNSUPPORTED:
+            from .unsupported import on_unsupported  # imports escalation, which imports this
+
+            await on_unsupported(ctx)
+            return
         if incoming.kind != Kind.TEXT:
             # A photo of her injuries may say in its caption what is happening: screened too.
             ctx.text = clean(incoming.text)

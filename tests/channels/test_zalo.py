@@ -158,8 +158,9 @@ async def test_a_document_becomes_a_note(runtime, fake, channel):
 MEDIA = [
     ("message.sticker.received", {"sticker": "st-1"}, "media.sticker"),
     ("message.image.received", {"photo_url": "https://img.example/a.jpg"}, "media.photo"),
-    ("message.unsupported.received", {}, "media.other"),
-    ("message.reaction.received", {}, "media.other"),  # unknown events are answered, not lost
+    # What she cannot type is answered with what she can do without typing (issue 15).
+    ("message.unsupported.received", {}, "unsupported.intro"),
+    ("message.reaction.received", {}, "unsupported.intro"),  # unknown: answered, not lost
 ]
 
 
@@ -362,7 +363,7 @@ async def test_to_incoming_parses_defensively(runtime, fake):
         assert ch.to_incoming({"event_name": "message.text.received",
                                "message": {"text": "no chat", "from": "?"}}) is None
         odd = ch.to_incoming({"event_name": 5, "message": {"chat": {"id": "c"}, "text": 9}})
-        assert odd is not None and (odd.kind, odd.text) == (Kind.OTHER, "")
+        assert odd is not None and (odd.kind, odd.text) == (Kind.UNSUPPORTED, "")
     finally:
         await ch.stop()
 
@@ -373,7 +374,9 @@ async def test_to_incoming_parses_defensively(runtime, fake):
     ({"event_name": "e"}, {"event_name": "e"}),
     ({"ok": True, "result": "x"}, None),
     ({"ok": False, "error_code": 400}, None),
-    ({"ok": True, "result": {"message": {}}}, None),
+    # getUpdates results were seen without event_name: a message is still an update.
+    ({"ok": True, "result": {"message": {}}}, {"message": {}}),
+    ({"ok": True, "result": {"text": "no message"}}, None),
     ([{"event_name": "e"}], None),
     ("e", None),
 ])
@@ -454,7 +457,7 @@ async def test_webhook_accepts_wrapped_and_flat_bodies(runtime, fake, hook, clie
 
 MALFORMED = [
     b"not json", b"", b"\xff\xfe", json.dumps([{"event_name": "x"}]).encode(),
-    {"ok": True, "result": 1}, {"message": {"text": "no event"}},
+    {"ok": True, "result": 1}, {"text": "neither event nor message"},
     {"ok": False, "error_code": 1, "description": "x"},
 ]
 

@@ -30,7 +30,7 @@ from handlers.types import Incoming, Reply
 from ...config import ConfigError
 from ...outbox import OutboxWorker, RetryLater, Undeliverable
 from ...runtime import Runtime
-from .._split import split_text
+from .._split import split_text, utf16_units
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
 from .api import Backoff, ZaloBotApi
 from .errors import (
@@ -49,7 +49,9 @@ __all__ = ["MAX_TEXT", "ZaloChannel"]
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 2000
+# Zalo caps a message at 2,000 "characters" without saying in what unit: pieces are measured
+# in UTF-16 units (an emoji counts 2) and kept 100 under the cap.
+MAX_TEXT = 1900
 SEND_ATTEMPTS = 3  # a reply is retried in place: she is waiting for it right now
 # Zalo gets a 503 (and may send again) if not settled by then: longer than the database's
 # busy timeout (5 s) plus her replies, so a slow moment of the disk still ends in a 200.
@@ -323,7 +325,9 @@ class ZaloChannel:
         if reply.document:
             note = self.runtime.services.locale.t("zalo.document_note", name=reply.document[0])
             text = f"{text}\n\n{note}" if text else note
-        return [piece for piece in split_text(text, MAX_TEXT) if piece.strip()] if text else []
+        if not text:
+            return []
+        return [piece for piece in split_text(text, MAX_TEXT, utf16_units) if piece.strip()]
 
     async def _send_piece(self, chat_id: str, text: str) -> None:
         """Send now, retrying a 429 or network failure briefly; she is waiting for it."""
@@ -341,7 +345,7 @@ class ZaloChannel:
     async def send_queued(self, chat_id: str, text: str) -> None:
         """The outbox's sender: map Zalo errors to retry later or give up."""
         try:
-            for piece in split_text(text, MAX_TEXT):
+            for piece in split_text(text, MAX_TEXT, utf16_units):
                 if piece.strip():
                     await self.api.send_message(chat_id, piece)
         except ZaloRateLimited as exc:

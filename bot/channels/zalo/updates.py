@@ -30,18 +30,25 @@ _KINDS = {
     "message.image.received": Kind.PHOTO,
     "message.sticker.received": Kind.STICKER,
     "message.voice.received": Kind.VOICE,
-    "message.unsupported.received": Kind.OTHER,
+    # Files, contact cards, and every message from members of Zalo's protected groups
+    # (children, people with disabilities, people who cannot read): handlers.unsupported.
+    "message.unsupported.received": Kind.UNSUPPORTED,
 }
 
 
 def unwrap_update(body: Any) -> dict[str, Any] | None:
-    """A webhook body as an update: wrapped `{"ok": true, "result": {…}}` or flat; else None."""
+    """A webhook body as an update: wrapped `{"ok": true, "result": {…}}` or flat; else None.
+
+    An update names its event or carries a message: getUpdates results were seen without
+    `event_name` (issue 15), and such a text is still her text."""
     if not isinstance(body, dict):
         return None
     update = body
     if body.get("ok") is True and isinstance(body.get("result"), dict):
         update = body["result"]
-    return update if isinstance(update.get("event_name"), str) else None
+    if isinstance(update.get("event_name"), str) or isinstance(update.get("message"), dict):
+        return update
+    return None
 
 
 def parse_update(update: Mapping[str, Any], bot: str) -> Incoming | None:
@@ -63,7 +70,7 @@ def parse_update(update: Mapping[str, Any], bot: str) -> Incoming | None:
     chat_type = chat.get("chat_type")
     return Incoming(
         channel=CHANNEL, chat_id=chat_id, user_id=user_id or chat_id, kind=kind, text=text,
-        media_url=media, display_name=_field(sender, "display_name", "name")[:NAME_CHARS],
+        media_url=media, display_name=sender_name(sender)[:NAME_CHARS],
         update_key=update_key(update), bot=bot,
         is_group=isinstance(chat_type, str) and chat_type.upper() == "GROUP",
     )
@@ -79,6 +86,15 @@ def update_key(update: Mapping[str, Any]) -> str:
                            separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return "event:" + digest
+
+
+def sender_name(sender: Mapping[str, Any]) -> str:
+    """`display_name` (documented), `name` (OpenClaw), or `first_name` [+ `last_name`] (seen in
+    getUpdates results)."""
+    name = _field(sender, "display_name", "name")
+    if name:
+        return name
+    return " ".join(p for p in (_field(sender, "first_name"), _field(sender, "last_name")) if p)
 
 
 def field(mapping: Mapping[str, Any], *names: str) -> str:
@@ -108,11 +124,16 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _content(event: str, message: Mapping[str, Any]) -> tuple[Kind, str, str]:
     kind = _KINDS.get(event)
+    text = message.get("text")
+    if isinstance(text, str) and text.strip() and kind in (None, Kind.TEXT, Kind.UNSUPPORTED):
+        # Any message with text is text, whatever (or whether) the event is named.
+        return Kind.TEXT, text, ""
     if kind is None:
+        # Zalo names files and the like `message.unsupported.received`; a name we do not know
+        # is treated the same: she is offered what she can do without typing.
         log.info("zalo event %r is not known; answered as an unsupported message", event[:60])
-        return Kind.OTHER, "", ""
+        return Kind.UNSUPPORTED, "", ""
     if kind is Kind.TEXT:
-        text = message.get("text")
         return kind, text if isinstance(text, str) else "", ""
     if kind is Kind.PHOTO:
         return kind, _field(message, "caption"), _field(message, "photo_url", "photo")[:URL_CHARS]
