@@ -122,3 +122,14 @@ async def test_webhook_info_and_delete_through_the_admin(runtime, fake, config):
     assert SECRET not in repr(info) and fake.token not in repr(info)
     await admin.delete()
     assert (await admin.info())["url"] == "" and fake.webhook == {}
+
+
+def test_webhook_command_without_a_token_says_so(monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("ZALO_BOT_TOKEN", raising=False)
+    assert main(["webhook", "info"]) == 2
+    assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
+    assert main(["webhook", "set", "--channel", "telegram"]) == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in capsys.readouterr().err

@@ -130,3 +130,33 @@ async def test_she_who_cannot_type_is_offered_ways_without_typing_and_staff_can_
         assert "Hội sẽ gọi chị" in texts[-1]
     finally:
         await channel.stop()
+
+
+async def test_zalo_webhook_set_info_delete_through_the_admin(config, fake_zalo):
+    from bot.channels.zalo import ZaloWebhookAdmin
+    from bot.config import ConfigError, Secret
+
+    settings = config.with_channel(
+        "zalo", token=Secret(TOKEN), base_url=fake_zalo.base_url,
+        webhook_url="https://bot.example.org/zalo/webhook",
+        webhook_secret=Secret("zalo-webhook-secret")).channel("zalo")
+    admin = ZaloWebhookAdmin(settings)
+    try:
+        assert (await admin.info())["url"] == ""  # Zalo answers 404 when none is set
+        result = await admin.set()
+        assert result["url"] == "https://bot.example.org/zalo/webhook"
+        assert fake_zalo.webhook["secret_token"] == "zalo-webhook-secret"
+        info = await admin.info()
+        assert info["url"] == info["expected_url"]
+        assert TOKEN not in repr(info) and "zalo-webhook-secret" not in repr(info)
+        await admin.delete()
+        assert fake_zalo.webhook == {}
+    finally:
+        await admin.aclose()
+    unset = ZaloWebhookAdmin(config.with_channel("zalo", token=Secret(TOKEN),
+                                                 base_url=fake_zalo.base_url).channel("zalo"))
+    try:
+        with pytest.raises(ConfigError, match="webhook_url"):
+            await unset.set()
+    finally:
+        await unset.aclose()
