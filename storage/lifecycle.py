@@ -39,6 +39,7 @@ __all__ = [
     "Overdue",
     "Stage",
     "Step",
+    "StepListener",
     "check_commitment_due",
     "check_forward_deadline",
     "claim_reminder",
@@ -54,8 +55,10 @@ __all__ = [
     "record_commitment",
     "record_department_answer",
     "record_discussed",
+    "record_step_notice",
     "steps_of_cluster",
     "unanswered_forwards",
+    "who_should_know_step",
 ]
 
 Conn = aiosqlite.Connection
@@ -402,6 +405,45 @@ async def claim_reminder(conn: Conn, key: str, *, now: dt.datetime) -> bool:
     cur = await conn.execute("INSERT OR IGNORE INTO reminders (key, fired_at) VALUES (?, ?)",
                              (key, stamp(now)))
     return cur.rowcount == 1
+
+
+@dataclass(frozen=True)
+class StepListener:
+    """A question in a cluster whose sender is to hear a step (asker, supporter, leader)."""
+
+    question_id: int
+    receipt: str
+    user_id: int
+    channel: str
+    chat_id: str
+    told: bool  # this question's sender was sent the step
+
+
+async def who_should_know_step(conn: Conn, cluster_id: int, step_id: int) -> list[StepListener]:
+    """Askers, supporters and relaying leaders of a live cluster, and whether each question's
+    sender has been sent the step. Deleted and rejected questions hear nothing."""
+    rows = await conn.execute_fetchall(
+        """
+        SELECT q.id, q.receipt, q.user_id, q.channel, u.chat_id,
+               EXISTS (SELECT 1 FROM step_notices n
+                       WHERE n.question_id = q.id AND n.step_id = ?) AS told
+        FROM questions q JOIN users u ON u.id = q.user_id
+        WHERE q.cluster_id = ? AND q.deleted_at IS NULL AND u.deleted_at IS NULL
+          AND q.rejected_reason IS NULL AND u.chat_id != ''
+        ORDER BY q.id
+        """,
+        (step_id, cluster_id),
+    )
+    return [StepListener(r["id"], r["receipt"], r["user_id"], r["channel"], r["chat_id"],
+                         bool(r["told"])) for r in rows]
+
+
+async def record_step_notice(conn: Conn, question_id: int, step_id: int, *,
+                             now: dt.datetime) -> None:
+    """Her question's sender has been sent this step (queued in the same transaction)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO step_notices (question_id, step_id, told_at) VALUES (?, ?, ?)",
+        (question_id, step_id, stamp(now)))
 
 
 # --- reads -----------------------------------------------------------------------------------

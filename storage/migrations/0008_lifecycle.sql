@@ -44,6 +44,16 @@ CREATE TABLE cluster_steps (
 );
 CREATE INDEX cluster_steps_by_cluster ON cluster_steps (cluster_id, id);
 
+-- One row per question whose sender has been sent a step (a commitment, a result), queued in
+-- the outbox in the same transaction: each person hears each step once, across restarts, and a
+-- woman with two questions in the cluster gets one message (as answer_notices for answers).
+CREATE TABLE step_notices (
+    question_id INTEGER NOT NULL REFERENCES questions (id),
+    step_id     INTEGER NOT NULL REFERENCES cluster_steps (id),
+    told_at     TEXT NOT NULL,
+    PRIMARY KEY (question_id, step_id)
+);
+
 -- One row per reminder that fired ("fwd:<forward id>:before", "commit:<step id>:due"...), in
 -- the transaction that queues its messages: a restart or a second run never resends it.
 CREATE TABLE reminders (
