@@ -135,6 +135,12 @@ class Staff:
             ctx.say(ctx.t("staff.usage.export"))
             return
         name, content = await ctx.services.tools.export(ctx.conn, _dialogue(ctx), fmt, ctx.today)
+        # The official summary reads staff's wording (/noidung); say which clusters lack one.
+        raw = [c.id for c in await reports.clusters_of_dialogue(ctx.conn, _dialogue(ctx).id)
+               if not c.public_text and c.status != Status.REJECTED]
+        if raw:
+            ctx.say(ctx.t("lifecycle.stats.no_official", count=len(raw),
+                          ids=", ".join(f"#{i}" for i in raw[:30])))
         ctx.replies.append(Reply(ctx.t("staff.exported", name=name), document=(name, content)))
 
     async def announce(self, ctx: Context, args: str) -> None:
