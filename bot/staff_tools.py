@@ -32,6 +32,7 @@ from .exports import (
     write_docx,
     write_xlsx,
 )
+from .period import PeriodReport, period_report
 
 __all__ = ["StaffTools", "Stats", "export_data"]
 
@@ -60,6 +61,8 @@ class Stats:
     departments: tuple[lc.DepartmentTally, ...] = ()
     overdue_not_forwarded: int = 0  # never forwarded, dialogue's answer deadline passed
     overdue_not_answered: int = 0  # forwarded, unanswered, dialogue's answer deadline passed
+    # The period report's figures over the whole dialogue: median days, commitments.
+    figures: PeriodReport | None = None
 
     @property
     def answered_share(self) -> float:
@@ -101,6 +104,7 @@ class StaffTools:
                                                         self.settings.timezone)),
             overdue_not_forwarded=sum(o.reason == "not_forwarded" for o in late),
             overdue_not_answered=sum(o.reason == "not_answered" for o in late),
+            figures=await period_report(conn, self.settings, None, today, dialogue.id),
         )
 
     def stats_text(self, stats: Stats) -> str:
@@ -120,12 +124,22 @@ class StaffTools:
             lines.append(t("stats.overdue"))
             lines.extend(f"• {dep}: {n}" for dep, n in sorted(stats.overdue_by_department.items()))
         forwarded = [x for x in stats.departments if x.forwarded]
+        medians = {f.name: f.median_days for f in stats.figures.departments} \
+            if stats.figures else {}
         if forwarded:
             lines.append(t("lifecycle.stats.departments"))
-            lines.extend(t("lifecycle.stats.department", department=x.department_name,
-                           forwarded=x.forwarded, on_time=x.answered_on_time,
-                           late=x.answered_late, outstanding=x.outstanding, overdue=x.overdue)
-                         for x in forwarded)
+            for x in forwarded:
+                median = medians.get(x.department_name)
+                lines.append(t("lifecycle.stats.department", department=x.department_name,
+                               forwarded=x.forwarded, on_time=x.answered_on_time,
+                               late=x.answered_late, outstanding=x.outstanding,
+                               overdue=x.overdue,
+                               median="—" if median is None else f"{median:g}"))
+        if stats.figures and (stats.figures.commitments_made or stats.figures.resolved):
+            f = stats.figures
+            lines.append(t("lifecycle.stats.commitments", made=f.commitments_made,
+                           resolved=f.resolved, unresolvable=f.unresolvable,
+                           open=f.commitments_open, late=f.commitments_late))
         lines.append(t("stats.by_topic"))
         for number, name in enumerate(d.topics, 1):
             lines.append(f"{number}. {name}: {stats.people_by_topic.get(number, 0)}")
@@ -133,6 +147,16 @@ class StaffTools:
             lines.append(t("stats.by_commune"))
             lines.extend(f"• {name}: {n}" for name, n in stats.questions_by_commune[:40])
         return "\n".join(lines)
+
+    async def period(self, conn: aiosqlite.Connection, start: dt.date,
+                     end: dt.date) -> tuple[str, bytes]:
+        """The period report (bot/period.py) as text and its chart, for /baocao."""
+        from .period import period_text, render_period_chart
+
+        report = await period_report(conn, self.settings, start, end)
+        title = f"{self.settings.union_name}: {start:%d/%m/%Y} – {end:%d/%m/%Y}"
+        return period_text(report, self.settings, self.locale), render_period_chart(report,
+                                                                                    title)
 
     async def export(self, conn: aiosqlite.Connection, dialogue: Dialogue, fmt: str,
                      today: dt.date) -> tuple[str, bytes]:

@@ -23,6 +23,7 @@ from .answers import tell_followup
 from .domain import Department, Dialogue
 from .engine import Context
 from .menus import menu
+from .types import Reply
 
 __all__ = ["FollowUp", "cluster_lines", "fmt", "member_lines", "overdue_text", "parse_date"]
 
@@ -65,6 +66,7 @@ class FollowUp:
             "khongthe": self.unresolvable,
             "quahan": self.overdue,
             "so": self.department_list,
+            "baocao": self.period,
         }
 
     # -- forwarding -------------------------------------------------------------------------
@@ -248,6 +250,17 @@ class FollowUp:
                                left=days_left_text(ctx.t, i.days_left)))
         ctx.say("\n".join(lines), menu([(f"#{i.cluster_id}", f"st:open:{i.cluster_id}")
                                         for i in items[:8]]), columns=4)
+
+    async def period(self, ctx: Context, args: str) -> None:
+        """/baocao <từ ngày> <đến ngày>: the period report with its chart."""
+        words = args.split()
+        days = [parse_date(w) for w in words]
+        if len(days) != 2 or None in days or days[1] < days[0]:
+            ctx.say(ctx.t("lifecycle.period.bad_dates"))
+            return
+        report_tools = ctx.services.tools
+        text, chart = await report_tools.period(ctx.conn, days[0], days[1])
+        ctx.replies.append(Reply(text, image=chart))
 
     async def _found(self, ctx: Context, words: list[str]
                      ) -> tuple[reports.ClusterSummary, Dialogue] | None:

@@ -40,6 +40,7 @@ __all__ = [
     "Stage",
     "Step",
     "StepListener",
+    "answered_forwards",
     "check_commitment_due",
     "check_forward_deadline",
     "claim_reminder",
@@ -49,13 +50,16 @@ __all__ = [
     "department_tally",
     "forward_cluster",
     "forwards_of_cluster",
+    "forwards_open_at",
     "mark_resolving",
     "open_commitments",
     "overdue",
+    "questions_received",
     "record_commitment",
     "record_department_answer",
     "record_discussed",
     "record_step_notice",
+    "steps_between",
     "steps_of_cluster",
     "unanswered_forwards",
     "who_should_know_step",
@@ -644,3 +648,75 @@ async def department_tally(conn: Conn, dialogue: Dialogue, today: dt.date,
         out.append(DepartmentTally(ident, name, len(mine), on_time, late, len(open_),
                                    sum(f.deadline < today for f in open_)))
     return out
+
+
+# --- period figures (seed 003: six-month and year-end reports) -------------------------------
+# `since` / `until` are stamps (storage.clock.stamp) of the period's first instant and of the
+# instant after its last: local midnights converted by the caller. None: unbounded.
+
+
+async def answered_forwards(conn: Conn, dialogue_id: str | None = None, *,
+                            since: str | None = None, until: str | None = None
+                            ) -> list[tuple[str, Forward]]:
+    """(dialogue id, forward) of live clusters' active forwards first answered in the period."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT c.dialogue_id, f.* FROM forwards f JOIN clusters c ON c.id = f.cluster_id
+        WHERE {_LIVE} AND f.withdrawn_at IS NULL AND f.answered_at IS NOT NULL
+          AND (?1 IS NULL OR c.dialogue_id = ?1)
+          AND (?2 IS NULL OR f.answered_at >= ?2) AND (?3 IS NULL OR f.answered_at < ?3)
+        ORDER BY f.answered_at, f.id
+        """,
+        (dialogue_id, since, until),
+    )
+    return [(r["dialogue_id"], _forward(r)) for r in rows]
+
+
+async def forwards_open_at(conn: Conn, until: str, dialogue_id: str | None = None
+                           ) -> list[tuple[str, Forward]]:
+    """(dialogue id, forward) forwarded before `until` and not answered by then."""
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT c.dialogue_id, f.* FROM forwards f JOIN clusters c ON c.id = f.cluster_id
+        WHERE {_LIVE} AND f.withdrawn_at IS NULL AND f.forwarded_at < ?1
+          AND (f.answered_at IS NULL OR f.answered_at >= ?1)
+          AND (?2 IS NULL OR c.dialogue_id = ?2)
+        ORDER BY f.deadline, f.id
+        """,
+        (until, dialogue_id),
+    )
+    return [(r["dialogue_id"], _forward(r)) for r in rows]
+
+
+async def steps_between(conn: Conn, kinds: Sequence[str], dialogue_id: str | None = None, *,
+                        since: str | None = None, until: str | None = None) -> list[Step]:
+    """Journal steps of these kinds on live clusters, in the period, oldest first."""
+    marks = ",".join("?" * len(kinds))
+    rows = await conn.execute_fetchall(
+        f"""
+        SELECT s.* FROM cluster_steps s JOIN clusters c ON c.id = s.cluster_id
+        WHERE {_LIVE} AND s.step IN ({marks}) AND (? IS NULL OR c.dialogue_id = ?)
+          AND (? IS NULL OR s.at >= ?) AND (? IS NULL OR s.at < ?)
+        ORDER BY s.id
+        """,
+        (*kinds, dialogue_id, dialogue_id, since, since, until, until),
+    )
+    return [_step(r) for r in rows]
+
+
+async def questions_received(conn: Conn, *, since: str | None = None,
+                             until: str | None = None) -> dict[str, tuple[int, int]]:
+    """Per dialogue: (questions, people) received in the period. Questions are members' own
+    and leaders' relays (not supports); people count each relay's members."""
+    rows = await conn.execute_fetchall(
+        """
+        SELECT dialogue_id, COUNT(*) AS questions,
+               SUM(CASE WHEN kind = 'relay' THEN represented ELSE 1 END) AS people
+        FROM questions
+        WHERE kind != 'support' AND (?1 IS NULL OR created_at >= ?1)
+          AND (?2 IS NULL OR created_at < ?2)
+        GROUP BY dialogue_id ORDER BY dialogue_id
+        """,
+        (since, until),
+    )
+    return {r["dialogue_id"]: (r["questions"], r["people"] or 0) for r in rows}
