@@ -1002,21 +1002,32 @@ def _add_annex(doc: DocxDocument, data: ExportData) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, text in zip(table.rows[0].cells, headers, strict=True):
         _annex_cell(cell, text, bold=True)
+    table.autofit = False
     totals = [0] * 5
     for i, d in enumerate(data.departments, start=1):
         figures = (d.forwarded, d.answered_on_time, d.answered_late, d.outstanding, d.overdue)
         totals = [t + f for t, f in zip(totals, figures, strict=True)]
         cells = table.add_row().cells
-        for cell, value in zip(cells, (str(i), d.name, *map(str, figures)), strict=True):
-            _annex_cell(cell, value)
+        for j, (cell, value) in enumerate(zip(cells, (str(i), d.name, *map(str, figures)),
+                                                 strict=True)):
+            _annex_cell(cell, value, left=j == 1)
     cells = table.add_row().cells
     for cell, value in zip(cells, ("", "Tổng cộng", *map(str, totals)), strict=True):
         _annex_cell(cell, value, bold=True)
+    # Word reads the cell widths, LibreOffice the grid: set both (names need the room).
+    number = Cm(1.2)
+    name = Cm(5.6)
+    figure = Length((_TEXT_WIDTH - number - name) // 5)
+    for col, width in zip(table.columns, (number, name, *[figure] * 5), strict=True):
+        col.width = width
+        for cell in col.cells:
+            cell.width = width
 
 
-def _annex_cell(cell: _Cell, text: str, bold: bool = False) -> None:
+def _annex_cell(cell: _Cell, text: str, bold: bool = False, left: bool = False) -> None:
     par = cell.paragraphs[0]
-    _format(par, WD_ALIGN_PARAGRAPH.CENTER, space_after=0)
+    _format(par, WD_ALIGN_PARAGRAPH.LEFT if left else WD_ALIGN_PARAGRAPH.CENTER,
+            space_after=0, space_before=2)
     _run(par, text, size=12, bold=bold)
 
 
