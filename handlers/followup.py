@@ -27,11 +27,25 @@ from .types import Reply
 
 __all__ = ["FollowUp", "cluster_lines", "fmt", "member_lines", "overdue_text", "parse_date"]
 
-MAX_NOTE = 4000  # a conclusion, commitment or result; the outbox splits long messages
+# A conclusion, commitment, result or department answer, like staff.MAX_ANSWER: never cut
+# (everyone told would read the cut text); the outbox splits long messages.
+MAX_NOTE = 20_000
 
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 ClusterLookup = Callable[[Context, str], Awaitable["reports.ClusterSummary | None"]]
+
+
+def _limited(command: Callable[[Context, str], Awaitable[None]]
+             ) -> Callable[[Context, str], Awaitable[None]]:
+    """Refuse an over-long text with a clear reply instead of storing it cut."""
+    async def run(ctx: Context, args: str) -> None:
+        if len(args) > MAX_NOTE:
+            ctx.say(ctx.t("lifecycle.too_long", length=len(args), maximum=MAX_NOTE))
+            return
+        await command(ctx, args)
+
+    return run
 
 
 def parse_date(value: str) -> dt.date | None:
@@ -57,7 +71,7 @@ def by(ctx: Context) -> str:
 class FollowUp:
     def __init__(self, cluster: ClusterLookup) -> None:
         self._cluster = cluster
-        self.commands = {
+        self.commands = {name: _limited(fn) for name, fn in {
             "sotraloi": self.department_answer,
             "thaoluan": self.discussed,
             "camket": self.commitment,
@@ -67,7 +81,7 @@ class FollowUp:
             "quahan": self.overdue,
             "so": self.department_list,
             "baocao": self.period,
-        }
+        }.items()}
 
     # -- forwarding -------------------------------------------------------------------------
 
@@ -113,7 +127,7 @@ class FollowUp:
             return
         try:
             forward = await lc.record_department_answer(
-                ctx.conn, cluster.id, department.id, words[2][:MAX_NOTE], by=by(ctx),
+                ctx.conn, cluster.id, department.id, words[2], by=by(ctx),
                 now=ctx.now, department_name=department.name)
         except lc.LifecycleError as err:
             ctx.say(_error(ctx, err, dialogue))
@@ -130,7 +144,7 @@ class FollowUp:
         if found is None:
             return
         cluster, dialogue = found
-        conclusion = words[1][:MAX_NOTE] if len(words) > 1 else None
+        conclusion = words[1] if len(words) > 1 else None
         try:
             await lc.record_discussed(ctx.conn, cluster.id, conclusion, by=by(ctx), now=ctx.now)
         except lc.LifecycleError as err:
@@ -159,7 +173,7 @@ class FollowUp:
             ctx.say(ctx.t("lifecycle.bad_date", value=words[2][:20]))
             return
         try:
-            await lc.record_commitment(ctx.conn, cluster.id, department, words[3][:MAX_NOTE],
+            await lc.record_commitment(ctx.conn, cluster.id, department, words[3],
                                        due, by=by(ctx), now=ctx.now, today=ctx.today)
         except lc.LifecycleError as err:
             ctx.say(_error(ctx, err, dialogue))
@@ -177,7 +191,7 @@ class FollowUp:
         cluster, dialogue = found
         try:
             step = await lc.mark_resolving(ctx.conn, cluster.id,
-                                           words[1][:MAX_NOTE] if len(words) > 1 else None,
+                                           words[1] if len(words) > 1 else None,
                                            by=by(ctx), now=ctx.now)
         except lc.LifecycleError as err:
             ctx.say(_error(ctx, err, dialogue))
@@ -203,7 +217,7 @@ class FollowUp:
                           "lifecycle.usage.unresolvable"))
             return
         try:
-            await lc.close_cluster(ctx.conn, cluster.id, resolved, words[1][:MAX_NOTE],
+            await lc.close_cluster(ctx.conn, cluster.id, resolved, words[1],
                                    by=by(ctx), now=ctx.now)
         except lc.LifecycleError as err:
             ctx.say(_error(ctx, err, dialogue))
