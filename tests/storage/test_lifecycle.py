@@ -161,3 +161,38 @@ async def test_reminder_claimed_once(runtime):
     async with runtime.db.transaction() as conn:
         assert await lc.claim_reminder(conn, "fwd:1:before", now=NOW)
         assert not await lc.claim_reminder(conn, "fwd:1:before", now=NOW)
+
+
+async def test_forwards_made_before_0008_are_carried_over(tmp_path, config):
+    """A database that forwarded and answered with the old one-department /chuyen keeps its
+    figures after the upgrade: the forward, its answer and its lateness."""
+    from storage.db import Database
+
+    db = await Database.open(tmp_path / "old.db")
+    try:
+        async with db.transaction() as conn:
+            for table in ("reminders", "step_notices", "cluster_steps", "forwards"):
+                await conn.execute(f"DROP TABLE {table}")
+            await conn.execute("DELETE FROM schema_migrations WHERE name = '0008_lifecycle'")
+            cid = await q.create_cluster(conn, "lai-chau-2027", 1, now=NOW)
+            await q.forward_cluster(conn, cid, "Sở Y tế", "2027-07-12", now=NOW)
+            await q.record_answer(conn, cid, "Đã trả lời muộn.", "Sở Y tế", "telegram:900",
+                                  now=NOW + dt.timedelta(days=4))
+        assert await db.migrate() == ["0008_lifecycle"]
+        dialogue = config.settings.dialogue("lai-chau-2027")
+        async with db.transaction() as conn:
+            [old] = await lc.forwards_of_cluster(conn, cid)
+            tally = {t.department_id: t for t in await lc.department_tally(
+                conn, dialogue, dt.date(2027, 7, 20), TZ)}
+            # Forwarding again with the new model replaces the old, name-only row.
+            await lc.forward_cluster(
+                conn, dialogue, cid,
+                lc.Assignment(config.settings.department("so-y-te"), dt.date(2027, 7, 20)),
+                by=BY, now=NOW, today=TODAY)
+            active = await lc.forwards_of_cluster(conn, cid)
+    finally:
+        await db.close()
+    assert (old.department_id, old.department_name, old.role) == ("", "Sở Y tế", "lead")
+    assert old.on_time(TZ) is False  # answered 14/07, due 12/07
+    assert (tally["so-y-te"].forwarded, tally["so-y-te"].answered_late) == (1, 1)
+    assert [f.department_id for f in active] == ["so-y-te"]
