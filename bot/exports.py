@@ -418,7 +418,10 @@ def _lines(text: str, width: float) -> int:
 def _fit_height(ws: Worksheet, row: int, widths: Sequence[float]) -> None:
     # Neither openpyxl nor LibreOffice's import sizes wrapped rows, and Excel never does for
     # merged cells, so estimate the height instead of leaving one clipped line.
-    cells = zip(ws[row], widths, strict=False)
+    # Only the columns that have a width: `ws[row]` would scan the whole sheet for its last
+    # column on every row (quadratic: seconds for a thousand rows).
+    [cells_of_row] = ws.iter_rows(min_row=row, max_row=row, max_col=len(widths))
+    cells = zip(cells_of_row, widths, strict=False)
     lines = max((_lines(c.value, w) for c, w in cells if isinstance(c.value, str)), default=1)
     ws.row_dimensions[row].height = _LINE_PT * min(lines, _MAX_LINES)
 
