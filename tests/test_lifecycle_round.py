@@ -188,6 +188,11 @@ async def test_a_whole_round_from_collection_to_the_period_report(round_config, 
             _, excel = await tools.export(conn, dialogue, "xlsx", clock.now.date())
             period = await period_report(conn, settings, dt.date(2027, 1, 1),
                                          dt.date(2027, 12, 31))
+        stats_text = rt.services.tools.stats_text(stats)
+        assert ("Ngân hàng Chính sách xã hội chi nhánh tỉnh: 1 · 1 đúng hạn · 0 chậm · "
+                "0 chưa trả lời (0 quá hạn) · trung vị 229 ngày") in stats_text
+        assert "đã giải quyết 1, không giải quyết được 1" in stats_text
+        assert "1 cụm chưa chuyển sở, ngành nào" in stats_text
         await _word_is_signed_with_an_annex(word, loan_cluster)
         _excel_sheets_match_stats(excel, stats)
 
