@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -110,3 +111,34 @@ async def test_digest_names_the_summary_deadline_and_never_forwarded_clusters(
     assert "31/07/2027 (còn 4 ngày)" in digest.text
     assert "3 cụm CHƯA CHUYỂN" in digest.text
     assert all(f"#{i}" in digest.text for i in never)
+
+
+async def test_two_connections_racing_fire_each_reminder_once(reminder_config, clock, tmp_path):
+    """A second run on the same file at the same moment (a catch-up at start-up while the
+    scheduled job runs): the claim decides, nothing is queued twice."""
+    from storage.db import Database
+
+    s = reminder_config.settings
+    dialogue = s.dialogue("lai-chau-2027")
+    clock.now = at(dt.date(2027, 7, 1))
+    db_path = tmp_path / "race.db"
+    rt = await open_runtime(reminder_config, db_path, clock=clock)
+    other = await Database.open(db_path, clock)
+    try:
+        async with rt.db.transaction() as conn:
+            for _ in range(20):
+                cid = await q.create_cluster(conn, dialogue.id, 1, now=clock.now)
+                await lc.forward_cluster(
+                    conn, dialogue, cid,
+                    lc.Assignment(s.department("so-y-te"), dt.date(2027, 7, 20)),
+                    by="telegram:900", now=clock.now, today=dt.date(2027, 7, 1))
+        clock.now = at(dt.date(2027, 7, 20))
+        locale = rt.services.locale
+        fired = await asyncio.gather(*(send_reminders(db, s, locale, clock.now)
+                                       for db in (rt.db, other, rt.db, other)))
+        sent = await reminders(rt)
+    finally:
+        await other.close()
+        await rt.close()
+    assert sorted(fired) == [0, 0, 0, 20]
+    assert len(sent) == 2  # one message to the staff group, one to the department
