@@ -45,6 +45,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot report --from 2027-01-01 --to 2027-06-30 --chart bao-cao.png
     """
+    from handlers import formats
+
     from .period import period_report, period_text, render_period_chart
 
     if args.end < args.start:
@@ -57,8 +59,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
         print(period_text(report, settings, runtime.services.locale))
         if args.chart:
             args.chart.parent.mkdir(parents=True, exist_ok=True)
-            args.chart.write_bytes(render_period_chart(
-                report, f"{settings.union_name}: {args.start:%d/%m/%Y} – {args.end:%d/%m/%Y}"))
+            period = f"{formats.day(args.start)} – {formats.day(args.end)}"
+            args.chart.write_bytes(render_period_chart(report, f"{settings.union_name}: {period}"))
             print(f"chart: {args.chart}")
         return 0
 

@@ -1018,10 +1018,9 @@ def _add_annex(doc: DocxDocument, data: ExportData) -> None:
     for cell, value in zip(cells, ("", "Tổng cộng", *map(str, totals)), strict=True):
         _annex_cell(cell, value, bold=True)
     # Word reads the cell widths, LibreOffice the grid: set both (names need the room).
-    number = Cm(1.2)
-    name = Cm(5.6)
-    figure = Length((_TEXT_WIDTH - number - name) // 5)
-    for col, width in zip(table.columns, (number, name, *[figure] * 5), strict=True):
+    number_col, name_col = Cm(1.2), Cm(5.6)
+    figure = Length((_TEXT_WIDTH - number_col - name_col) // 5)
+    for col, width in zip(table.columns, (number_col, name_col, *[figure] * 5), strict=True):
         col.width = width
         for cell in col.cells:
             cell.width = width

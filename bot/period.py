@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from handlers import formats
 from handlers.domain import Settings
 from handlers.locale import Locale
 from storage import lifecycle as lc
@@ -93,7 +94,8 @@ def department_figures(answered: Iterable[lc.Forward], open_: Iterable[lc.Forwar
         waiting = still.get(name, [])
         if not done and not waiting:
             continue
-        days = [(f.answered_on(tz) - _local(f.forwarded_at, tz)).days for f in done]
+        days = [(_local(f.answered_at, tz) - _local(f.forwarded_at, tz)).days
+                for f in done if f.answered_at]
         out.append(DepartmentFigures(
             name=name, answered=len(done), on_time=sum(bool(f.on_time(tz)) for f in done),
             late=sum(f.on_time(tz) is False for f in done),
@@ -154,13 +156,14 @@ def _days(value: float | None) -> str:
 def period_text(report: PeriodReport, settings: Settings, locale: Locale) -> str:
     t = locale.t
     lines = [t("lifecycle.period.header",
-               start=report.start.strftime("%d/%m/%Y") if report.start else "…",
-               end=report.end.strftime("%d/%m/%Y"), union=settings.union_name)]
+               start=formats.day(report.start) if report.start else "…",
+               end=formats.day(report.end), union=settings.union_name)]
     lines.append(t("lifecycle.period.received", questions=report.questions,
                    people=sum(p for _, p in report.received.values())))
     for dialogue_id, (questions, people) in report.received.items():
-        d = settings.dialogue(dialogue_id)
-        lines.append(t("lifecycle.period.dialogue", title=d.title if d else dialogue_id,
+        dialogue = settings.dialogue(dialogue_id)
+        lines.append(t("lifecycle.period.dialogue",
+                       title=dialogue.title if dialogue else dialogue_id,
                        questions=questions, people=people))
     lines.append(t("lifecycle.period.answered", answered=report.answered,
                    on_time=report.on_time, share=_share(report.on_time, report.answered)))

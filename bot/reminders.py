@@ -14,6 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from handlers import formats
 from handlers.domain import Settings
 from handlers.locale import Locale
 from handlers.privacy import published_text
@@ -49,7 +50,7 @@ async def due_reminders(conn, settings: Settings, today: dt.date) -> list[Remind
                                     f.deadline))
         for c in await lc.open_commitments(conn, d.id):
             kind = _kind(c.due, today, window) if c.due else ""
-            if kind:
+            if kind and c.due:
                 out.append(Reminder(f"commit:{c.id}:{kind}", kind, "commitment", c.cluster_id,
                                     c.department_id, c.department_name, c.due))
     return out
@@ -111,5 +112,5 @@ async def _line(conn, locale: Locale, r: Reminder, today: dt.date) -> str:
             locale.t("lifecycle.due_today") if days == 0 else
             locale.t("lifecycle.days_late", days=-days))
     return locale.t(f"lifecycle.reminder.{r.what}", id=r.cluster_id,
-                    deadline=r.deadline.strftime("%d/%m/%Y"), when=when,
+                    deadline=formats.day(r.deadline), when=when,
                     wording=wording or locale.t("staff.voice_only"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from handlers import formats
 from handlers.domain import Dialogue, Settings, Status
 from handlers.locale import Locale
 from handlers.privacy import published_text
@@ -83,10 +84,7 @@ class StaffTools:
     async def stats(self, conn: aiosqlite.Connection, dialogue: Dialogue,
                     today: dt.date) -> Stats:
         clusters = await reports.clusters_of_dialogue(conn, dialogue.id)
-        cur = await conn.execute(
-            "SELECT COUNT(*) FROM questions WHERE dialogue_id = ? AND kind != 'support'",
-            (dialogue.id,))
-        (questions,) = await cur.fetchone()
+        questions = await reports.question_count(conn, dialogue.id)
         late = await lc.overdue(conn, dialogue, today)
         overdue = Counter(o.department_name for o in late if o.reason == "forward_late")
         by_topic: Counter[int] = Counter()
@@ -117,7 +115,7 @@ class StaffTools:
                    share=f"{stats.answered_share * 100:.0f}", rejected=stats.rejected)]
         if stats.overdue_not_forwarded or stats.overdue_not_answered:
             lines.append(t("lifecycle.stats.overdue_dialogue",
-                           deadline=d.answer_deadline.strftime("%d/%m/%Y"),
+                           deadline=formats.day(d.answer_deadline),
                            never=stats.overdue_not_forwarded,
                            unanswered=stats.overdue_not_answered))
         if stats.overdue_by_department:
@@ -154,7 +152,7 @@ class StaffTools:
         from .period import period_text, render_period_chart
 
         report = await period_report(conn, self.settings, start, end)
-        title = f"{self.settings.union_name}: {start:%d/%m/%Y} – {end:%d/%m/%Y}"
+        title = f"{self.settings.union_name}: {formats.day(start)} – {formats.day(end)}"
         return period_text(report, self.settings, self.locale), render_period_chart(report,
                                                                                     title)
 
@@ -234,7 +232,7 @@ async def _followed(conn: aiosqlite.Connection, c: reports.ClusterSummary, today
         followup = f"{label}: {stage.result.note}"
     elif stage.commitment is not None:
         k = stage.commitment
-        due = k.due.strftime("%d/%m/%Y") if k.due else "—"
+        due = formats.day(k.due) if k.due else "—"
         doing = " (đang giải quyết)" if stage.step == lc.RESOLVING else ""
         followup = f"{k.department_name} cam kết: {k.note}, hạn {due}{doing}"
     elif stage.discussed is not None:

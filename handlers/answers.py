@@ -20,6 +20,7 @@ from itertools import groupby
 from storage import lifecycle as lc
 from storage import queries as q
 
+from . import formats
 from .engine import Context
 
 __all__ = ["people_to_tell", "same_answer", "tell_answer", "tell_followup"]
@@ -125,7 +126,7 @@ async def tell_followup(ctx: Context, cluster_id: int) -> int:
 async def _enqueue_step(ctx: Context, step: lc.Step, untold: list[lc.StepListener]) -> bool:
     first = untold[0]
     receipt = ", ".join(s.receipt for s in untold)
-    due = step.due.strftime("%d/%m/%Y") if step.due else ""
+    due = formats.day(step.due) if step.due else ""
     agency = step.department_name or ctx.settings.union_name
     if step.step == lc.COMMITTED:
         text = ctx.t("lifecycle.notify.committed", receipt=receipt, agency=agency,

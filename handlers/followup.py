@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from storage import lifecycle as lc
 from storage import queries as q
 from storage import reports
 
+from . import formats
 from .answers import tell_followup
 from .domain import Department, Dialogue
 from .engine import Context
 from .menus import menu
 from .types import Reply
 
-__all__ = ["FollowUp", "cluster_lines", "fmt", "member_lines", "overdue_text", "parse_date"]
+__all__ = ["FollowUp", "cluster_lines", "member_lines", "overdue_text", "parse_date"]
 
 # A conclusion, commitment, result or department answer, like staff.MAX_ANSWER: never cut
 # (everyone told would read the cut text); the outbox splits long messages.
@@ -34,10 +36,10 @@ MAX_NOTE = 20_000
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 ClusterLookup = Callable[[Context, str], Awaitable["reports.ClusterSummary | None"]]
+Command = Callable[[Context, str], Coroutine[Any, Any, None]]
 
 
-def _limited(command: Callable[[Context, str], Awaitable[None]]
-             ) -> Callable[[Context, str], Awaitable[None]]:
+def _limited(command: Command) -> Command:
     """Refuse an over-long text with a clear reply instead of storing it cut."""
     async def run(ctx: Context, args: str) -> None:
         if len(args) > MAX_NOTE:
@@ -57,10 +59,6 @@ def parse_date(value: str) -> dt.date | None:
         return dt.date(int(match[3]), int(match[2]), int(match[1]))
     except ValueError:
         return None
-
-
-def fmt(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def by(ctx: Context) -> str:
@@ -134,7 +132,7 @@ class FollowUp:
             return
         on_time = forward.on_time(ctx.settings.timezone)
         ctx.say(ctx.t("lifecycle.department_answered", id=cluster.id,
-                      department=department.name, deadline=fmt(forward.deadline),
+                      department=department.name, deadline=formats.day(forward.deadline),
                       timing=ctx.t("lifecycle.on_time" if on_time else "lifecycle.late")))
 
     async def discussed(self, ctx: Context, args: str) -> None:
@@ -180,7 +178,7 @@ class FollowUp:
             return
         told = await tell_followup(ctx, cluster.id)
         ctx.say(ctx.t("lifecycle.committed", id=cluster.id, department=department.name,
-                      due=fmt(due), count=told))
+                      due=formats.day(due), count=told))
 
     async def resolving(self, ctx: Context, args: str) -> None:
         """/dangxuly <cụm> [ghi chú]: the agency is working on it."""
@@ -197,7 +195,7 @@ class FollowUp:
             ctx.say(_error(ctx, err, dialogue))
             return
         ctx.say(ctx.t("lifecycle.resolving", id=cluster.id, department=step.department_name,
-                      due=fmt(step.due) if step.due else "—"))
+                      due=formats.day(step.due) if step.due else "—"))
 
     async def resolved(self, ctx: Context, args: str) -> None:
         await self._close(ctx, args, True)
@@ -260,7 +258,8 @@ class FollowUp:
                        count=len(items))]
         for i in items:
             lines.append(ctx.t("lifecycle.department_item", id=i.cluster_id,
-                               role=ctx.t(f"lifecycle.role.{i.role}"), deadline=fmt(i.deadline),
+                               role=ctx.t(f"lifecycle.role.{i.role}"),
+                               deadline=formats.day(i.deadline),
                                left=days_left_text(ctx.t, i.days_left)))
         ctx.say("\n".join(lines), menu([(f"#{i.cluster_id}", f"st:open:{i.cluster_id}")
                                         for i in items[:8]]), columns=4)
@@ -268,8 +267,8 @@ class FollowUp:
     async def period(self, ctx: Context, args: str) -> None:
         """/baocao <từ ngày> <đến ngày>: the period report with its chart."""
         words = args.split()
-        days = [parse_date(w) for w in words]
-        if len(days) != 2 or None in days or days[1] < days[0]:
+        days = [d for d in map(parse_date, words) if d is not None]
+        if len(words) != 2 or len(days) != 2 or days[1] < days[0]:
             ctx.say(ctx.t("lifecycle.period.bad_dates"))
             return
         report_tools = ctx.services.tools
@@ -300,7 +299,7 @@ async def cluster_lines(ctx: Context, cluster_id: int) -> list[str]:
     if stage.commitment is not None:
         c = stage.commitment
         lines.append(ctx.t("lifecycle.line.committed", department=c.department_name,
-                           what=c.note, due=fmt(c.due) if c.due else "—"))
+                           what=c.note, due=formats.day(c.due) if c.due else "—"))
     if stage.latest is not None and stage.latest.step == lc.RESOLVING:
         lines.append(ctx.t("lifecycle.line.resolving"))
     if stage.result is not None:
@@ -319,10 +318,10 @@ async def member_lines(ctx: Context, row: q.MyQuestion) -> list[str]:
         key = "lifecycle.mine.resolving" if stage.step == lc.RESOLVING else \
             "lifecycle.mine.committed"
         return [ctx.t(key, agency=c.department_name, what=c.note,
-                      due=fmt(c.due) if c.due else "—")]
+                      due=formats.day(c.due) if c.due else "—")]
     if row.department and row.deadline and not row.answer:
         return [ctx.t("lifecycle.mine.forwarded", department=row.department,
-                      deadline=fmt(dt.date.fromisoformat(row.deadline)))]
+                      deadline=formats.day(dt.date.fromisoformat(row.deadline)))]
     return []
 
 
@@ -336,10 +335,10 @@ def overdue_text(t: Callable[..., str], dialogue: Dialogue, items: list[lc.Overd
     unanswered = [o.cluster_id for o in items if o.reason == "not_answered"]
     if never:
         lines.append(t("lifecycle.overdue_not_forwarded", count=len(never),
-                       deadline=fmt(dialogue.answer_deadline), ids=_ids(never)))
+                       deadline=formats.day(dialogue.answer_deadline), ids=_ids(never)))
     if unanswered:
         lines.append(t("lifecycle.overdue_not_answered", count=len(unanswered),
-                       deadline=fmt(dialogue.answer_deadline), ids=_ids(unanswered)))
+                       deadline=formats.day(dialogue.answer_deadline), ids=_ids(unanswered)))
     late: dict[str, list[lc.Overdue]] = {}
     for o in items:
         if o.reason == "forward_late":
@@ -366,14 +365,14 @@ def _ids(ids) -> str:
 
 
 def _forward_line(ctx: Context, f: lc.Forward) -> str:
-    if f.answered:
-        state = ctx.t("lifecycle.answered_on" if f.on_time(ctx.settings.timezone)
-                      else "lifecycle.answered_late",
-                      date=fmt(f.answered_on(ctx.settings.timezone)))
+    answered_on = f.answered_on(ctx.settings.timezone)
+    if answered_on is not None:
+        state = ctx.t("lifecycle.answered_on" if answered_on <= f.deadline
+                      else "lifecycle.answered_late", date=formats.day(answered_on))
     else:
         state = days_left_text(ctx.t, f.days_left(ctx.today))
     return ctx.t("lifecycle.forward_line", role=ctx.t(f"lifecycle.role.{f.role}"),
-                 department=f.department_name, deadline=fmt(f.deadline), state=state)
+                 department=f.department_name, deadline=formats.day(f.deadline), state=state)
 
 
 def _department(ctx: Context, dialogue: Dialogue, value: str) -> Department | None:
@@ -422,6 +421,6 @@ def _parse_assignments(ctx: Context, dialogue: Dialogue,
 def _error(ctx: Context, err: lc.LifecycleError, dialogue: Dialogue) -> str:
     value = err.value
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        value = fmt(dt.date.fromisoformat(value))
-    return ctx.t(f"lifecycle.error.{err.code}", value=value, today=fmt(ctx.today),
-                 deadline=fmt(dialogue.answer_deadline))
+        value = formats.day(dt.date.fromisoformat(value))
+    return ctx.t(f"lifecycle.error.{err.code}", value=value, today=formats.day(ctx.today),
+                 deadline=formats.day(dialogue.answer_deadline))

@@ -7,13 +7,13 @@ work through a digest from the morning, not only the last message.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from storage import lifecycle as lc
 from storage import queries as q
 from storage import reports
 
+from . import formats
 from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
@@ -178,7 +178,8 @@ class Staff:
             current = _dialogue(ctx)
             for d in ctx.settings.dialogues:
                 mark = "👉 " if d.id == current.id else ""
-                lines.append(f"{mark}{d.id} — {d.title} ({_fmt(d.opens)}–{_fmt(d.closes)})")
+                dates = f"{formats.day(d.opens)}–{formats.day(d.closes)}"
+                lines.append(f"{mark}{d.id} — {d.title} ({dates})")
             ctx.say("\n".join(lines))
             return
         ctx.data["staff_dialogue"] = chosen.id
@@ -633,7 +634,7 @@ async def _recipient(ctx: Context, reference: str) -> q.Recipient | None:
 
 def _announcement(ctx: Context, dialogue: Dialogue) -> str:
     return ctx.t("notify.announcement", union=ctx.settings.union_name, title=dialogue.title,
-                 theme=dialogue.theme, closes=_fmt(dialogue.closes))
+                 theme=dialogue.theme, closes=formats.day(dialogue.closes))
 
 
 def _department(dialogue: Dialogue, value: str) -> str | None:
@@ -651,10 +652,6 @@ async def _department_answered(ctx: Context, cluster_id: int, answer: str, agenc
                 ctx.conn, cluster_id, f.department_id, answer,
                 by=f"{ctx.incoming.channel}:{ctx.incoming.user_id}", now=ctx.now,
                 department_name=f.department_name)
-
-
-def _fmt(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
@@ -680,7 +677,7 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
         lines.append(ctx.t("staff.is_urgent"))
     if c.department:
         lines.append(ctx.t("staff.cluster_department", department=c.department,
-                           deadline=_fmt(c.deadline) if c.deadline else "—"))
+                           deadline=formats.day(c.deadline) if c.deadline else "—"))
     if current is not None:
         lines.append(ctx.t("staff.cluster_answer", agency=current.agency,
                            answer=current.answer[:500], revision=current.revision))

@@ -25,6 +25,7 @@ import aiosqlite
 
 from . import queries as q
 from .clock import stamp
+from .rows import first_row, new_id
 
 if TYPE_CHECKING:  # storage needs only their fields, never the handlers package at run time
     from handlers.domain import Department, Dialogue
@@ -227,9 +228,9 @@ def check_commitment_due(due: dt.date, today: dt.date) -> None:
 
 
 async def _require_cluster(conn: Conn, cluster_id: int) -> aiosqlite.Row:
-    rows = await conn.execute_fetchall(
-        "SELECT id, dialogue_id, status, merged_into FROM clusters WHERE id = ?", (cluster_id,))
-    row = next(iter(rows), None)
+    row = await first_row(
+        conn, "SELECT id, dialogue_id, status, merged_into FROM clusters WHERE id = ?",
+        (cluster_id,))
     if row is None:
         raise LifecycleError("no_cluster", str(cluster_id))
     if row["merged_into"] is not None:
@@ -252,7 +253,7 @@ async def _add_step(conn: Conn, cluster_id: int, step: str, *, by: str, now: dt.
         (cluster_id, step, dep_id, dep_name, note, due.isoformat() if due else None,
          stamp(now), by),
     )
-    return Step(cur.lastrowid, cluster_id, step, dep_id or "", dep_name or "", note or "", due,
+    return Step(new_id(cur), cluster_id, step, dep_id or "", dep_name or "", note or "", due,
                 stamp(now), by)
 
 
@@ -474,7 +475,8 @@ def _step(row: aiosqlite.Row) -> Step:
 
 async def _active_forward(conn: Conn, cluster_id: int, department_id: str,
                           department_name: str = "") -> Forward | None:
-    rows = await conn.execute_fetchall(
+    row = await first_row(
+        conn,
         """
         SELECT * FROM forwards
         WHERE cluster_id = ? AND withdrawn_at IS NULL
@@ -483,7 +485,6 @@ async def _active_forward(conn: Conn, cluster_id: int, department_id: str,
         """,
         (cluster_id, department_id, department_name),
     )
-    row = next(iter(rows), None)
     return _forward(row) if row else None
 
 
