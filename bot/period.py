@@ -25,7 +25,7 @@ from storage import lifecycle as lc
 from storage.clock import stamp
 
 __all__ = ["DepartmentFigures", "PeriodReport", "department_figures", "period_report",
-           "period_text", "render_period_chart"]
+           "period_text", "render_period_chart", "share_text"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class DepartmentFigures:
     overdue: int = 0  # of those, past their deadline at the end
 
     @property
-    def on_time_share(self) -> float | None:
+    def on_timeshare_text(self) -> float | None:
         return self.on_time / self.answered if self.answered else None
 
 
@@ -145,7 +145,8 @@ async def period_report(conn: aiosqlite.Connection, settings: Settings, start: d
     )
 
 
-def _share(part: int, whole: int) -> str:
+def share_text(part: int, whole: int) -> str:
+    """"75%", or "—" when there is nothing to share out."""
     return f"{part * 100 / whole:.0f}%" if whole else "—"
 
 
@@ -166,13 +167,13 @@ def period_text(report: PeriodReport, settings: Settings, locale: Locale) -> str
                        title=dialogue.title if dialogue else dialogue_id,
                        questions=questions, people=people))
     lines.append(t("lifecycle.period.answered", answered=report.answered,
-                   on_time=report.on_time, share=_share(report.on_time, report.answered)))
+                   on_time=report.on_time, share=share_text(report.on_time, report.answered)))
     if report.departments:
         lines.append(t("lifecycle.period.departments"))
         for d in report.departments:
             lines.append(t("lifecycle.period.department", department=d.name,
                            answered=d.answered, on_time=d.on_time, late=d.late,
-                           share=_share(d.on_time, d.answered), median=_days(d.median_days),
+                           share=share_text(d.on_time, d.answered), median=_days(d.median_days),
                            outstanding=d.outstanding, overdue=d.overdue))
     lines.append(t("lifecycle.period.commitments", made=report.commitments_made,
                    resolved=report.resolved, unresolvable=report.unresolvable,

@@ -33,7 +33,7 @@ from .exports import (
     write_docx,
     write_xlsx,
 )
-from .period import PeriodReport, period_report
+from .period import PeriodReport, period_report, share_text
 
 __all__ = ["StaffTools", "Stats", "export_data"]
 
@@ -132,6 +132,8 @@ class StaffTools:
                                forwarded=x.forwarded, on_time=x.answered_on_time,
                                late=x.answered_late, outstanding=x.outstanding,
                                overdue=x.overdue,
+                               share=share_text(x.answered_on_time,
+                                                x.answered_on_time + x.answered_late),
                                median="—" if median is None else f"{median:g}"))
         if stats.figures and (stats.figures.commitments_made or stats.figures.resolved):
             f = stats.figures
@@ -213,6 +215,7 @@ async def export_data(conn: aiosqlite.Connection, settings: Settings, dialogue: 
 
 
 _ROLE = {"lead": "Chủ trì", "cooperating": "Phối hợp"}
+
 
 
 async def _followed(conn: aiosqlite.Connection, c: reports.ClusterSummary, today: dt.date,

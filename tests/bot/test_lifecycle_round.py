@@ -196,7 +196,8 @@ async def test_a_whole_round_from_collection_to_the_period_report(round_config, 
                                          dt.date(2027, 12, 31))
         stats_text = rt.services.tools.stats_text(stats)
         assert ("Ngân hàng Chính sách xã hội chi nhánh tỉnh: 1 · 1 đúng hạn · 0 chậm · "
-                "0 chưa trả lời (0 quá hạn) · trung vị 229 ngày") in stats_text
+                "0 chưa trả lời (0 quá hạn) · tỷ lệ đúng hạn 100% · trung vị 229 ngày"
+                ) in stats_text
         assert "đã giải quyết 1, không giải quyết được 1" in stats_text
         assert "1 cụm chưa chuyển sở, ngành nào" in stats_text
         await _word_is_signed_with_an_annex(word, loan_cluster)
