@@ -107,9 +107,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
     Example: TELEGRAM_BOT_TOKEN=123:ABC python -m bot run
     """
-    from .service import run_service
+    from .service import enabled_channels, run_service
 
-    if not config.telegram_token and not config.zalo_token:
+    if not enabled_channels(config):
         print(
             "Chưa có token nào. Đặt biến môi trường TELEGRAM_BOT_TOKEN (token từ @BotFather) "
             "và/hoặc ZALO_BOT_TOKEN rồi chạy lại, ví dụ:\n"
@@ -383,3 +383,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+from . import webhooks as _webhooks  # noqa: E402,F401  registers `webhook`

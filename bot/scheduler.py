@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -19,6 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from storage import queries as q
 from storage.spool import Alert
 
+from .channels.base import Channel
 from .digest import due_today, send_daily_digest
 from .reminders import send_reminders
 from .runtime import Runtime
@@ -29,7 +29,7 @@ __all__ = ["drain_alert_spool", "prune_now", "run_digest_now", "run_reminders_no
 SPOOL_SECONDS = 5
 
 
-async def drain_alert_spool(runtime: Runtime, channels: Sequence[Any] = ()) -> int:
+async def drain_alert_spool(runtime: Runtime, channels: Sequence[Channel] = ()) -> int:
     """Danger alerts kept outside the database: into the outbox, or sent directly."""
 
     async def enqueue(alert: Alert) -> None:
@@ -40,7 +40,7 @@ async def drain_alert_spool(runtime: Runtime, channels: Sequence[Any] = ()) -> i
                             dedupe_key=alert.key, priority=10, now=runtime.db.clock(),
                             about_user=woman.id if woman else None)
 
-    senders = {c.outbox.channel: c.outbox.send for c in channels}
+    senders = {c.name: c.send_queued for c in channels}
     delivered = await runtime.spool.drain(enqueue, senders)
     if delivered:
         log.info("%d spooled danger alert(s) delivered", delivered)
@@ -63,7 +63,7 @@ async def prune_now(runtime: Runtime) -> None:
 log = logging.getLogger(__name__)
 
 
-async def run_digest_now(runtime: Runtime, channels: Sequence[Any] = ()) -> bool:
+async def run_digest_now(runtime: Runtime, channels: Sequence[Channel] = ()) -> bool:
     """Claim and queue today's digest if nobody has; wake the channels' outbox workers."""
     services = runtime.services
     sent = await send_daily_digest(runtime.db, services.settings, services.locale,
@@ -75,7 +75,7 @@ async def run_digest_now(runtime: Runtime, channels: Sequence[Any] = ()) -> bool
     return sent
 
 
-async def run_reminders_now(runtime: Runtime, channels: Sequence[Any] = ()) -> int:
+async def run_reminders_now(runtime: Runtime, channels: Sequence[Channel] = ()) -> int:
     """Queue the deadline reminders due today that have not fired (bot/reminders.py)."""
     services = runtime.services
     try:
@@ -91,7 +91,7 @@ async def run_reminders_now(runtime: Runtime, channels: Sequence[Any] = ()) -> i
     return fired
 
 
-async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOScheduler:
+async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> AsyncIOScheduler:
     settings = runtime.config.settings
     at = runtime.config.digest_time
     scheduler = AsyncIOScheduler(timezone=settings.timezone)

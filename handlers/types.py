@@ -25,6 +25,9 @@ class Kind(StrEnum):
     VOICE = "voice"
     DOCUMENT = "document"
     OTHER = "other"
+    # The platform could not show us what she sent (Zalo's protected groups reach a bot only
+    # this way): handlers.unsupported offers what she can do without typing.
+    UNSUPPORTED = "unsupported"
 
 
 @dataclass(frozen=True)

@@ -68,21 +68,26 @@ async def ensure_user(
 ) -> User:
     """The user for this channel identity, created on first contact (without consent). Her
     display name is kept only once she has consented."""
-    name = display_name[:100]
-    row = await _one(
-        conn,
-        """
-        INSERT INTO users (channel, external_id, chat_id, created_at)
-        VALUES (?, ?, ?, ?)
-        ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id,
-            display_name = CASE WHEN users.consent_at IS NOT NULL AND users.display_name = ''
-                                THEN ? ELSE users.display_name END
-        RETURNING *
-        """,
-        (channel, external_id, chat_id, stamp(now), name),
-    )
+    row = await _one(conn, ENSURE_USER,
+                     ensure_user_params(channel, external_id, chat_id, display_name, now))
     assert row is not None  # RETURNING on an upsert always gives the row
     return _user(row)
+
+
+# Shared with storage.message, which runs it in the same trip as the delivery claim.
+ENSURE_USER = """
+    INSERT INTO users (channel, external_id, chat_id, created_at)
+    VALUES (?, ?, ?, ?)
+    ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id,
+        display_name = CASE WHEN users.consent_at IS NOT NULL AND users.display_name = ''
+                            THEN ? ELSE users.display_name END
+    RETURNING *
+"""
+
+
+def ensure_user_params(channel: str, external_id: str, chat_id: str, display_name: str,
+                       now: dt.datetime) -> tuple[Any, ...]:
+    return (channel, external_id, chat_id, stamp(now), display_name[:100])
 
 
 async def record_consent(
@@ -141,10 +146,14 @@ class Conversation:
 
 
 async def get_conversation(conn: Conn, channel: str, chat_id: str) -> Conversation | None:
-    row = await _one(
-        conn, "SELECT state, data, offered FROM conversations WHERE channel = ? AND chat_id = ?",
-        (channel, chat_id),
-    )
+    return conversation_of(await _one(conn, GET_CONVERSATION, (channel, chat_id)))
+
+
+GET_CONVERSATION = (
+    "SELECT state, data, offered FROM conversations WHERE channel = ? AND chat_id = ?")
+
+
+def conversation_of(row: aiosqlite.Row | None) -> Conversation | None:
     if row is None:
         return None
     return Conversation(row["state"], json.loads(row["data"]), json.loads(row["offered"]))
@@ -154,22 +163,30 @@ async def save_conversation(
     conn: Conn, channel: str, chat_id: str, state: str, data: dict, offered: list[dict], *,
     now: dt.datetime,
 ) -> None:
-    await conn.execute(
-        """
-        INSERT INTO conversations (channel, chat_id, state, data, offered, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (channel, chat_id) DO UPDATE SET
-            state = excluded.state, data = excluded.data,
-            offered = excluded.offered, updated_at = excluded.updated_at
-        """,
-        (channel, chat_id, state, json.dumps(data, ensure_ascii=False),
-         json.dumps(offered, ensure_ascii=False), stamp(now)),
-    )
+    await conn.execute(SAVE_CONVERSATION,
+                       save_conversation_params(channel, chat_id, state, data, offered, now))
+
+
+SAVE_CONVERSATION = """
+    INSERT INTO conversations (channel, chat_id, state, data, offered, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (channel, chat_id) DO UPDATE SET
+        state = excluded.state, data = excluded.data,
+        offered = excluded.offered, updated_at = excluded.updated_at
+"""
+
+
+def save_conversation_params(channel: str, chat_id: str, state: str, data: dict,
+                             offered: list[dict], now: dt.datetime) -> tuple[Any, ...]:
+    return (channel, chat_id, state, json.dumps(data, ensure_ascii=False),
+            json.dumps(offered, ensure_ascii=False), stamp(now))
 
 
 async def delete_conversation(conn: Conn, channel: str, chat_id: str) -> None:
-    await conn.execute(
-        "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id))
+    await conn.execute(DELETE_CONVERSATION, (channel, chat_id))
+
+
+DELETE_CONVERSATION = "DELETE FROM conversations WHERE channel = ? AND chat_id = ?"
 
 
 # Platforms redeliver within a day (Telegram keeps an update 24 hours); a key older than this is
@@ -184,16 +201,21 @@ async def claim_update(
 
     Keyed per bot, so a new token starting its ids afresh is not a duplicate; an id last seen
     longer ago than DELIVERY_RETENTION is claimed again (a restarted id sequence)."""
-    cur = await conn.execute(
-        """
-        INSERT INTO processed_updates (channel, bot, update_key, processed_at)
-        VALUES (?, ?, ?, ?)
-        ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
-        WHERE processed_updates.processed_at < ?
-        """,
-        (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION)),
-    )
+    cur = await conn.execute(CLAIM_UPDATE, claim_update_params(channel, bot, update_key, now))
     return cur.rowcount == 1
+
+
+CLAIM_UPDATE = """
+    INSERT INTO processed_updates (channel, bot, update_key, processed_at)
+    VALUES (?, ?, ?, ?)
+    ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
+    WHERE processed_updates.processed_at < ?
+"""
+
+
+def claim_update_params(channel: str, bot: str, update_key: str,
+                        now: dt.datetime) -> tuple[Any, ...]:
+    return (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION))
 
 
 async def prune_stale(conn: Conn, *, now: dt.datetime,

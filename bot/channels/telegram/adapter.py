@@ -1,7 +1,13 @@
-"""The Telegram channel: python-telegram-bot 22, long polling, inline keyboards.
+"""The Telegram channel: python-telegram-bot 22, a webhook (production) or long polling
+(development and small installs), inline keyboards.
 
 It only translates: a Telegram update becomes an `Incoming`, each `Reply` becomes a message with
 inline buttons. Text is sent without parse mode, so nothing a member types can break formatting.
+
+Both ways of receiving confirm an update to Telegram only once it is settled (stored, or she was
+told it was not): polling by moving the offset past it, the webhook by answering 200. Telegram
+sends again what was not confirmed; a redelivered update is dropped by `_handled` here and by
+`processed_updates` in the database (Dispatcher), so it is handled once.
 """
 
 from __future__ import annotations
@@ -9,10 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from telegram import (
     BotCommand,
     InlineKeyboardMarkup,
@@ -38,11 +49,13 @@ from telegram.ext import (
 
 from handlers.types import Incoming, Kind, Reply
 
-from ..outbox import OutboxWorker, RetryLater, Undeliverable
-from ..runtime import Runtime
-from ._split import split_text
-from .fair_limiter import FairRateLimiter
-from .telegram_http import AiohttpRequest
+from ...outbox import OutboxWorker, RetryLater, Undeliverable
+from ...runtime import Runtime
+from .._split import split_text
+from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
+from ..fair_limiter import FairRateLimiter
+from .http import AiohttpRequest
+from .settings import TelegramSettings, check_webhook_secret
 
 __all__ = ["TelegramChannel"]
 
@@ -53,6 +66,11 @@ MAX_TEXT = 4096
 HANDLED_IN_MEMORY = 10_000
 REDELIVERIES = 5  # times an update that was neither handled nor answered is asked for again
 MAX_BUTTON = 60  # characters; long topic names are cut on the button, shown whole in text
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+# Telegram gets a 503 (and sends again) if not settled by then: longer than the database's
+# busy timeout (5 s) plus her replies, as for Zalo.
+WEBHOOK_SETTLE_SECONDS = 12.0
 
 COMMANDS = (
     ("start", "Gửi câu hỏi mới"),
@@ -79,24 +97,33 @@ class _Bot(ExtBot):
 
 
 class TelegramChannel:
+    name = CHANNEL
+
     def __init__(self, runtime: Runtime, *, token: str | None = None, base_url: str | None = None,
-                 rate_limit: bool = True, concurrent_updates: int | bool = 256) -> None:
+                 rate_limit: bool = True, concurrent_updates: int | bool = 256,
+                 mode: str | None = None) -> None:
         self.runtime = runtime
-        config = runtime.config
-        base = (base_url or config.telegram_base_url).rstrip("/")
+        settings: TelegramSettings = runtime.config.channel(CHANNEL)
+        self.settings = settings
+        self.mode = mode or settings.mode
+        if self.mode not in ("polling", "webhook"):
+            raise ValueError(f'Telegram mode must be "polling" or "webhook", got {self.mode!r}')
+        base = (base_url or settings.base_url).rstrip("/")
         limiter = None
         if rate_limit:
             # One message every 1/29.5 s, no burst (a burst makes Telegram's sliding window
             # answer 429: bench/notify.py measured 84 % of the cap with one, 96 % without), and
             # the next slot to whoever has been sent least (bench/flood.py).
             limiter = FairRateLimiter(per_second=29.5, max_retries=3)
+        # PTB's default pool is one connection: replies to many women would queue on it.
+        self._requests = (AiohttpRequest(pool_size=32, pool_timeout=10),
+                          AiohttpRequest(read_timeout=10))
         bot = _Bot(
-            token or config.telegram_token.value,
+            token or settings.token.value,
             base_url=base,
             base_file_url=_file_url(base),
-            # PTB's default pool is one connection: replies to many women would queue on it.
-            request=AiohttpRequest(pool_size=32, pool_timeout=10),
-            get_updates_request=AiohttpRequest(read_timeout=10),
+            request=self._requests[0],
+            get_updates_request=self._requests[1],
             rate_limiter=limiter,
         )
         # We poll ourselves (see _poll), so PTB's Updater is not built.
@@ -104,12 +131,12 @@ class TelegramChannel:
         self.app: Application = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
-        self.outbox = OutboxWorker(runtime.db, CHANNEL, self._send_text,
+        self.outbox = OutboxWorker(runtime.db, CHANNEL, self.send_queued,
                                    send_photo=self._send_photo)
         self.username = ""
         # Update ids are unique per bot only: a new token starts them afresh. The part of the
         # token before ":" is the bot's public numeric id (what getMe calls `id`).
-        self.bot_id = (token or config.telegram_token.value).partition(":")[0]
+        self.bot_id = (token or settings.token.value).partition(":")[0]
         self.concurrent = bool(concurrent_updates)
         self._running = False
         self._offset: int | None = None
@@ -121,23 +148,77 @@ class TelegramChannel:
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._retries: Counter[int] = Counter()
         self._handled: OrderedDict[int, None] = OrderedDict()  # recent update ids done here
+        self._secret = settings.webhook_secret.value.encode("utf-8")
+        self.webhook_app = Starlette(routes=[
+            Route(webhook_path(settings.webhook_path), self._on_webhook, methods=["POST"]),
+        ])
+        self._server: WebhookServer | None = None
+        self._webhook_updates: set[asyncio.Task[bool]] = set()
 
     # -- lifecycle (manual start: runs beside other channels in one event loop) ---------------
 
     async def start(self, poll_timeout: int = 30, poll_interval: float = 0.0) -> None:
+        try:
+            await self._start(poll_timeout, poll_interval)
+        except BaseException:
+            # Telegram unreachable or the token refused: close what was opened, or aiohttp
+            # complains of unclosed sessions at exit and hides the one message that matters.
+            with contextlib.suppress(Exception):
+                await self.stop()
+            for request in self._requests:
+                with contextlib.suppress(Exception):
+                    await request.shutdown()
+            raise
+
+    async def _start(self, poll_timeout: int, poll_interval: float) -> None:
+        if self.mode == "webhook":
+            check_webhook_secret(self.settings)  # before any call: nothing half started
         await self.app.initialize()
         self.username = (self.app.bot.username or "").lower()
         await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
-        await self.app.bot.delete_webhook(drop_pending_updates=False)
+        if self.mode == "polling":
+            await self.app.bot.delete_webhook(drop_pending_updates=False)
         await self.app.start()
         self._running = True
-        # Not app.create_task: Application.stop() waits for those, and these never end.
-        self._poll_task = asyncio.create_task(self._poll(poll_timeout, poll_interval),
-                                              name="telegram-poll")
+        if self.mode == "webhook":
+            await self._warn_without_webhook()
+            settings = self.settings
+            self._server = WebhookServer(self.webhook_app, settings.webhook_host,
+                                         settings.webhook_port, CHANNEL)
+            await self._server.start()
+            log.info("telegram webhook listening on %s:%s%s", settings.webhook_host,
+                     self.webhook_port, settings.webhook_path)
+        else:
+            # Not app.create_task: Application.stop() waits for those, and these never end.
+            self._poll_task = asyncio.create_task(self._poll(poll_timeout, poll_interval),
+                                                  name="telegram-poll")
         self._outbox_task = asyncio.create_task(self.outbox.run(), name="telegram-outbox")
+
+    @property
+    def webhook_port(self) -> int | None:
+        """The port the webhook listens on (useful when configured as 0)."""
+        return self._server.port if self._server is not None else None
+
+    async def _warn_without_webhook(self) -> None:
+        try:
+            info = await self.app.bot.get_webhook_info()
+        except TelegramError as exc:
+            log.info("telegram getWebhookInfo: %s", exc)
+            return
+        expected = self.settings.webhook_url
+        if not info.url or (expected and info.url != expected):
+            log.warning("telegram: the webhook registered with Telegram is %s, not this bot's "
+                        "[telegram] webhook_url; no updates will arrive until "
+                        "`python -m bot webhook set --channel telegram`",
+                        "missing" if not info.url else "another URL")
 
     async def stop(self) -> None:
         self._running = False
+        if self._server is not None:  # requests in hand finish: their updates get settled
+            await self._server.stop()
+            self._server = None
+        if self._webhook_updates:
+            await asyncio.wait(set(self._webhook_updates), timeout=10)
         for name in ("_poll_task", "_outbox_task"):
             task = getattr(self, name, None)
             if task is not None:
@@ -165,7 +246,7 @@ class TelegramChannel:
             try:
                 updates = await self.app.bot.get_updates(
                     offset=self._offset, timeout=timeout,
-                    allowed_updates=["message", "edited_message", "callback_query"])
+                    allowed_updates=list(ALLOWED_UPDATES))
                 failures = 0
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
@@ -220,6 +301,51 @@ class TelegramChannel:
             return
         with contextlib.suppress(Exception):
             await self.app.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+
+    # -- incoming: webhook -------------------------------------------------------------------
+
+    async def _on_webhook(self, request: Request) -> Response:
+        if not secret_ok(request.headers.get(SECRET_HEADER), self._secret):
+            return Response(status_code=403)
+        if too_long(request.headers.get("content-length")):
+            return Response(status_code=413)
+        raw = await read_capped(request)
+        if raw is None:
+            return Response(status_code=413)
+        update = self._parse(raw)
+        if update is None:
+            log.info("telegram webhook body is not an update; answered 400")
+            return Response(status_code=400)
+        task = asyncio.create_task(self._settle(update), name="telegram-update")
+        self._webhook_updates.add(task)
+        task.add_done_callback(self._webhook_updates.discard)
+        try:
+            # 200 only once her message is stored or she was told it was not: Telegram sends
+            # again whatever did not get a 200, and the duplicate is dropped.
+            settled = await asyncio.wait_for(asyncio.shield(task), WEBHOOK_SETTLE_SECONDS)
+        except Exception:
+            return Response(status_code=503)
+        return Response(status_code=200 if settled else 500)
+
+    def _parse(self, raw: bytes) -> Update | None:
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            return None
+        try:
+            return Update.de_json(body, self.app.bot)
+        except Exception:  # a shape PTB cannot read: not an update we can handle
+            return None
+
+    async def _settle(self, update: Update) -> bool:
+        """Handle one webhook update; False when it was neither handled nor answered."""
+        await self.app.process_update(update)
+        if update.update_id in self._unfinished:
+            self._unfinished.discard(update.update_id)
+            return False
+        return True
 
     # -- incoming ---------------------------------------------------------------------------
 
@@ -351,7 +477,7 @@ class TelegramChannel:
         except (TimedOut, NetworkError) as exc:
             raise RetryLater(5, "network") from exc
 
-    async def _send_text(self, chat_id: str, text: str) -> None:
+    async def send_queued(self, chat_id: str, text: str) -> None:
         """The outbox's sender: map Telegram errors to retry or give up."""
         try:
             for piece in split_text(text, MAX_TEXT):
