@@ -22,9 +22,11 @@ from storage.spool import Alert
 from .backups import backup_is_due, backup_now
 from .channels.base import Channel
 from .digest import due_today, send_daily_digest
+from .reminders import send_reminders
 from .runtime import Runtime
 
-__all__ = ["backup_job", "drain_alert_spool", "prune_now", "run_digest_now", "start_scheduler"]
+__all__ = ["backup_job", "drain_alert_spool", "prune_now", "run_digest_now", "run_reminders_now",
+           "start_scheduler"]
 
 SPOOL_SECONDS = 5
 
@@ -83,6 +85,22 @@ async def backup_job(runtime: Runtime) -> None:
         log.error("scheduled backup failed (%s): see `python -m bot doctor`", type(exc).__name__)
 
 
+async def run_reminders_now(runtime: Runtime, channels: Sequence[Channel] = ()) -> int:
+    """Queue the deadline reminders due today that have not fired (bot/reminders.py)."""
+    services = runtime.services
+    try:
+        fired = await send_reminders(runtime.db, services.settings, services.locale,
+                                     services.clock())
+    except Exception as exc:  # a full disk must not stop the bot; tomorrow's run retries
+        log.warning("deadline reminders failed (%s)", type(exc).__name__)
+        return 0
+    if fired:
+        log.info("%d deadline reminder(s) queued", fired)
+        for channel in channels:
+            channel.outbox.wake()
+    return fired
+
+
 async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> AsyncIOScheduler:
     settings = runtime.config.settings
     at = runtime.config.digest_time
@@ -90,6 +108,13 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> Asyn
     scheduler.add_job(
         run_digest_now, CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
         args=(runtime, channels), id="daily_digest", replace_existing=True,
+        misfire_grace_time=3600, coalesce=True, max_instances=1,
+    )
+    # Reminders with the digest, each day; the claim in `reminders` makes reruns no-ops.
+    scheduler.add_job(
+        run_reminders_now,
+        CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
+        args=(runtime, channels), id="deadline_reminders", replace_existing=True,
         misfire_grace_time=3600, coalesce=True, max_instances=1,
     )
     scheduler.add_job(drain_alert_spool, IntervalTrigger(seconds=SPOOL_SECONDS),
@@ -116,5 +141,6 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> Asyn
         # The bot was down (or started late) at today's slot: catch up now; the claim in
         # digest_runs makes this a no-op if today's digest already went out.
         await run_digest_now(runtime, channels)
+        await run_reminders_now(runtime, channels)
     return scheduler
 

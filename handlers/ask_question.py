@@ -17,6 +17,7 @@ from .answers import tell_answer
 from .domain import Dialogue
 from .duplicates import propose_duplicate
 from .engine import IDLE, Context
+from .followup import member_lines
 from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
 from .text import fold
@@ -148,7 +149,9 @@ class AskQuestion:
             ctx.say(ctx.t("mine.none"))
         else:
             lines = [ctx.t("mine.header", count=len(rows))]
-            lines.extend(_my_line(ctx, row) for row in rows)
+            for row in rows:  # with which agency and by when (handlers/followup.py)
+                extra = [] if row.rejected_reason else await member_lines(ctx, row)
+                lines.append("\n".join([_my_line(ctx, row), *extra]))
             ctx.say("\n\n".join(lines))
         if ctx.state != IDLE:
             await ctx.show(ctx.state)
@@ -497,9 +500,9 @@ class AskQuestion:
             supports_question_id=int(item["question"]),
         ), receipt, now=ctx.now)
         ctx.reset()
+        await tell_answer(ctx, cluster_id)  # what she joined: answer, commitment, result
         answer = await q.current_answer(ctx.conn, cluster_id)
-        if answer is not None:  # answered already: she is sent it now, not promised it
-            await tell_answer(ctx, cluster_id)
+        if answer is not None:  # answered already: she was sent it now, not promised it
             ctx.say(ctx.t("ask.supported_answered", receipt=receipt, agency=answer.agency),
                     _after_menu(ctx))
             return
@@ -602,9 +605,9 @@ class AskQuestion:
         if urgent:
             await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
+        await tell_answer(ctx, cluster_id)  # what she joined: answer, commitment, result
         answer = await q.current_answer(ctx.conn, cluster_id)
         if answer is not None:  # she joined an answered cluster: sent its answer now
-            await tell_answer(ctx, cluster_id)
             ctx.say(ctx.t("ask.stored_answered", receipt=receipt, agency=answer.agency),
                     _after_menu(ctx))
             return

@@ -303,9 +303,9 @@ class Leader:
         for key in ("text", "topic", "count", "danger"):
             data.pop(key, None)
         ctx.say(ctx.t("leader.stored", receipt=receipt, count=data["relayed"][-1][2]))
+        await tell_answer(ctx, cluster_id)  # what she joined: answer, commitment, result
         answer = await q.current_answer(ctx.conn, cluster_id)
         if answer is not None:  # joined an answered cluster: she is sent its answer now
-            await tell_answer(ctx, cluster_id)
             ctx.say(ctx.t("leader.stored_answered", agency=answer.agency))
         await ctx.show(State.MORE)
 

@@ -7,9 +7,9 @@ work through a digest from the morning, not only the last message.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
+from storage import lifecycle as lc
 from storage import queries as q
 from storage import reports
 
@@ -17,6 +17,7 @@ from . import formats
 from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
+from .followup import FollowUp, cluster_lines
 from .menus import CANCEL, menu
 from .privacy import mask_pii
 from .text import fold
@@ -37,7 +38,6 @@ class State:
     REJECT_REASON = "staff.reject_reason"
 
 
-_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _RECEIPT = re.compile(r"^[A-Z0-9]{2,8}-\d{6}$")
 
 
@@ -76,6 +76,10 @@ class Staff:
             "thongbao": self.announce,
             "trung": self.list_duplicates,
         }
+        # After forwarding: /sotraloi, /thaoluan, /camket, /dangxuly, /ketqua, /khongthe,
+        # /quahan, /so (handlers/followup.py); /chuyen below hands its arguments there too.
+        self.followup = FollowUp(self._cluster)
+        self.commands.update(self.followup.commands)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -115,6 +119,7 @@ class Staff:
     async def help(self, ctx: Context, args: str) -> None:
         ctx.say(ctx.t("help.member"))
         ctx.say(ctx.t("help.staff"))
+        ctx.say(ctx.t("lifecycle.help"))
 
     async def digest(self, ctx: Context, args: str) -> None:
         digest = await ctx.services.tools.digest(ctx.conn, ctx.now)
@@ -130,6 +135,12 @@ class Staff:
             ctx.say(ctx.t("staff.usage.export"))
             return
         name, content = await ctx.services.tools.export(ctx.conn, _dialogue(ctx), fmt, ctx.today)
+        # The official summary reads staff's wording (/noidung); say which clusters lack one.
+        raw = [c.id for c in await reports.clusters_of_dialogue(ctx.conn, _dialogue(ctx).id)
+               if not c.public_text and c.status != Status.REJECTED]
+        if raw:
+            ctx.say(ctx.t("lifecycle.stats.no_official", count=len(raw),
+                          ids=", ".join(f"#{i}" for i in raw[:30])))
         ctx.replies.append(Reply(ctx.t("staff.exported", name=name), document=(name, content)))
 
     async def announce(self, ctx: Context, args: str) -> None:
@@ -196,6 +207,7 @@ class Staff:
         dialogue = ctx.settings.dialogue(cluster.dialogue_id)
         current = await q.current_answer(ctx.conn, cluster.id)
         lines = [_cluster_header(ctx, cluster, dialogue, current)]
+        lines.extend(await cluster_lines(ctx, cluster.id))
         for line in await reports.questions_in_cluster(ctx.conn, cluster.id):
             lines.append(_question_line(ctx, line))
         ctx.say("\n".join(lines)[:3900], menu([
@@ -225,20 +237,8 @@ class Staff:
                        for i, name in enumerate(dialogue.departments, 1)]
             ctx.say(ctx.t("staff.choose_department", id=cluster.id), menu(choices))
             return
-        department = _department(dialogue, words[1])
-        if department is None:
-            ctx.say(ctx.t("staff.bad_department", count=len(dialogue.departments)))
-            return
-        deadline = dialogue.answer_deadline
-        if len(words) > 2:
-            parsed = _parse_date(words[2])
-            if parsed is None:
-                ctx.say(ctx.t("staff.bad_date", value=words[2][:20]))
-                return
-            deadline = parsed
-        await q.forward_cluster(ctx.conn, cluster.id, department, deadline.isoformat(), now=ctx.now)
-        ctx.say(ctx.t("staff.forwarded", id=cluster.id, department=department,
-                      deadline=formats.day(deadline)))
+        # Lead and co-operating departments, each deadline checked (handlers/followup.py).
+        await self.followup.forward(ctx, cluster, dialogue, words[1:])
 
     async def answer(self, ctx: Context, args: str) -> None:
         cluster = await self._cluster(ctx, args)
@@ -481,6 +481,7 @@ class Staff:
             current = await q.record_answer(ctx.conn, cluster_id, answer, agency,
                                             f"{ctx.incoming.channel}:{ctx.incoming.user_id}",
                                             now=ctx.now)
+            await _department_answered(ctx, cluster_id, answer, agency)
         told = await tell_answer(ctx, cluster_id)
         await self._end(ctx, ctx.t(key, id=cluster_id, count=told, revision=current.revision))
 
@@ -617,6 +618,9 @@ def _dialogue(ctx: Context) -> Dialogue:
     return max(ctx.settings.dialogues, key=lambda d: d.opens)
 
 
+current_dialogue = _dialogue  # the same choice for handlers/followup.py
+
+
 async def _recipient(ctx: Context, reference: str) -> q.Recipient | None:
     """A receipt code, or "U<id>" for a woman alerted on before she had one."""
     if re.fullmatch(r"U\d{1,9}", reference):
@@ -639,14 +643,15 @@ def _department(dialogue: Dialogue, value: str) -> str | None:
     return None
 
 
-def _parse_date(value: str) -> dt.date | None:
-    match = _DATE.match(value.strip())
-    if not match:
-        return None
-    try:
-        return dt.date(int(match[3]), int(match[2]), int(match[1]))
-    except ValueError:
-        return None
+async def _department_answered(ctx: Context, cluster_id: int, answer: str, agency: str) -> None:
+    """The union's answer names a department the cluster went to that has not answered yet:
+    that is its written answer (dated now) for the on-time figures."""
+    for f in await lc.forwards_of_cluster(ctx.conn, cluster_id):
+        if f.department_name == agency and not f.answered:
+            await lc.record_department_answer(
+                ctx.conn, cluster_id, f.department_id, answer,
+                by=f"{ctx.incoming.channel}:{ctx.incoming.user_id}", now=ctx.now,
+                department_name=f.department_name)
 
 
 def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:

@@ -403,6 +403,9 @@ class MyQuestion:
     created_at: str
     shared: bool = False  # text is another member's question: the caller masks it
     asker_name: str = ""  # that member's display name, to mask as well
+    cluster_id: int = 0
+    department: str = ""  # the lead department it was forwarded to ('' if not)
+    deadline: str = ""  # ISO date of that department's answer
 
 
 async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[MyQuestion]:
@@ -417,7 +420,7 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
                q.kind = 'support' AND c.public_text IS NULL AS shared,
                (SELECT u.display_name FROM questions r JOIN users u ON u.id = r.user_id
                  WHERE r.id = q.supports_question_id) AS asker,
-               c.status, c.answer, c.answered_by
+               c.status, c.answer, c.answered_by, q.cluster_id, c.department, c.deadline
         FROM questions q
         JOIN clusters c ON c.id = q.cluster_id
         WHERE q.user_id = ? AND q.deleted_at IS NULL
@@ -431,7 +434,8 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
             text=r["text"], status="khong_phu_hop" if r["rejected_reason"] else r["status"],
             rejected_reason=r["rejected_reason"], answer=r["answer"],
             answered_by=r["answered_by"], created_at=r["created_at"], shared=bool(r["shared"]),
-            asker_name=r["asker"] or "",
+            asker_name=r["asker"] or "", cluster_id=r["cluster_id"],
+            department=r["department"] or "", deadline=r["deadline"] or "",
         )
         for r in await cur.fetchall()
     ]
