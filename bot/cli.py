@@ -381,3 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+# The console's commands (`web`, `user`) register themselves with @command.
+from .web import commands as _web_commands  # noqa: E402, F401

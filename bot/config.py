@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.domain import Dialogue, Hotline, Settings
 
-__all__ = ["Config", "ConfigError", "Secret", "load_config"]
+__all__ = ["Config", "ConfigError", "Secret", "WebSettings", "load_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
@@ -38,6 +38,23 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self.value)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """[web]: the console for staff, departments and safety officers (docs/console.md)."""
+
+    enabled: bool = False  # `run` serves the console too
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # how staff reach it (links in chat digests and alerts)
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    cookie_secure: str = "auto"  # "auto": Secure when the request came over HTTPS
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)  # may set X-Forwarded-For/-Proto
+    login_max_failures: int = 5  # per account, within lock_minutes
+    address_max_failures: int = 20  # per client address, within lock_minutes
+    lock_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,7 @@ class Config:
     # `run` refuses to start when members could write but no staff chat would get a danger
     # alert, unless this is set on purpose ([safety] allow_no_staff_alerts = true).
     allow_no_staff_alerts: bool = False
+    web: WebSettings = WebSettings()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
@@ -204,6 +222,35 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         communes_rename=_str_map(r, "communes.rename"),
         settings=settings,
         allow_no_staff_alerts=_safety(r),
+        web=_web(r),
+    )
+
+
+def _web(r: _Reader) -> WebSettings:
+    d = WebSettings()
+    secure = r.get("web.cookie_secure", (str, bool), d.cookie_secure)
+    secure = {True: "true", False: "false"}.get(secure, secure)
+    if secure not in ("auto", "true", "false"):
+        raise ConfigError(f'{r.path}: `web.cookie_secure` must be "auto", true or false')
+    public_url = r.get("web.public_url", str, "").rstrip("/")
+    if public_url and not re.match(r"^https?://[^\s/]+", public_url):
+        raise ConfigError(f'{r.path}: `web.public_url` must be an http(s) URL like '
+                          '"https://hoi.example.vn"')
+    return WebSettings(
+        enabled=r.get("web.enabled", bool, d.enabled, fix="Write true or false (no quotes)."),
+        host=r.get("web.host", str, d.host),
+        port=_bounded(r, "web.port", d.port, 65535),
+        public_url=public_url,
+        session_idle_minutes=_bounded(r, "web.session_idle_minutes", d.session_idle_minutes,
+                                      24 * 60),
+        session_max_hours=_bounded(r, "web.session_max_hours", d.session_max_hours, 7 * 24),
+        cookie_secure=secure,
+        trusted_proxies=tuple(_str_list(r, "web.trusted_proxies")) if "trusted_proxies" in
+        r.get("web", dict, {}) else d.trusted_proxies,
+        login_max_failures=_bounded(r, "web.login_max_failures", d.login_max_failures, 100),
+        address_max_failures=_bounded(r, "web.address_max_failures", d.address_max_failures,
+                                      1000),
+        lock_minutes=_bounded(r, "web.lock_minutes", d.lock_minutes, 24 * 60),
     )
 
 

@@ -89,10 +89,21 @@ async def _serve(config: Config, database: Path | None) -> int:
         from .scheduler import start_scheduler
 
         scheduler = await start_scheduler(runtime, [c for _, c in started])
+    console = None
+    if config.web.enabled:  # [web] enabled = true: the console on the same runtime
+        from .web.server import serve_console
+
+        console = asyncio.create_task(serve_console(runtime, stop=stop))
     try:
         if started:
             await stop.wait()
     finally:
+        stop.set()
+        if console is not None:
+            try:
+                await console
+            except Exception:
+                log.exception("the console did not stop cleanly")
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         for name, channel in started:
