@@ -96,3 +96,11 @@ CREATE TABLE safety_cases (
     referred_to  TEXT,
     closed_at    TEXT
 );
+
+-- The console's queue and dashboard read every question of a dialogue (counts per cluster, topic
+-- and commune): covering indexes keep those scans in the index, without sorting.
+CREATE INDEX questions_console_counts ON questions (dialogue_id, cluster_id, kind, user_id,
+    represented, rejected_reason, urgent, danger, deleted_at);
+CREATE INDEX questions_console_topics ON questions (dialogue_id, topic, rejected_reason,
+    cluster_id);
+CREATE INDEX questions_console_communes ON questions (dialogue_id, commune);
