@@ -37,9 +37,10 @@ from storage import console as store  # noqa: E402
 
 DIALOGUE = "lai-chau-2027"
 NOW = "2026-12-01T03:00:00+00:00"
-WORDS = ("vay vốn chăn nuôi bò sinh sản nước sạch suối cạn rác thải bạo lực gia đình học nghề "
-         "may mặc trạm y tế thuốc mang thai chuyển đổi số điện thoại thông minh đường bản "
-         "lở đất bảo hiểm y tế hộ nghèo trồng chè ngân hàng chính sách").split()
+PHRASES = ("vay vốn chăn nuôi bò sinh sản nước sạch suối cạn rác thải bạo lực gia đình học nghề "
+           "may mặc trạm y tế thuốc mang thai chuyển đổi số điện thoại thông minh đường bản "
+           "lở đất bảo hiểm y tế hộ nghèo trồng chè ngân hàng chính sách")
+WORDS = PHRASES.split()
 STATUSES = ("moi", "da_duyet", "da_chuyen", "da_tra_loi", "khong_phu_hop")
 DEPARTMENTS = ("Sở Tài chính", "Sở Y tế", "Sở Nội vụ", "Sở Nông nghiệp và Môi trường")
 
@@ -77,8 +78,9 @@ async def fill(runtime, clusters: int, questions: int, seed: int = 7) -> None:
                 qid += 1
                 kind = rng.choices(("member", "support", "relay"), (6, 3, 1))[0]
                 text = "" if kind == "support" else " ".join(rng.choices(WORDS, k=14))
-                question_rows.append((qid, DIALOGUE, f"LC27-{qid:06d}", rng.randint(1, questions // 4),
-                                      kind, rng.choice(communes), 1, text,
+                user = rng.randint(1, questions // 4)
+                question_rows.append((qid, DIALOGUE, f"LC27-{qid:06d}", user, kind,
+                                      rng.choice(communes), 1, text,
                                       rng.randint(2, 30) if kind == "relay" else 1, cid, NOW))
         await conn.executemany(
             "INSERT INTO clusters (id, dialogue_id, topic, status, urgent, department, deadline, "

@@ -339,6 +339,8 @@ def cmd_cluster(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+from . import cli_report  # noqa: E402, F401  (registers `report`: issue 16)
+
 # --- entry point -------------------------------------------------------------------------------
 
 

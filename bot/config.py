@@ -6,6 +6,7 @@ environment and print as `Secret('****')`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.domain import Dialogue, Hotline, Settings
+from handlers.domain import Department, Dialogue, Hotline, Settings
+from handlers.text import fold
 
 __all__ = ["Config", "ConfigError", "Secret", "WebSettings", "load_config"]
 
@@ -175,7 +177,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "
             f"`matching.review_threshold` ({review})"
         )
-    dialogues = _dialogues(r, path)
+    departments, dialogues = _resolve_departments(r, _dialogues(r, path))
     mode = r.get("zalo.mode", str, "polling")
     if mode not in ("polling", "webhook"):
         raise ConfigError(f'{path}: `zalo.mode` must be "polling" or "webhook", got {mode!r}')
@@ -200,6 +202,12 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         invite_max_failures=_bounded(r, "invites.max_failures", 5, 100),
         invite_lock_minutes=_bounded(r, "invites.lock_minutes", 60, 7 * 24 * 60),
         leaders_see_member_texts=r.get("leaders_view.member_texts", bool, False),
+        departments=departments,
+        remind_days_before=_bounded(r, "lifecycle.remind_days_before", 3, 30),
+        signer_name=r.get("reports.signer_name", str, ""),
+        signer_position=r.get("reports.signer_position", str, "CHỦ TỊCH"),
+        signer_on_behalf=r.get("reports.signer_on_behalf", str, "TM. BAN THƯỜNG VỤ"),
+        report_number=r.get("reports.number", str, ""),
     )
     return Config(
         path=path,
@@ -425,3 +433,77 @@ def _dialogue(r: _Reader, key: str, item: Any) -> Dialogue:
             f"{r.path}: `{key}.summary_deadline` is before `{key}.answer_deadline`"
         )
     return d
+
+
+_DEPARTMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
+
+
+def _department_slug(name: str) -> str:
+    """The id of a department a dialogue names without a [[departments]] entry."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:60] or "so"
+
+
+def _chat_id(r: _Reader, key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    r.check(key, value, (int, str), "Use the chat id, e.g. -1001234567890.")
+    return "" if value in (0, "") else str(value)
+
+
+def _departments(r: _Reader) -> list[Department]:
+    """[[departments]] id = "so-y-te", name = "Sở Y tế", optional telegram_chat_id/zalo_chat_id."""
+    out: list[Department] = []
+    known = {"id", "name", "telegram_chat_id", "zalo_chat_id"}
+    for i, item in enumerate(r.get("departments", list, [])):
+        key = f"departments[{i}]"
+        r.check(key, item, dict, 'Write [[departments]] with id = "so-y-te", name = "Sở Y tế".')
+        for extra in sorted(set(item) - known):
+            raise ConfigError(f"{r.path}: unknown key `{key}.{extra}`; a department has "
+                              "id, name, telegram_chat_id, zalo_chat_id")
+        ident = r.check(f"{key}.id", item.get("id"), str, 'e.g. id = "so-y-te"')
+        if not _DEPARTMENT_ID.match(ident):
+            raise ConfigError(f"{r.path}: `{key}.id` must be lowercase letters, digits and '-'")
+        name = r.check(f"{key}.name", item.get("name"), str, 'e.g. name = "Sở Y tế"').strip()
+        if not name:
+            raise ConfigError(f"{r.path}: `{key}.name` is empty")
+        if any(d.id == ident for d in out):
+            raise ConfigError(f"{r.path}: `{key}.id` {ident!r} is used twice; ids are unique")
+        if any(d.name == name for d in out):
+            raise ConfigError(f"{r.path}: `{key}.name` {name!r} is used twice")
+        out.append(Department(
+            id=ident, name=name,
+            telegram_chat_id=_chat_id(r, f"{key}.telegram_chat_id", item.get("telegram_chat_id")),
+            zalo_chat_id=_chat_id(r, f"{key}.zalo_chat_id", item.get("zalo_chat_id")),
+        ))
+    return out
+
+
+def _resolve_departments(
+    r: _Reader, dialogues: tuple[Dialogue, ...]
+) -> tuple[tuple[Department, ...], tuple[Dialogue, ...]]:
+    """A dialogue's `departments` entry is a [[departments]] id, or a name (a [[departments]]
+    name, or a department known only by name: its id is then made from the name)."""
+    departments = _departments(r)
+    resolved = []
+    for i, d in enumerate(dialogues):
+        ids, names = [], []
+        for j, entry in enumerate(d.departments):
+            entry = entry.strip()
+            found = next((x for x in departments if entry in (x.id, x.name)), None)
+            if found is None:
+                slug = _department_slug(entry)
+                clash = next((x for x in departments if x.id == slug), None)
+                if clash is not None:
+                    raise ConfigError(
+                        f"{r.path}: `dialogues[{i}].departments[{j}]` {entry!r} is not a "
+                        f"department; did you mean {clash.id!r} ({clash.name})?")
+                found = Department(id=slug, name=entry)
+                departments.append(found)
+            if found.id in ids:
+                raise ConfigError(f"{r.path}: `dialogues[{i}].departments[{j}]` {entry!r} "
+                                  "is listed twice")
+            ids.append(found.id)
+            names.append(found.name)
+        resolved.append(dataclasses.replace(d, departments=tuple(names),
+                                            department_ids=tuple(ids)))
+    return tuple(departments), tuple(resolved)

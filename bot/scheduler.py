@@ -20,9 +20,11 @@ from storage import queries as q
 from storage.spool import Alert
 
 from .digest import due_today, send_daily_digest
+from .reminders import send_reminders
 from .runtime import Runtime
 
-__all__ = ["drain_alert_spool", "prune_now", "run_digest_now", "start_scheduler"]
+__all__ = ["drain_alert_spool", "prune_now", "run_digest_now", "run_reminders_now",
+           "start_scheduler"]
 
 SPOOL_SECONDS = 5
 
@@ -73,6 +75,22 @@ async def run_digest_now(runtime: Runtime, channels: Sequence[Any] = ()) -> bool
     return sent
 
 
+async def run_reminders_now(runtime: Runtime, channels: Sequence[Any] = ()) -> int:
+    """Queue the deadline reminders due today that have not fired (bot/reminders.py)."""
+    services = runtime.services
+    try:
+        fired = await send_reminders(runtime.db, services.settings, services.locale,
+                                     services.clock())
+    except Exception as exc:  # a full disk must not stop the bot; tomorrow's run retries
+        log.warning("deadline reminders failed (%s)", type(exc).__name__)
+        return 0
+    if fired:
+        log.info("%d deadline reminder(s) queued", fired)
+        for channel in channels:
+            channel.outbox.wake()
+    return fired
+
+
 async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOScheduler:
     settings = runtime.config.settings
     at = runtime.config.digest_time
@@ -80,6 +98,13 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOS
     scheduler.add_job(
         run_digest_now, CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
         args=(runtime, channels), id="daily_digest", replace_existing=True,
+        misfire_grace_time=3600, coalesce=True, max_instances=1,
+    )
+    # Reminders with the digest, each day; the claim in `reminders` makes reruns no-ops.
+    scheduler.add_job(
+        run_reminders_now,
+        CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
+        args=(runtime, channels), id="deadline_reminders", replace_existing=True,
         misfire_grace_time=3600, coalesce=True, max_instances=1,
     )
     scheduler.add_job(drain_alert_spool, IntervalTrigger(seconds=SPOOL_SECONDS),
@@ -95,5 +120,6 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOS
         # The bot was down (or started late) at today's slot: catch up now; the claim in
         # digest_runs makes this a no-op if today's digest already went out.
         await run_digest_now(runtime, channels)
+        await run_reminders_now(runtime, channels)
     return scheduler
 

@@ -41,7 +41,6 @@ async def run_terminal(
     if interactive:
         stdout.write(runtime.services.locale.t("terminal.banner", user=user) + "\n")
     loop = asyncio.get_running_loop()
-    counter = 0
     while True:
         if interactive:
             stdout.write("> ")
@@ -49,7 +48,6 @@ async def run_terminal(
         line = await loop.run_in_executor(None, stdin.readline)
         if not line:
             break
-        counter += 1
         incoming = Incoming(channel=CHANNEL, chat_id=user, user_id=user,
                             text=line.rstrip("\r\n"), display_name=user)
         replies = await runtime.dispatcher.handle(incoming)

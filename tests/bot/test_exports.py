@@ -134,7 +134,7 @@ def test_xlsx_topic_sheets_have_frozen_header_and_filter(workbook: openpyxl.Work
     for name in SHEETS[1:]:
         ws = workbook[name]
         assert ws.freeze_panes == "A2"
-        assert ws.auto_filter.ref == f"A1:L{ws.max_row}"
+        assert ws.auto_filter.ref == f"A1:R{ws.max_row}"  # cluster numbers, receipts, dates too
         assert [c.value for c in ws[1]][:5] == [
             "STT",
             "Nội dung câu hỏi, kiến nghị",
@@ -351,12 +351,12 @@ def test_docx_body_is_14pt_justified_with_indent(document: docx.document.Documen
 def test_docx_title_and_summary_line(document: docx.document.Document) -> None:
     pars = [p for p in document.paragraphs if p.text]
     title, subject = pars[0], pars[1]
-    assert title.text == "TỔNG HỢP"
+    assert title.text == "BÁO CÁO"  # agrees with the number's "/BC-" (issue 16)
     assert title.runs[0].bold
     assert title.alignment == docx.enum.text.WD_ALIGN_PARAGRAPH.CENTER
     assert subject.text == (
-        "Ý kiến, kiến nghị của cán bộ, hội viên, phụ nữ gửi Hội nghị đối thoại giữa Chủ tịch "
-        "UBND tỉnh với phụ nữ tỉnh Lai Châu năm 2026"
+        "Tổng hợp ý kiến, kiến nghị của cán bộ, hội viên, phụ nữ gửi Hội nghị đối thoại giữa "
+        "Chủ tịch UBND tỉnh với phụ nữ tỉnh Lai Châu năm 2026"
     )
     assert all(r.bold for r in subject.runs)
 
