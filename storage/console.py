@@ -215,7 +215,7 @@ class QueueFilters:
     topic: int | None = None
     commune: str = ""
     status: str = ""
-    department: str = ""  # a department's name as stored on the cluster
+    department_id: str = ""  # forwarded (lead or co-operating, not withdrawn) to this one
     urgent: bool = False
     overdue: bool = False
     search: str = ""  # already folded
@@ -246,6 +246,19 @@ class QueueRow:
 
 
 _OPEN = "('da_tra_loi', 'khong_phu_hop')"
+# Late, as storage.lifecycle.overdue counts it: once the dialogue's answer deadline has passed,
+# any live cluster without a written answer (the union's or its lead department's), forwarded
+# or not; at any time, a forward past its own deadline that its department has not answered.
+_OVERDUE = """(c.status != 'khong_phu_hop' AND (
+    (? > ? AND c.answer IS NULL AND NOT EXISTS (
+        SELECT 1 FROM forwards f WHERE f.cluster_id = c.id AND f.withdrawn_at IS NULL
+          AND f.role = 'lead' AND f.answered_at IS NOT NULL))
+    OR EXISTS (SELECT 1 FROM forwards f WHERE f.cluster_id = c.id AND f.withdrawn_at IS NULL
+          AND f.answered_at IS NULL AND f.deadline < ?)))"""
+
+
+def _overdue_params(today: dt.date, answer_deadline: dt.date) -> list[str]:
+    return [today.isoformat(), answer_deadline.isoformat(), today.isoformat()]
 
 
 def _where(f: QueueFilters) -> tuple[str, list[Any]]:
@@ -257,16 +270,15 @@ def _where(f: QueueFilters) -> tuple[str, list[Any]]:
     if f.status:
         sql.append("c.status = ?")
         params.append(f.status)
-    if f.department:
-        sql.append("c.department = ?")
-        params.append(f.department)
+    if f.department_id:
+        sql.append("EXISTS (SELECT 1 FROM forwards fd WHERE fd.cluster_id = c.id "
+                   "AND fd.withdrawn_at IS NULL AND fd.department_id = ?)")
+        params.append(f.department_id)
     if f.urgent:
         sql.append(f"c.urgent = 1 AND c.status NOT IN {_OPEN}")
     if f.overdue and f.today is not None:
-        sql.append(f"c.status NOT IN {_OPEN} AND ((c.status = 'da_chuyen' AND c.deadline < ?)"
-                   " OR ? > ?)")
-        params += [f.today.isoformat(), f.today.isoformat(),
-                   (f.answer_deadline or f.today).isoformat()]
+        sql.append(_OVERDUE)
+        params += _overdue_params(f.today, f.answer_deadline or f.today)
     if f.commune:
         sql.append("EXISTS (SELECT 1 FROM questions cq WHERE cq.cluster_id = c.id "
                    "AND cq.commune = ?)")
@@ -373,7 +385,6 @@ class Dashboard:
     by_status: dict[str, int]
     by_topic: dict[int, tuple[int, int]]  # topic -> (clusters, questions)
     by_commune: list[tuple[str, int]]  # questions per commune, most first
-    by_department: list[tuple[str, int, int, int]]  # name, forwarded, answered, overdue
     overdue: int
     urgent_open: int
     questions: int
@@ -381,9 +392,7 @@ class Dashboard:
 
 async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
                     answer_deadline: dt.date) -> Dashboard:
-    t, late = today.isoformat(), answer_deadline.isoformat()
-    overdue_sql = (f"(c.status NOT IN {_OPEN} AND ((c.status = 'da_chuyen' AND c.deadline < ?)"
-                   " OR ? > ?))")
+    late = _overdue_params(today, answer_deadline)
     status_rows = await conn.execute_fetchall(
         "SELECT status, COUNT(*) AS n FROM clusters c WHERE dialogue_id = ? "
         "AND merged_into IS NULL GROUP BY status", (dialogue_id,))
@@ -394,28 +403,18 @@ async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
     commune_rows = await conn.execute_fetchall(
         "SELECT commune, COUNT(*) AS n FROM questions WHERE dialogue_id = ? AND commune != '' "
         "GROUP BY commune ORDER BY n DESC, commune LIMIT 30", (dialogue_id,))
-    department_rows = await conn.execute_fetchall(
-        f"""
-        SELECT c.department, COUNT(*) AS forwarded,
-               SUM(c.status = 'da_tra_loi') AS answered, SUM({overdue_sql}) AS overdue
-        FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL
-          AND c.department IS NOT NULL AND c.department != ''
-        GROUP BY c.department ORDER BY forwarded DESC, c.department
-        """, (t, t, late, dialogue_id))
     totals = await conn.execute_fetchall(
         f"""
-        SELECT SUM({overdue_sql}) AS overdue,
+        SELECT SUM({_OVERDUE}) AS overdue,
                SUM(c.urgent = 1 AND c.status NOT IN {_OPEN}) AS urgent_open
         FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL
-        """, (t, t, late, dialogue_id))
+        """, (*late, dialogue_id))
     count = await conn.execute_fetchall(
         "SELECT COUNT(*) FROM questions WHERE dialogue_id = ?", (dialogue_id,))
     return Dashboard(
         by_status={r["status"]: r["n"] for r in status_rows},
         by_topic={r["topic"]: (r["clusters"], r["questions"]) for r in topic_rows},
         by_commune=[(r["commune"], r["n"]) for r in commune_rows],
-        by_department=[(r["department"], r["forwarded"], r["answered"] or 0, r["overdue"] or 0)
-                       for r in department_rows],
         overdue=totals[0]["overdue"] or 0,
         urgent_open=totals[0]["urgent_open"] or 0,
         questions=count[0][0],

@@ -8,8 +8,6 @@ inside the caller's transaction; `finish` applies the matcher updates after the 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import aiosqlite
 
 from handlers import staff as staff_flow
@@ -20,7 +18,7 @@ from handlers.types import Incoming
 from storage import queries as q
 from storage import reports
 
-__all__ = ["approve", "finish", "flow_context", "forward", "merge", "publish", "reject"]
+__all__ = ["approve", "finish", "flow_context", "merge", "publish", "reject"]
 
 
 def flow_context(conn: aiosqlite.Connection, services: Services, login: str) -> Context:
@@ -49,10 +47,6 @@ async def approve(ctx: Context, cluster: reports.ClusterSummary) -> bool:
 async def reject(ctx: Context, cluster_id: int, reason: str) -> None:
     """Rejected, out of the index, every asker told why (once)."""
     await staff_flow.Staff()._reject_cluster(ctx, cluster_id, reason)
-
-
-async def forward(ctx: Context, cluster_id: int, department: str, deadline: dt.date) -> None:
-    await q.forward_cluster(ctx.conn, cluster_id, department, deadline.isoformat(), now=ctx.now)
 
 
 async def merge(ctx: Context, source: reports.ClusterSummary,

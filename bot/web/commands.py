@@ -50,15 +50,14 @@ def _user_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("add", "list", "disable"))
     parser.add_argument("login", nargs="?", help="the account's login name")
     parser.add_argument("--role", choices=ROLES, help="staff, department, safety or admin")
-    parser.add_argument("--department", help="for --role department: the department it answers for")
+    parser.add_argument("--department",
+                        help="for --role department: the id of its [[departments]] in config")
     _db_option(parser)
 
 
 def _known_departments(config: Config) -> list[str]:
-    seen: list[str] = []
-    for dialogue in config.settings.dialogues:
-        seen += [d for d in dialogue.departments if d not in seen]
-    return seen
+    """Ids of [[departments]] in config."""
+    return [d.id for d in config.settings.departments]
 
 
 def _read_password() -> str:

@@ -16,8 +16,8 @@ from handlers.domain import STATUS_KEYS, Dialogue
 from handlers.privacy import mask_pii
 from handlers.text import fold
 from storage import console as store
+from storage import lifecycle, reports
 from storage import queries as q
-from storage import reports
 
 from . import actions
 from .app import HOME, STAFF_ROLES, Console, page
@@ -55,7 +55,7 @@ def _filters(console: Console, params: QueryParams, dialogue: Dialogue) -> store
         topic=topic if topic and 1 <= topic <= len(dialogue.topics) else None,
         commune=params.get("xa", "")[:100],
         status=status if status in STATUS_KEYS else "",
-        department=params.get("so", "")[:200],
+        department_id=params.get("so", "")[:100],
         urgent=params.get("khan") == "1",
         overdue=params.get("qua_han") == "1",
         search=fold(params.get("tim", ""))[:200],
@@ -82,11 +82,14 @@ async def dashboard(request: Request, console: Console, session: store.Session) 
     async with console.runtime.db.transaction() as conn:
         board = await store.dashboard(conn, dialogue.id, console.today(),
                                       dialogue.answer_deadline)
+        departments = await lifecycle.department_tally(conn, dialogue, console.today(),
+                                                       console.settings.timezone)
     topics = [(n, name, *board.by_topic.get(n, (0, 0)))
               for n, name in enumerate(dialogue.topics, 1)]
     most = max([t[3] for t in topics] + [1])
     return console.render(request, "dashboard.html", dialogue=dialogue, board=board,
                           topics=topics, most=most, statuses=STATUS_KEYS,
+                          departments=departments,
                           dialogues=console.settings.dialogues)
 
 
@@ -107,6 +110,7 @@ async def queue(request: Request, console: Console, session: store.Session) -> R
         pages=pages, params=params, kept=urlencode(kept), statuses=STATUS_KEYS,
         shown=_shown, templates=templates, today=console.today(),
         dialogues=console.settings.dialogues,
+        departments=console.settings.departments_of(dialogue),
         back="/cum?" + urlencode({**kept, "trang": number}))
 
 
@@ -117,14 +121,11 @@ def _back(form: FormData, ok: str) -> str:
     return back + ("&" if "?" in back else "?") + urlencode({"ok": ok})
 
 
-def _deadline(value: str, dialogue: Dialogue, today: dt.date) -> dt.date | None:
-    """A deadline from the form, if it falls between today and the dialogue's answer
-    deadline."""
+def _date(value: str) -> dt.date | None:
     try:
-        day = dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
         return None
-    return day if today <= day <= dialogue.answer_deadline else None
 
 
 @page(*STAFF_ROLES)
@@ -136,10 +137,14 @@ async def bulk(request: Request, console: Console, session: store.Session) -> Re
     if not chosen:
         return RedirectResponse(_back(form, "none_selected"), status_code=303)
     login = session.account.login
-    async with console.runtime.db.transaction() as conn:
-        ids = await store.live_cluster_ids(conn, dialogue.id, chosen[:500])
-        ctx = actions.flow_context(conn, console.runtime.services, login)
-        ok = await _bulk(console, session, ctx, conn, form, dialogue, verb, ids)
+    try:
+        async with console.runtime.db.transaction() as conn:
+            ids = await store.live_cluster_ids(conn, dialogue.id, chosen[:500])
+            ctx = actions.flow_context(conn, console.runtime.services, login)
+            ok = await _bulk(console, session, ctx, conn, form, dialogue, verb, ids)
+    except _Refused as refused:
+        return RedirectResponse(_back(form, _LIFECYCLE_CODES.get(refused.code, "refused")),
+                                status_code=303)
     actions.finish(ctx)
     return RedirectResponse(_back(form, ok), status_code=303)
 
@@ -163,21 +168,7 @@ async def _bulk(console, session, ctx, conn, form, dialogue, verb, ids) -> str:
             await console.audit(conn, session, "reject", cid, reason)
         return "rejected"
     if verb == "forward":
-        lead = str(form.get("so_chu_tri", ""))
-        if lead not in dialogue.departments:
-            return "need_department"
-        deadline = _deadline(str(form.get("han", "")), dialogue, console.today())
-        if deadline is None:
-            return "bad_deadline"
-        partners = [p for p in form.getlist("so_phoi_hop") if p in dialogue.departments
-                    and p != lead]
-        for cid in ids:
-            await actions.forward(ctx, cid, lead, deadline)
-            detail = f"{lead}; hạn {deadline:%d/%m/%Y}"
-            if partners:
-                detail += "; phối hợp: " + ", ".join(map(str, partners))
-            await console.audit(conn, session, "forward", cid, detail)
-        return "forwarded"
+        return await _forward(console, session, conn, form, dialogue, ids)
     if verb == "merge":
         target_id = _int(str(form.get("gop_vao", "")))
         target = await reports.cluster_summary(conn, target_id) if target_id else None
@@ -191,6 +182,47 @@ async def _bulk(console, session, ctx, conn, form, dialogue, verb, ids) -> str:
             await console.audit(conn, session, "merge", cid, f"vào #{target.id}")
         return "merged"
     return "unknown_action"
+
+
+async def _forward(console, session, conn, form, dialogue, ids) -> str:
+    """Lead + co-operating departments, one deadline each checked against the dialogue
+    (storage.lifecycle), for every chosen cluster; nothing is forwarded if one is refused."""
+    known = {d.id: d for d in console.settings.departments_of(dialogue)}
+    lead = known.get(str(form.get("so_chu_tri", "")))
+    if lead is None:
+        return "need_department"
+    deadline = _date(str(form.get("han", "")))
+    if deadline is None:
+        return "bad_deadline"
+    partners = [known[p] for p in dict.fromkeys(map(str, form.getlist("so_phoi_hop")))
+                if p in known and p != lead.id]
+    by = f"console:{session.account.login}"
+    detail = f"{lead.name}; hạn {deadline:%d/%m/%Y}"
+    if partners:
+        detail += "; phối hợp: " + ", ".join(p.name for p in partners)
+    for cid in ids:
+        try:
+            await lifecycle.forward_cluster(
+                conn, dialogue, cid, lifecycle.Assignment(lead, deadline),
+                [lifecycle.Assignment(p, deadline) for p in partners], by=by,
+                now=console.now(), today=console.today())
+        except lifecycle.LifecycleError as exc:
+            raise _Refused(exc.code) from exc
+        await console.audit(conn, session, "forward", cid, detail)
+    return "forwarded"
+
+
+class _Refused(Exception):
+    """A bulk action refused part-way: the whole transaction is rolled back."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+_LIFECYCLE_CODES = {"deadline_past": "bad_deadline", "deadline_after_dialogue": "bad_deadline",
+                    "answer_deadline_passed": "answer_deadline_passed",
+                    "cluster_rejected": "cluster_rejected"}
 
 
 async def _cluster_or_404(conn, cluster_id: int) -> reports.ClusterSummary:
@@ -217,11 +249,14 @@ async def cluster_page(request: Request, console: Console, session: store.Sessio
         revisions = await store.answer_revisions(conn, cluster_id)
         submitted = await store.department_answers(conn, cluster_id)
         history = await store.audit_entries(conn, cluster_id=cluster_id, limit=200)
+        forwards = await lifecycle.forwards_of_cluster(conn, cluster_id)
+        steps = await lifecycle.steps_of_cluster(conn, cluster_id)
         await console.audit(conn, session, "view_cluster", cluster_id)
     dialogue = console.settings.dialogue(cluster.dialogue_id)
     return console.render(request, "cluster.html", cluster=cluster, dialogue=dialogue,
                           questions=questions, revisions=revisions, submitted=submitted,
-                          history=history, mask=mask_pii, today=console.today())
+                          history=history, mask=mask_pii, today=console.today(),
+                          forwards=forwards, steps=steps)
 
 
 @page(*STAFF_ROLES)

@@ -23,8 +23,8 @@ from .conftest import PASSWORD, add_account, ask, cluster_of
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DEPARTMENT = "Sở Tài chính"
-OTHER = "Sở Y tế"
+DEPARTMENT = "so-tai-chinh"  # Sở Tài chính
+OTHER = "so-y-te"  # Sở Y tế
 ANSWER = "Ngân hàng Chính sách xã hội cho hội viên vay tới 100 triệu đồng, lãi suất ưu đãi."
 
 pytestmark = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .conftest import ask, cluster_of, logged_in, page_csrf
 
-DEPARTMENT = "Sở Tài chính"
+DEPARTMENT = "so-tai-chinh"  # Sở Tài chính
 
 
 async def outbox(runtime, purpose: str) -> list:
@@ -33,10 +33,17 @@ async def test_forward_answer_publish_tells_the_member_in_her_channel(app, staff
                                            so_chu_tri=DEPARTMENT, han="2026-11-30")
     assert "ok=forwarded" in await bulk(staff, cum=str(cid), viec="forward",
                                         so_chu_tri=DEPARTMENT, han="2027-07-20",
-                                        so_phoi_hop="Sở Nội vụ")
+                                        so_phoi_hop="so-noi-vu")
     dept = await logged_in(app, "taichinh", "department", DEPARTMENT, runtime=staff_runtime)
     listing = await dept.get("/so")
-    assert "ngày" in listing.text and f"#{cid}" in listing.text
+    assert "Chủ trì" in listing.text and "231 ngày" in listing.text
+    assert f"/so/cum/{cid}" in listing.text
+    partner = await logged_in(app, "noivu", "department", "so-noi-vu", runtime=staff_runtime)
+    assert "Phối hợp" in (await partner.get("/so")).text
+    assert (await partner.get(f"/so/cum/{cid}")).status_code == 200
+    outsider = await logged_in(app, "yte", "department", "so-y-te", runtime=staff_runtime)
+    assert f"/so/cum/{cid}" not in (await outsider.get("/so")).text
+    assert (await outsider.get(f"/so/cum/{cid}")).status_code == 404
     token = await page_csrf(dept, f"/so/cum/{cid}")
     answer = "Chị liên hệ Ngân hàng Chính sách xã hội huyện để vay tới 100 triệu đồng."
     done = await dept.post(f"/so/cum/{cid}/tra-loi", data={"csrf": token, "tra_loi": answer})
@@ -56,6 +63,7 @@ async def test_forward_answer_publish_tells_the_member_in_her_channel(app, staff
     await staff.post(f"/tra-loi/{answer_id}", data={"csrf": token, "viec": "publish"})
     assert len(await outbox(staff_runtime, "answer")) == 1
     history = (await staff.get(f"/cum/{cid}")).text
+    assert "Chủ trì" in history and "Phối hợp" in history  # the lifecycle's forwards
     for action in ("Chuyển sở, ngành", "Sở, ngành gửi câu trả lời", "Công bố câu trả lời"):
         assert action in history
 

@@ -13,8 +13,8 @@ from storage import console as store
 
 from .conftest import PASSWORD, add_account, ask, client, cluster_of, log_in, logged_in, page_csrf
 
-DEPARTMENT = "Sở Tài chính"
-OTHER = "Sở Y tế"
+DEPARTMENT = "so-tai-chinh"  # Sở Tài chính
+OTHER = "so-y-te"  # Sở Y tế
 
 
 async def test_every_page_but_login_and_health_needs_a_session(app, staff_runtime):
