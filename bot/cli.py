@@ -491,3 +491,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from . import webhooks as _webhooks  # noqa: E402,F401  registers `webhook`
+
+# The console's commands (`web`, `user`) register themselves with @command.
+from .web import commands as _web_commands  # noqa: E402, F401

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from handlers.domain import Department, Dialogue, Hotline, Settings
 from handlers.text import fold
 
-__all__ = ["DEMO_CONFIG", "Config", "ConfigError", "Secret", "load_config"]
+__all__ = ["DEMO_CONFIG", "Config", "ConfigError", "Secret", "WebSettings", "load_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
@@ -42,6 +42,23 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self.value)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """[web]: the console for staff, departments and safety officers (docs/console.md)."""
+
+    enabled: bool = False  # `run` serves the console too
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # how staff reach it (links in chat digests and alerts)
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    cookie_secure: str = "auto"  # "auto": Secure when the request came over HTTPS
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)  # may set X-Forwarded-For/-Proto
+    login_max_failures: int = 5  # per account, within lock_minutes
+    address_max_failures: int = 20  # per client address, within lock_minutes
+    lock_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,7 @@ class Config:
     backup_dir: Path = Path("data/backups")
     backup_time: dt.time = dt.time(2, 30)
     backup_keep: int = 14
+    web: WebSettings = WebSettings()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
@@ -296,6 +314,35 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         backup_dir=_relative(path, r.get("backup.dir", str, "data/backups")),
         backup_time=_time(r, "backup.time", "02:30"),
         backup_keep=_backup_keep(r),
+        web=_web(r),
+    )
+
+
+def _web(r: _Reader) -> WebSettings:
+    d = WebSettings()
+    secure = r.get("web.cookie_secure", (str, bool), d.cookie_secure)
+    secure = {True: "true", False: "false"}.get(secure, secure)
+    if secure not in ("auto", "true", "false"):
+        raise ConfigError(f'{r.path}: `web.cookie_secure` must be "auto", true or false')
+    public_url = r.get("web.public_url", str, "").rstrip("/")
+    if public_url and not re.match(r"^https?://[^\s/]+", public_url):
+        raise ConfigError(f'{r.path}: `web.public_url` must be an http(s) URL like '
+                          '"https://hoi.example.vn"')
+    return WebSettings(
+        enabled=r.get("web.enabled", bool, d.enabled, fix="Write true or false (no quotes)."),
+        host=r.get("web.host", str, d.host),
+        port=_bounded(r, "web.port", d.port, 65535),
+        public_url=public_url,
+        session_idle_minutes=_bounded(r, "web.session_idle_minutes", d.session_idle_minutes,
+                                      24 * 60),
+        session_max_hours=_bounded(r, "web.session_max_hours", d.session_max_hours, 7 * 24),
+        cookie_secure=secure,
+        trusted_proxies=tuple(_str_list(r, "web.trusted_proxies")) if "trusted_proxies" in
+        r.get("web", dict, {}) else d.trusted_proxies,
+        login_max_failures=_bounded(r, "web.login_max_failures", d.login_max_failures, 100),
+        address_max_failures=_bounded(r, "web.address_max_failures", d.address_max_failures,
+                                      1000),
+        lock_minutes=_bounded(r, "web.lock_minutes", d.lock_minutes, 24 * 60),
     )
 
 

@@ -86,6 +86,7 @@ async def _serve(config: Config, database: Path | None) -> int:
     started: list[Channel] = []
     failures: list[str] = []
     scheduler = None
+    console: asyncio.Task[None] | None = None
     try:
         for spec in CHANNELS:
             if spec.open is None or not config.channel(spec.name).enabled:
@@ -107,8 +108,18 @@ async def _serve(config: Config, database: Path | None) -> int:
         from .scheduler import start_scheduler
 
         scheduler = await start_scheduler(runtime, started)
+        if config.web.enabled:  # [web] enabled = true: the console on the same runtime
+            from .web.server import serve_console
+
+            console = asyncio.create_task(serve_console(runtime, stop=stop))
         await stop.wait()
     finally:
+        stop.set()
+        if console is not None:
+            try:
+                await console
+            except Exception:
+                log.exception("the console did not stop cleanly")
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         for channel in started:
