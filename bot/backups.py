@@ -129,7 +129,7 @@ async def _redo_erasures(db: Database, config: Config, erased: files.Erasures) -
         for row in rows:
             now_row = erased.users.get(row["id"])
             same = now_row is not None and now_row[0] == row["created_at"]
-            if same and now_row[1] is None:
+            if same and now_row is not None and now_row[1] is None:
                 continue  # still there, not deleted
             if not same and row["consent_at"] is None and await q.forget_declined_user(
                     conn, row["id"]):

@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
 
     Example: TELEGRAM_BOT_TOKEN=123:ABC python -m bot run
     """
-    from .service import run_service
+    from .service import enabled_channels, run_service
 
     if config.demo:
         print(f"{config.path} là cấu hình chạy thử (`[bot] demo = true`): không chạy bot thật "
@@ -139,7 +139,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
               "production config (--config PATH); try the demo with `python -m bot demo`.",
               file=sys.stderr)
         return 2
-    if not config.telegram_token and not config.zalo_token:
+    if not enabled_channels(config):
         print(
             "Chưa có token nào. Đặt biến môi trường TELEGRAM_BOT_TOKEN (token từ @BotFather) "
             "và/hoặc ZALO_BOT_TOKEN rồi chạy lại, ví dụ:\n"
@@ -445,6 +445,8 @@ def cmd_cluster(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+from . import cli_report  # noqa: E402, F401  (registers `report`: issue 16)
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -487,3 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+from . import webhooks as _webhooks  # noqa: E402,F401  registers `webhook`
+
+# The console's commands (`web`, `user`) register themselves with @command.
+from .web import commands as _web_commands  # noqa: E402, F401

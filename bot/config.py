@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.domain import Dialogue, Hotline, Settings
+from handlers.domain import Department, Dialogue, Hotline, Settings
+from handlers.text import fold
 
-__all__ = ["DEMO_CONFIG", "Config", "ConfigError", "Secret", "load_config"]
+__all__ = ["DEMO_CONFIG", "Config", "ConfigError", "Secret", "WebSettings", "load_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
@@ -44,21 +45,31 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """[web]: the console for staff, departments and safety officers (docs/console.md)."""
+
+    enabled: bool = False  # `run` serves the console too
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # how staff reach it (links in chat digests and alerts)
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    cookie_secure: str = "auto"  # "auto": Secure when the request came over HTTPS
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)  # may set X-Forwarded-For/-Proto
+    login_max_failures: int = 5  # per account, within lock_minutes
+    address_max_failures: int = 20  # per client address, within lock_minutes
+    lock_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class Config:
     """Runtime configuration: transports, storage and schedule, plus the flows' `Settings`."""
 
     path: Path
     database: Path
     locale: Path
-    telegram_base_url: str
-    telegram_token: Secret
-    zalo_base_url: str
-    zalo_token: Secret
-    zalo_mode: str
-    zalo_webhook_secret: Secret
-    zalo_webhook_host: str
-    zalo_webhook_port: int
-    zalo_webhook_path: str
+    # Each channel's own settings, read by its adapter (bot/channels/registry.py): name → object.
+    channels: Mapping[str, Any]
     digest_time: dt.time
     similar_threshold: float
     join_threshold: float
@@ -77,11 +88,31 @@ class Config:
     backup_dir: Path = Path("data/backups")
     backup_time: dt.time = dt.time(2, 30)
     backup_keep: int = 14
+    web: WebSettings = WebSettings()
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
-        return tuple(s.value for s in (self.telegram_token, self.zalo_token,
-                                       self.zalo_webhook_secret) if s)
+        return tuple(v for settings in self.channels.values() for v in settings.secrets())
+
+    def channel(self, name: str) -> Any:
+        """The settings of one channel ([telegram], [zalo]…), as its adapter reads them."""
+        return self.channels[name]
+
+    def with_channel(self, name: str, **changes: Any) -> Config:
+        """A copy with some of one channel's settings changed (tests, benches)."""
+        import dataclasses
+
+        updated = dataclasses.replace(self.channels[name], **changes)
+        return dataclasses.replace(self, channels={**self.channels, name: updated})
+
+    # Kept for code outside bot/channels that asks only whether a token is set.
+    @property
+    def telegram_token(self) -> Secret:
+        return self.channels["telegram"].token
+
+    @property
+    def zalo_token(self) -> Secret:
+        return self.channels["zalo"].token
 
 
 def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -233,11 +264,11 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "
             f"`matching.review_threshold` ({review})"
         )
-    dialogues = _dialogues(r, path)
-    mode = r.get("zalo.mode", str, "polling")
-    if mode not in ("polling", "webhook"):
-        raise ConfigError(f'{path}: `zalo.mode` must be "polling" or "webhook", got {mode!r}')
-    staff = {ch: _staff(r, ch) for ch in ("telegram", "zalo", "terminal")}
+    departments, dialogues = _resolve_departments(r, _dialogues(r, path))
+    from .channels.registry import CHANNELS  # here: the adapters' settings import this module
+
+    channels = {spec.name: spec.read_settings(r, env) for spec in CHANNELS}
+    staff = {name: _staff(r, name) for name in channels}
     settings = Settings(
         union_name=r.get("bot.union_name", str, "Hội LHPN tỉnh"),
         timezone=tz,
@@ -252,26 +283,24 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         dialogues=dialogues,
         staff_ids={ch: ids for ch, (ids, _) in staff.items()},
         staff_chats={ch: chat for ch, (_, chat) in staff.items() if chat},
-        leaders=_leaders(r),
+        leaders=_leaders(r, tuple(channels)),
         commune_contacts=_str_map(r, "communes.contacts"),
         invite_valid_days=_bounded(r, "invites.valid_days", 7, 90),
         invite_max_failures=_bounded(r, "invites.max_failures", 5, 100),
         invite_lock_minutes=_bounded(r, "invites.lock_minutes", 60, 7 * 24 * 60),
         leaders_see_member_texts=r.get("leaders_view.member_texts", bool, False),
+        departments=departments,
+        remind_days_before=_bounded(r, "lifecycle.remind_days_before", 3, 30),
+        signer_name=r.get("reports.signer_name", str, ""),
+        signer_position=r.get("reports.signer_position", str, "CHỦ TỊCH"),
+        signer_on_behalf=r.get("reports.signer_on_behalf", str, "TM. BAN THƯỜNG VỤ"),
+        report_number=r.get("reports.number", str, ""),
     )
     return Config(
         path=path,
         database=_relative(path, r.get("bot.database", str, "data/doithoai.db")),
         locale=_relative(path, r.get("bot.locale", str, "locales/vi.toml")),
-        telegram_base_url=_url(r, "telegram.base_url", "https://api.telegram.org/bot"),
-        telegram_token=Secret(env.get("TELEGRAM_BOT_TOKEN", "").strip()),
-        zalo_base_url=_url(r, "zalo.base_url", "https://bot-api.zaloplatforms.com/bot"),
-        zalo_token=Secret(env.get("ZALO_BOT_TOKEN", "").strip()),
-        zalo_mode=mode,
-        zalo_webhook_secret=Secret(env.get("ZALO_WEBHOOK_SECRET", "").strip()),
-        zalo_webhook_host=r.get("zalo.webhook_host", str, "127.0.0.1"),
-        zalo_webhook_port=_positive(r, "zalo.webhook_port", 8088),
-        zalo_webhook_path=r.get("zalo.webhook_path", str, "/zalo/webhook"),
+        channels=channels,
         digest_time=_time(r, "digest.time", "07:30"),
         similar_threshold=similar,
         join_threshold=join,
@@ -285,6 +314,35 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         backup_dir=_relative(path, r.get("backup.dir", str, "data/backups")),
         backup_time=_time(r, "backup.time", "02:30"),
         backup_keep=_backup_keep(r),
+        web=_web(r),
+    )
+
+
+def _web(r: _Reader) -> WebSettings:
+    d = WebSettings()
+    secure = r.get("web.cookie_secure", (str, bool), d.cookie_secure)
+    secure = {True: "true", False: "false"}.get(secure, secure)
+    if secure not in ("auto", "true", "false"):
+        raise ConfigError(f'{r.path}: `web.cookie_secure` must be "auto", true or false')
+    public_url = r.get("web.public_url", str, "").rstrip("/")
+    if public_url and not re.match(r"^https?://[^\s/]+", public_url):
+        raise ConfigError(f'{r.path}: `web.public_url` must be an http(s) URL like '
+                          '"https://hoi.example.vn"')
+    return WebSettings(
+        enabled=r.get("web.enabled", bool, d.enabled, fix="Write true or false (no quotes)."),
+        host=r.get("web.host", str, d.host),
+        port=_bounded(r, "web.port", d.port, 65535),
+        public_url=public_url,
+        session_idle_minutes=_bounded(r, "web.session_idle_minutes", d.session_idle_minutes,
+                                      24 * 60),
+        session_max_hours=_bounded(r, "web.session_max_hours", d.session_max_hours, 7 * 24),
+        cookie_secure=secure,
+        trusted_proxies=tuple(_str_list(r, "web.trusted_proxies")) if "trusted_proxies" in
+        r.get("web", dict, {}) else d.trusted_proxies,
+        login_max_failures=_bounded(r, "web.login_max_failures", d.login_max_failures, 100),
+        address_max_failures=_bounded(r, "web.address_max_failures", d.address_max_failures,
+                                      1000),
+        lock_minutes=_bounded(r, "web.lock_minutes", d.lock_minutes, 24 * 60),
     )
 
 
@@ -372,16 +430,16 @@ def _staff(r: _Reader, channel: str) -> tuple[frozenset[str], str]:
     return frozenset(str(v) for v in ids), "" if chat in (0, "") else str(chat)
 
 
-def _leaders(r: _Reader) -> dict[str, str]:
+def _leaders(r: _Reader, names: tuple[str, ...]) -> dict[str, str]:
     """[[leaders]] channel = "telegram", user_id = "123", commune = "Xã Nậm Tăm"."""
     out = {}
     for i, item in enumerate(r.get("leaders", list, [])):
         r.check(f"leaders[{i}]", item, dict,
                 'Write [[leaders]] with channel = "telegram", user_id = "…", commune = "…".')
         channel = r.check(f"leaders[{i}].channel", item.get("channel"), str)
-        if channel not in ("telegram", "zalo", "terminal"):
-            raise ConfigError(f'{r.path}: `leaders[{i}].channel` must be "telegram", "zalo" '
-                              'or "terminal"')
+        if channel not in names:
+            quoted = ", ".join(f'"{n}"' for n in names)
+            raise ConfigError(f"{r.path}: `leaders[{i}].channel` must be one of {quoted}")
         user_id = r.check(f"leaders[{i}].user_id", item.get("user_id"), (str, int))
         out[f"{channel}:{user_id}"] = r.check(f"leaders[{i}].commune", item.get("commune"), str)
     return out
@@ -469,3 +527,77 @@ def _dialogue(r: _Reader, key: str, item: Any) -> Dialogue:
             f"{r.path}: `{key}.summary_deadline` is before `{key}.answer_deadline`"
         )
     return d
+
+
+_DEPARTMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
+
+
+def _department_slug(name: str) -> str:
+    """The id of a department a dialogue names without a [[departments]] entry."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:60] or "so"
+
+
+def _chat_id(r: _Reader, key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    r.check(key, value, (int, str), "Use the chat id, e.g. -1001234567890.")
+    return "" if value in (0, "") else str(value)
+
+
+def _departments(r: _Reader) -> list[Department]:
+    """[[departments]] id = "so-y-te", name = "Sở Y tế", optional telegram_chat_id/zalo_chat_id."""
+    out: list[Department] = []
+    known = {"id", "name", "telegram_chat_id", "zalo_chat_id"}
+    for i, item in enumerate(r.get("departments", list, [])):
+        key = f"departments[{i}]"
+        r.check(key, item, dict, 'Write [[departments]] with id = "so-y-te", name = "Sở Y tế".')
+        for extra in sorted(set(item) - known):
+            raise ConfigError(f"{r.path}: unknown key `{key}.{extra}`; a department has "
+                              "id, name, telegram_chat_id, zalo_chat_id")
+        ident = r.check(f"{key}.id", item.get("id"), str, 'e.g. id = "so-y-te"')
+        if not _DEPARTMENT_ID.match(ident):
+            raise ConfigError(f"{r.path}: `{key}.id` must be lowercase letters, digits and '-'")
+        name = r.check(f"{key}.name", item.get("name"), str, 'e.g. name = "Sở Y tế"').strip()
+        if not name:
+            raise ConfigError(f"{r.path}: `{key}.name` is empty")
+        if any(d.id == ident for d in out):
+            raise ConfigError(f"{r.path}: `{key}.id` {ident!r} is used twice; ids are unique")
+        if any(d.name == name for d in out):
+            raise ConfigError(f"{r.path}: `{key}.name` {name!r} is used twice")
+        out.append(Department(
+            id=ident, name=name,
+            telegram_chat_id=_chat_id(r, f"{key}.telegram_chat_id", item.get("telegram_chat_id")),
+            zalo_chat_id=_chat_id(r, f"{key}.zalo_chat_id", item.get("zalo_chat_id")),
+        ))
+    return out
+
+
+def _resolve_departments(
+    r: _Reader, dialogues: tuple[Dialogue, ...]
+) -> tuple[tuple[Department, ...], tuple[Dialogue, ...]]:
+    """A dialogue's `departments` entry is a [[departments]] id, or a name (a [[departments]]
+    name, or a department known only by name: its id is then made from the name)."""
+    departments = _departments(r)
+    resolved = []
+    for i, d in enumerate(dialogues):
+        ids, names = [], []
+        for j, entry in enumerate(d.departments):
+            entry = entry.strip()
+            found = next((x for x in departments if entry in (x.id, x.name)), None)
+            if found is None:
+                slug = _department_slug(entry)
+                clash = next((x for x in departments if x.id == slug), None)
+                if clash is not None:
+                    raise ConfigError(
+                        f"{r.path}: `dialogues[{i}].departments[{j}]` {entry!r} is not a "
+                        f"department; did you mean {clash.id!r} ({clash.name})?")
+                found = Department(id=slug, name=entry)
+                departments.append(found)
+            if found.id in ids:
+                raise ConfigError(f"{r.path}: `dialogues[{i}].departments[{j}]` {entry!r} "
+                                  "is listed twice")
+            ids.append(found.id)
+            names.append(found.name)
+        resolved.append(dataclasses.replace(d, departments=tuple(names),
+                                            department_ids=tuple(ids)))
+    return tuple(departments), tuple(resolved)

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from handlers import formats
 from handlers.domain import Dialogue, Settings, Status
+from handlers.followup import days_left_text, overdue_text
 from handlers.locale import Locale
 from handlers.privacy import published_text
+from storage import lifecycle as lc
 from storage import queries as q
 from storage import reports
 from storage.db import Database
-
-from .charts import render_digest_chart
 
 __all__ = ["Digest", "build_digest", "due_today", "send_daily_digest"]
 
@@ -41,7 +42,7 @@ async def build_digest(
     day = now.astimezone(settings.timezone).date()
     new_count = await reports.new_questions_since(conn, since)
     dialogues = _digest_dialogues(settings, day)
-    parts = [locale.t("digest.title", date=day.strftime("%d/%m/%Y"))]
+    parts = [locale.t("digest.title", date=formats.day(day))]
     chart = None
     if new_count == 0:
         parts.append(locale.t("digest.nothing_new"))
@@ -66,10 +67,13 @@ async def _dialogue_section(
     clusters: list[reports.ClusterSummary], since: str, day: dt.date, new_count: int,
 ) -> str:
     new_here = await reports.new_questions_since(conn, since, dialogue.id)
-    overdue = [c for c in clusters if c.overdue(day)]
+    # Late: forwards past their own date and, once the dialogue's answer deadline passed,
+    # every unanswered cluster, forwarded or not (storage/lifecycle.py).
+    overdue = await lc.overdue(conn, dialogue, day)
     urgent = [c for c in clusters if c.urgent and c.status not in (
         Status.ANSWERED, Status.REJECTED)]
-    if not (new_here or overdue or urgent):
+    deadlines = _deadline_lines(locale, dialogue, day, bool(overdue))
+    if not (new_here or overdue or urgent or deadlines):
         return ""
     total_people = sum(c.total for c in clusters)
     lines = [locale.t("digest.dialogue", title=dialogue.title, new=new_here,
@@ -91,15 +95,27 @@ async def _dialogue_section(
         if communes:
             shown = ", ".join(f"{name} {n}" for name, n in communes[:15])
             lines.append(locale.t("digest.by_commune", communes=shown))
+    lines.extend(deadlines)
     if overdue:
-        lines.append(locale.t("digest.overdue", count=len(overdue)))
-        by_department: dict[str, list[int]] = {}
-        for c in overdue:
-            by_department.setdefault(c.department, []).append(c.id)
-        for department, ids in sorted(by_department.items()):
-            lines.append(locale.t("digest.overdue_department", department=department,
-                                  ids=", ".join(f"#{i}" for i in ids)))
+        lines.append(overdue_text(locale.t, dialogue, overdue, day))
     return "\n".join(lines)
+
+
+DEADLINE_AHEAD_DAYS = 14  # the dialogue's own deadlines show in the digest from this close
+
+
+def _deadline_lines(locale: Locale, dialogue: Dialogue, day: dt.date, late: bool) -> list[str]:
+    """The answer deadline and the summary deadline (to the People's Committee), when near,
+    or past while something is still late."""
+    lines = []
+    for key, deadline in (("answer_deadline", dialogue.answer_deadline),
+                          ("summary_deadline", dialogue.summary_deadline)):
+        days = (deadline - day).days
+        if 0 <= days <= DEADLINE_AHEAD_DAYS or (days < 0 and late):
+            lines.append(locale.t(f"lifecycle.digest.{key}",
+                                  deadline=formats.day(deadline),
+                                  when=days_left_text(locale.t, days)))
+    return lines
 
 
 def _line(locale: Locale, c: reports.ClusterSummary) -> str:
@@ -120,8 +136,11 @@ async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialo
     for number, name in enumerate(dialogue.topics, 1):
         per_topic.append((f"{number}. {name}", sum(c.total for c in clusters
                                                     if c.topic == number)))
-    offset = settings.timezone.utcoffset(now.replace(tzinfo=None)).total_seconds() // 3600
+    utc_offset = settings.timezone.utcoffset(now.replace(tzinfo=None)) or dt.timedelta()
+    offset = utc_offset.total_seconds() // 3600
     per_day = await reports.counts_by_day(conn, dialogue.id, int(offset))
+    from .charts import render_digest_chart  # matplotlib costs ~1 s to import: only when drawn
+
     return render_digest_chart(per_topic, per_day, dialogue.title)
 
 

@@ -109,8 +109,8 @@ def _legacy_communes(config: Config) -> Finding | None:
 
 
 async def _channel(config: Config, channel: str, http: httpx.AsyncClient) -> list[Finding]:
-    token = config.telegram_token if channel == "telegram" else config.zalo_token
-    base = config.telegram_base_url if channel == "telegram" else config.zalo_base_url
+    token = config.channel(channel).token
+    base = config.channel(channel).base_url
     name = channel.capitalize()
     env = "TELEGRAM_BOT_TOKEN" if channel == "telegram" else "ZALO_BOT_TOKEN"
     if not token:

@@ -37,11 +37,18 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = [
+    "FORWARD_LATE",
+    "FORWARD_ON_TIME",
+    "FORWARD_OPEN",
+    "FORWARD_OVERDUE",
     "STATUS_ANSWERED",
     "STATUS_ORDER",
     "STATUS_REJECTED",
     "ExportCluster",
     "ExportData",
+    "ExportDepartment",
+    "ExportForward",
+    "department_rows",
     "sheet_title",
     "write_docx",
     "write_xlsx",
@@ -50,6 +57,41 @@ __all__ = [
 STATUS_ANSWERED = "Đã trả lời"
 STATUS_REJECTED = "Không phù hợp"
 STATUS_ORDER: tuple[str, ...] = ("Mới", "Đã duyệt", "Đã chuyển", STATUS_ANSWERED, STATUS_REJECTED)
+
+
+FORWARD_ON_TIME = "Đúng hạn"
+FORWARD_LATE = "Trả lời chậm"
+FORWARD_OPEN = "Chưa trả lời"
+FORWARD_OVERDUE = "Quá hạn, chưa trả lời"
+
+
+@dataclass(frozen=True)
+class ExportForward:
+    """One department a cluster went to (storage/lifecycle.py), with its dates."""
+
+    department: str
+    role: str  # "Chủ trì" | "Phối hợp"
+    deadline: date
+    forwarded_on: date | None
+    answered_on: date | None
+    state: str  # one of FORWARD_ON_TIME, FORWARD_LATE, FORWARD_OPEN, FORWARD_OVERDUE
+    answer: str = ""  # the department's written answer
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == FORWARD_OVERDUE
+
+
+@dataclass(frozen=True)
+class ExportDepartment:
+    """One line of the annex: how a department answered what was forwarded to it."""
+
+    name: str
+    forwarded: int
+    answered_on_time: int
+    answered_late: int
+    outstanding: int
+    overdue: int  # of the outstanding, past their deadline
 
 
 @dataclass(frozen=True)
@@ -67,6 +109,11 @@ class ExportCluster:
     answer: str  # written answer, "" if none
     answered_by: str  # answering agency, "" if none
     urgent: bool = False
+    number: int = 0  # the cluster number staff see (#12); 0: unknown
+    receipts: tuple[str, ...] = ()  # receipt codes of its questions (none for a disclosure)
+    official: bool = True  # `text` is staff's official wording (/noidung), not the masked raw
+    forwards: tuple[ExportForward, ...] = ()  # lead first, then co-operating
+    followup: str = ""  # after the dialogue: the commitment or the result, one line
 
     @property
     def total(self) -> int:
@@ -87,6 +134,8 @@ class ExportData:
     answer_deadline: date | None = None
     signer_title: str = "TM. BAN THƯỜNG VỤ"  # "\n" starts a new line, e.g. "…\nCHỦ TỊCH"
     signer_name: str = ""
+    departments: tuple[ExportDepartment, ...] = ()  # the annex, in the dialogue's order
+    document_number: str = ""  # before "/BC-HPN"; "" leaves room for the clerk
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -175,7 +224,27 @@ _TOPIC_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Khẩn", 7),
     ("Nội dung trả lời", 55),
     ("Cơ quan trả lời", 22),
+    ("Số cụm", 8),
+    ("Mã câu hỏi", 18),
+    ("Sở phối hợp", 24),
+    ("Ngày chuyển", 12),
+    ("Ngày trả lời", 12),
+    ("Theo dõi sau đối thoại", 40),
 )
+_DEPARTMENT_COLUMNS: tuple[tuple[str, float], ...] = (
+    ("STT", 6),
+    ("Số cụm", 8),
+    ("Mã câu hỏi", 18),
+    ("Nội dung câu hỏi, kiến nghị", 55),
+    ("Vai trò", 10),
+    ("Ngày chuyển", 12),
+    ("Hạn trả lời", 12),
+    ("Ngày trả lời", 12),
+    ("Tình trạng", 16),
+    ("Nội dung trả lời của sở, ngành", 55),
+)
+_ANNEX_HEADERS = ("Sở, ban, ngành", "Số nội dung được chuyển", "Trả lời đúng hạn",
+                  "Trả lời chậm", "Chưa trả lời", "Trong đó quá hạn")
 _SUMMARY_WIDTHS = (58, 14, 14, 14, 14, 14)
 _DATE_FORMAT = "dd/mm/yyyy"
 _LINE_PT = 15  # default row height of Calibri 11
@@ -185,6 +254,8 @@ _XL_FONT = "Calibri"
 _BOLD = Font(name=_XL_FONT, bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _URGENT_FILL = PatternFill("solid", fgColor="FCE4E4")
+_OVERDUE_FILL = PatternFill("solid", fgColor="F8CBAD")
+_OVERDUE_FONT = Font(name=_XL_FONT, bold=True, color="9C0006")
 _THIN = Side(style="thin", color="999999")
 _GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
@@ -262,6 +333,12 @@ def _write_topic_sheet(ws: Worksheet, section: _Section) -> None:
             "Khẩn" if c.urgent else "",
             _clean(c.answer),
             c.answered_by,
+            c.number or None,
+            ", ".join(c.receipts),
+            "; ".join(f.department for f in c.forwards if f.role != "Chủ trì"),
+            min((f.forwarded_on for f in c.forwards if f.forwarded_on), default=None),
+            _lead_answered(c),
+            _one_line(c.followup),
         )
         for col, value in enumerate(values, start=1):
             _put(ws, row, col, value, _DATE_FORMAT if isinstance(value, date) else "")
@@ -277,6 +354,62 @@ def _write_topic_sheet(ws: Worksheet, section: _Section) -> None:
     _print_setup(ws, section.label)
 
 
+def _lead_answered(c: ExportCluster) -> date | None:
+    lead = next((f for f in c.forwards if f.role == "Chủ trì"), None)
+    return lead.answered_on if lead else None
+
+
+def department_rows(data: ExportData, department: str
+                    ) -> list[tuple[ExportCluster, ExportForward]]:
+    """The clusters forwarded to one department, soonest deadline first (its Excel sheet)."""
+    found = [(c, f) for c in data.clusters for f in c.forwards if f.department == department]
+    return sorted(found, key=lambda cf: (cf[1].deadline, cf[0].number))
+
+
+def _write_department_sheet(ws: Worksheet, data: ExportData, department: str) -> int:
+    """One sheet per department: dates, state, overdue rows highlighted; how many rows."""
+    for col, (header, width) in enumerate(_DEPARTMENT_COLUMNS, start=1):
+        _put(ws, 1, col, header)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    _style_header_row(ws, 1, len(_DEPARTMENT_COLUMNS))
+    widths = [width for _, width in _DEPARTMENT_COLUMNS]
+    _fit_height(ws, 1, widths)
+    found = department_rows(data, department)
+    for index, (c, f) in enumerate(found, start=1):
+        row = index + 1
+        values: tuple[object, ...] = (
+            index, c.number or None, ", ".join(c.receipts), _one_line(c.text), f.role,
+            f.forwarded_on, f.deadline, f.answered_on, f.state, _clean(f.answer),
+        )
+        for col, value in enumerate(values, start=1):
+            _put(ws, row, col, value, _DATE_FORMAT if isinstance(value, date) else "")
+            cell = ws.cell(row=row, column=col)
+            cell.alignment = _WRAP_TOP
+            cell.border = _GRID
+            if f.overdue:
+                cell.fill = _OVERDUE_FILL
+        if f.overdue:
+            ws.cell(row=row, column=9).font = _OVERDUE_FONT
+        _fit_height(ws, row, widths)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(_DEPARTMENT_COLUMNS))}{len(found) + 1}"
+    _print_setup(ws, department)
+    return len(found)
+
+
+def _write_department_table(ws: Worksheet, row: int, data: ExportData) -> int:
+    _heading(ws, row, "THEO SỞ, BAN, NGÀNH")
+    row += 1
+    _summary_row(ws, row, _ANNEX_HEADERS)
+    _style_header_row(ws, row, len(_ANNEX_HEADERS))
+    _fit_height(ws, row, _SUMMARY_WIDTHS)
+    for d in data.departments:
+        row += 1
+        _summary_row(ws, row, (d.name, d.forwarded, d.answered_on_time, d.answered_late,
+                               d.outstanding, d.overdue), "0")
+    return row + 1
+
+
 def _lines(text: str, width: float) -> int:
     per_line = max(1, int(width))  # a width unit is one "0"; most letters are no wider
     return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
@@ -285,7 +418,10 @@ def _lines(text: str, width: float) -> int:
 def _fit_height(ws: Worksheet, row: int, widths: Sequence[float]) -> None:
     # Neither openpyxl nor LibreOffice's import sizes wrapped rows, and Excel never does for
     # merged cells, so estimate the height instead of leaving one clipped line.
-    cells = zip(ws[row], widths, strict=False)
+    # Only the columns that have a width: `ws[row]` would scan the whole sheet for its last
+    # column on every row (quadratic: seconds for a thousand rows).
+    [cells_of_row] = ws.iter_rows(min_row=row, max_row=row, max_col=len(widths))
+    cells = zip(cells_of_row, widths, strict=False)
     lines = max((_lines(c.value, w) for c, w in cells if isinstance(c.value, str)), default=1)
     ws.row_dimensions[row].height = _LINE_PT * min(lines, _MAX_LINES)
 
@@ -329,7 +465,9 @@ def _write_summary(ws: Worksheet, data: ExportData, sections: Sequence[_Section]
         row += 1
     row = _write_totals(ws, row + 1, data.clusters)
     row = _write_topic_table(ws, row + 1, sections)
-    _write_status_table(ws, row + 1, data.clusters)
+    row = _write_status_table(ws, row + 1, data.clusters)
+    if data.departments:
+        _write_department_table(ws, row + 1, data)
     _print_setup(ws, data.dialogue_title, landscape=False)
 
 
@@ -406,7 +544,8 @@ def _write_status_table(ws: Worksheet, row: int, clusters: Sequence[ExportCluste
 
 
 def write_xlsx(data: ExportData, out: Path | BinaryIO) -> None:
-    """Summary sheet "Tổng hợp", then one filterable sheet per topic (biggest cluster first)."""
+    """Summary sheet "Tổng hợp", one filterable sheet per topic (biggest cluster first), then
+    one per department forwarded anything (its clusters, dates, overdue rows in red)."""
     sections = _sections(data)
     wb = Workbook()
     summary = wb.active
@@ -416,6 +555,9 @@ def write_xlsx(data: ExportData, out: Path | BinaryIO) -> None:
     taken = {_SUMMARY_SHEET.lower()}
     for section in sections:
         _write_topic_sheet(wb.create_sheet(sheet_title(section.label, taken)), section)
+    for d in data.departments:
+        if d.forwarded:
+            _write_department_sheet(wb.create_sheet(sheet_title(d.name, taken)), data, d.name)
     wb.properties.title = _clean(data.dialogue_title)
     wb.properties.creator = _clean(data.issuing_body)
     wb.save(_save_target(out))
@@ -435,9 +577,9 @@ _CELL_PADDING = Cm(0.1)
 _MOTTO = "Độc lập - Tự do - Hạnh phúc"
 _MOTTO_WIDTH = Cm(6.0)  # measured with Liberation Serif Bold 14 (metric twin of TNR)
 _BOLD_CAPS_CM_PER_CHAR = 0.27  # TNR bold 13 uppercase, measured on "HỘI LHPN TỈNH LAI CHÂU"
-_DOC_NUMBER = "Số:        /BC-HPN"  # left blank: the number is given when the report is registered
-_DOC_TYPE = "TỔNG HỢP"
-_DOC_SUBJECT = "Ý kiến, kiến nghị của cán bộ, hội viên, phụ nữ"
+_DOC_CODE = "BC-HPN"  # báo cáo → BC (NĐ 30, Phụ lục III); the number is given at registration
+_DOC_TYPE = "BÁO CÁO"  # agrees with the code
+_DOC_SUBJECT = "Tổng hợp ý kiến, kiến nghị của cán bộ, hội viên, phụ nữ"
 _RECIPIENTS = ("UBND tỉnh (b/c);", "Các sở, ban, ngành liên quan;", "Lưu: VT.")
 # The Word summary goes to the People's Committee: off-theme questions are not forwarded.
 _DOCX_EXCLUDED = frozenset({STATUS_REJECTED})
@@ -661,11 +803,16 @@ def _add_letterhead(doc: DocxDocument, data: ExportData) -> None:
     # NĐ 30: a line 1/3-1/2 as long as the issuing body's name.
     estimated = Cm(len(issuing) * _BOLD_CAPS_CM_PER_CHAR * 0.4)
     _rule(left, Length(max(Cm(1.5), estimated)), Length(_LEFT_COL - _CELL_PADDING * 2))
-    _centered(left, _DOC_NUMBER, size=_HEADER_PT, space_before=6)
+    _centered(left, _doc_number(data), size=_HEADER_PT, space_before=6)
     _centered(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=_HEADER_PT, bold=True, first=True)
     _centered(right, _MOTTO, size=_BODY_PT, bold=True)
     _rule(right, _MOTTO_WIDTH, Length(_RIGHT_COL - _CELL_PADDING * 2))
     _centered(right, _place_date(data.place, data.generated_on), italic=True, space_before=6)
+
+
+def _doc_number(data: ExportData) -> str:
+    number = _one_line(data.document_number)
+    return f"Số: {number}/{_DOC_CODE}" if number else f"Số:        /{_DOC_CODE}"
 
 
 def _dialogue_phrase(title: str) -> str:
@@ -736,12 +883,16 @@ def _add_intro(
             f"Đến nay, đã có {answered}/{len(clusters)} nhóm ý kiến, kiến nghị được "
             "cơ quan chức năng trả lời bằng văn bản.",
         )
+    deadlines = {f.deadline for c in clusters for f in c.forwards}
     if data.answer_deadline is not None:
-        _body(
-            doc,
-            "Đề nghị các sở, ban, ngành trả lời bằng văn bản trước ngày "
-            f"{_ddmmyyyy(data.answer_deadline)}.",
-        )
+        deadlines.add(data.answer_deadline)
+    if len(deadlines) == 1:
+        _body(doc, "Đề nghị các sở, ban, ngành trả lời bằng văn bản trước ngày "
+              f"{_ddmmyyyy(deadlines.pop())}.")
+    elif deadlines:
+        # Items carry their own deadlines: the intro must not contradict them.
+        _body(doc, "Đề nghị các sở, ban, ngành trả lời bằng văn bản theo thời hạn ghi tại "
+              f"từng nội dung, chậm nhất ngày {_ddmmyyyy(max(deadlines))}.")
 
 
 def _roman(n: int) -> str:
@@ -773,7 +924,14 @@ def _add_cluster(doc: DocxDocument, index: int, c: ExportCluster) -> None:
         _run(par, "(Khẩn) ", bold=True)
     _run(par, _one_line(c.text) + " ")
     _run(par, _count_phrase(c), italic=True)
-    if c.department:
+    lead = [f for f in c.forwards if f.role == "Chủ trì"]
+    helpers = [f for f in c.forwards if f.role != "Chủ trì"]
+    if lead:
+        line = f"- Đơn vị chủ trì trả lời: {_forward_phrase(lead[0])}"
+        if helpers:
+            line += "; phối hợp: " + "; ".join(_forward_phrase(f) for f in helpers)
+        _body(doc, line + ".")
+    elif c.department:
         line = f"- Đơn vị được đề nghị trả lời: {_one_line(c.department)}"
         if c.deadline is not None:
             line += f" (hạn trả lời: {_ddmmyyyy(c.deadline)})"
@@ -786,6 +944,14 @@ def _add_cluster(doc: DocxDocument, index: int, c: ExportCluster) -> None:
         _run(par, answer[0])
         for extra in answer[1:]:
             _body(doc, extra)
+    if c.followup:
+        par = _body(doc)
+        _run(par, "- Sau đối thoại: ", bold=True, italic=True)
+        _run(par, _one_line(c.followup))
+
+
+def _forward_phrase(f: ExportForward) -> str:
+    return f"{_one_line(f.department)} (hạn {_ddmmyyyy(f.deadline)})"
 
 
 def _add_sections(doc: DocxDocument, sections: Sequence[_Section]) -> None:
@@ -824,6 +990,49 @@ def _add_closing(doc: DocxDocument, data: ExportData) -> None:
     _centered(right, _one_line(data.signer_name), bold=True, space_before=72)
 
 
+def _add_annex(doc: DocxDocument, data: ExportData) -> None:
+    """PHỤ LỤC: per department, what was forwarded and how it was answered."""
+    par = _centered(doc, "PHỤ LỤC", bold=True)
+    par.paragraph_format.page_break_before = True
+    _centered(doc, "Tình hình trả lời ý kiến, kiến nghị theo sở, ban, ngành", bold=True)
+    number = _one_line(data.document_number) or "     "
+    _centered(doc, f"(Kèm theo Báo cáo số {number}/{_DOC_CODE} ngày "
+                   f"{_ddmmyyyy(data.generated_on)} của {_one_line(data.issuing_body)})",
+              italic=True, space_after=6)
+    headers = ("STT", *_ANNEX_HEADERS)
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
+        _annex_cell(cell, text, bold=True)
+    table.autofit = False
+    totals = [0] * 5
+    for i, d in enumerate(data.departments, start=1):
+        figures = (d.forwarded, d.answered_on_time, d.answered_late, d.outstanding, d.overdue)
+        totals = [t + f for t, f in zip(totals, figures, strict=True)]
+        cells = table.add_row().cells
+        for j, (cell, value) in enumerate(zip(cells, (str(i), d.name, *map(str, figures)),
+                                                 strict=True)):
+            _annex_cell(cell, value, left=j == 1)
+    cells = table.add_row().cells
+    for cell, value in zip(cells, ("", "Tổng cộng", *map(str, totals)), strict=True):
+        _annex_cell(cell, value, bold=True)
+    # Word reads the cell widths, LibreOffice the grid: set both (names need the room).
+    number_col, name_col = Cm(1.2), Cm(5.6)
+    figure = Length((_TEXT_WIDTH - number_col - name_col) // 5)
+    for col, width in zip(table.columns, (number_col, name_col, *[figure] * 5), strict=True):
+        col.width = width
+        for cell in col.cells:
+            cell.width = width
+
+
+def _annex_cell(cell: _Cell, text: str, bold: bool = False, left: bool = False) -> None:
+    par = cell.paragraphs[0]
+    _format(par, WD_ALIGN_PARAGRAPH.LEFT if left else WD_ALIGN_PARAGRAPH.CENTER,
+            space_after=0, space_before=2)
+    _run(par, text, size=12, bold=bold)
+
+
 def _one_line_keep_breaks(text: str) -> str:
     return "\n".join(_one_line(line) for line in text.splitlines() if line.strip())
 
@@ -846,6 +1055,8 @@ def write_docx(data: ExportData, out: Path | BinaryIO) -> None:
     _add_intro(doc, data, clusters, len(data.clusters) - len(clusters), len(kept))
     _add_sections(doc, kept)
     _add_closing(doc, data)
+    if data.departments:
+        _add_annex(doc, data)
     doc.core_properties.title = f"{_DOC_TYPE} {_DOC_SUBJECT.lower()}"
     doc.core_properties.author = _clean(data.issuing_body)
     doc.core_properties.last_modified_by = _clean(data.issuing_body)

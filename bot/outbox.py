@@ -63,7 +63,8 @@ class OutboxWorker:
 
     def __init__(self, db: Database, channel: str, send: Send, *,
                  send_photo: SendPhoto | None = None, concurrency: int = 8,
-                 idle_seconds: float = 1.0, per_chat_seconds: float = 1.0) -> None:
+                 idle_seconds: float = 1.0, per_chat_seconds: float = 1.0,
+                 chat_id: str | None = None) -> None:
         self.db = db
         self.channel = channel
         self.send = send
@@ -71,6 +72,7 @@ class OutboxWorker:
         self.concurrency = concurrency
         self.idle_seconds = idle_seconds
         self.per_chat_seconds = per_chat_seconds
+        self.chat_id = chat_id  # only this chat's rows (a terminal session sends to its user)
         self._wake = asyncio.Event()
         self.sent = 0
         # Who holds a lease on a row: unique per worker, so a second sender never sends it too.
@@ -115,7 +117,8 @@ class OutboxWorker:
         await self._record_unmarked()
         async with self.db.transaction() as conn:
             pending = await q.claim_outbox(conn, self.channel, self.owner, batch,
-                                           now=self.db.clock(), lease=LEASE)
+                                           now=self.db.clock(), lease=LEASE,
+                                           chat_id=self.chat_id)
         pending = [m for m in pending if m.id not in self._unmarked]
         if not pending:
             return False

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.ask_question import AskQuestion
-from handlers.engine import Dispatcher, Services
+from handlers.engine import Dispatcher, Flow, Services
 from handlers.escalation import Safety, escalate_danger
 from handlers.leader import Leader
 from handlers.locale import Locale
@@ -70,7 +70,8 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
         matcher=matcher,
         clock=clock,
     )
-    flows = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), WhoAmI(), AskQuestion()]
+    flows: list[Flow] = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), WhoAmI(),
+                         AskQuestion()]
     spool = AlertSpool.beside(db.path)
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
     return Runtime(config, db, services, dispatcher, spool)

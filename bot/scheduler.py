@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -21,15 +20,18 @@ from storage import queries as q
 from storage.spool import Alert
 
 from .backups import backup_is_due, backup_now
+from .channels.base import Channel
 from .digest import due_today, send_daily_digest
+from .reminders import send_reminders
 from .runtime import Runtime
 
-__all__ = ["backup_job", "drain_alert_spool", "prune_now", "run_digest_now", "start_scheduler"]
+__all__ = ["backup_job", "drain_alert_spool", "prune_now", "run_digest_now", "run_reminders_now",
+           "start_scheduler"]
 
 SPOOL_SECONDS = 5
 
 
-async def drain_alert_spool(runtime: Runtime, channels: Sequence[Any] = ()) -> int:
+async def drain_alert_spool(runtime: Runtime, channels: Sequence[Channel] = ()) -> int:
     """Danger alerts kept outside the database: into the outbox, or sent directly."""
 
     async def enqueue(alert: Alert) -> None:
@@ -40,7 +42,7 @@ async def drain_alert_spool(runtime: Runtime, channels: Sequence[Any] = ()) -> i
                             dedupe_key=alert.key, priority=10, now=runtime.db.clock(),
                             about_user=woman.id if woman else None)
 
-    senders = {c.outbox.channel: c.outbox.send for c in channels}
+    senders = {c.name: c.send_queued for c in channels}
     delivered = await runtime.spool.drain(enqueue, senders)
     if delivered:
         log.info("%d spooled danger alert(s) delivered", delivered)
@@ -63,7 +65,7 @@ async def prune_now(runtime: Runtime) -> None:
 log = logging.getLogger(__name__)
 
 
-async def run_digest_now(runtime: Runtime, channels: Sequence[Any] = ()) -> bool:
+async def run_digest_now(runtime: Runtime, channels: Sequence[Channel] = ()) -> bool:
     """Claim and queue today's digest if nobody has; wake the channels' outbox workers."""
     services = runtime.services
     sent = await send_daily_digest(runtime.db, services.settings, services.locale,
@@ -83,13 +85,36 @@ async def backup_job(runtime: Runtime) -> None:
         log.error("scheduled backup failed (%s): see `python -m bot doctor`", type(exc).__name__)
 
 
-async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOScheduler:
+async def run_reminders_now(runtime: Runtime, channels: Sequence[Channel] = ()) -> int:
+    """Queue the deadline reminders due today that have not fired (bot/reminders.py)."""
+    services = runtime.services
+    try:
+        fired = await send_reminders(runtime.db, services.settings, services.locale,
+                                     services.clock())
+    except Exception as exc:  # a full disk must not stop the bot; tomorrow's run retries
+        log.warning("deadline reminders failed (%s)", type(exc).__name__)
+        return 0
+    if fired:
+        log.info("%d deadline reminder(s) queued", fired)
+        for channel in channels:
+            channel.outbox.wake()
+    return fired
+
+
+async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> AsyncIOScheduler:
     settings = runtime.config.settings
     at = runtime.config.digest_time
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     scheduler.add_job(
         run_digest_now, CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
         args=(runtime, channels), id="daily_digest", replace_existing=True,
+        misfire_grace_time=3600, coalesce=True, max_instances=1,
+    )
+    # Reminders with the digest, each day; the claim in `reminders` makes reruns no-ops.
+    scheduler.add_job(
+        run_reminders_now,
+        CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone),
+        args=(runtime, channels), id="deadline_reminders", replace_existing=True,
         misfire_grace_time=3600, coalesce=True, max_instances=1,
     )
     scheduler.add_job(drain_alert_spool, IntervalTrigger(seconds=SPOOL_SECONDS),
@@ -116,5 +141,6 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Any]) -> AsyncIOS
         # The bot was down (or started late) at today's slot: catch up now; the claim in
         # digest_runs makes this a no-op if today's digest already went out.
         await run_digest_now(runtime, channels)
+        await run_reminders_now(runtime, channels)
     return scheduler
 

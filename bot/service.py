@@ -15,19 +15,14 @@ from pathlib import Path
 from storage.lock import instance_lock
 
 from .backups import backup_before_upgrade
+from .channels.base import Channel
+from .channels.registry import CHANNELS
 from .config import Config
 from .runtime import open_runtime
 
 __all__ = ["alert_gap", "run_service"]
 
 log = logging.getLogger(__name__)
-
-
-def _network() -> type[Exception]:
-    """The network errors a channel meets at start-up: logged in one line, no traceback."""
-    from telegram.error import NetworkError
-
-    return NetworkError
 
 
 def alert_gap(config: Config, channels: list[str]) -> str | None:
@@ -56,8 +51,7 @@ async def run_service(config: Config, database: Path | None = None) -> int:
 
     Refuses (exit 2, naming the key) when no running channel has a staff chat for danger alerts.
     """
-    running = [name for name, token in (("telegram", config.telegram_token),
-                                         ("zalo", config.zalo_token)) if token]
+    running = enabled_channels(config)
     gap = alert_gap(config, running)
     if gap:
         print(gap, file=sys.stderr)
@@ -75,6 +69,12 @@ async def run_service(config: Config, database: Path | None = None) -> int:
         return await _serve(config, database)
 
 
+def enabled_channels(config: Config) -> list[str]:
+    """The channels `run` starts: those whose token is set."""
+    return [spec.name for spec in CHANNELS
+            if spec.open is not None and config.channel(spec.name).enabled]
+
+
 async def _serve(config: Config, database: Path | None) -> int:
     runtime = await open_runtime(config, database)
     runtime.spool.reserve()  # while the disk has room: alerts must reach it when it is full
@@ -83,45 +83,73 @@ async def _serve(config: Config, database: Path | None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    channels = []
-    if config.telegram_token:
-        from .channels.telegram import TelegramChannel
-
-        channels.append(("telegram", TelegramChannel(runtime)))
-    if config.zalo_token:
-        from .channels.zalo import ZaloChannel
-
-        channels.append(("zalo", ZaloChannel(runtime)))
-    started = []
-    for name, channel in channels:
-        try:
-            await channel.start()
-        except Exception as exc:
-            log.error("channel %s failed to start (%s); the others keep running", name,
-                      type(exc).__name__, exc_info=not isinstance(exc, OSError | _network()))
-            continue
-        log.info("channel %s started", name)
-        started.append((name, channel))
+    started: list[Channel] = []
+    failures: list[str] = []
     scheduler = None
-    if started:
+    console: asyncio.Task[None] | None = None
+    try:
+        for spec in CHANNELS:
+            if spec.open is None or not config.channel(spec.name).enabled:
+                continue
+            channel = spec.open(runtime)
+            try:
+                await channel.start()
+            except Exception as exc:
+                failures.append(f"{spec.name}: {_why(exc)}")
+                log.warning("channel %s failed to start (%s); the others keep running",
+                            spec.name, _why(exc), exc_info=not _expected(exc))
+                continue
+            log.info("channel %s started", spec.name)
+            started.append(channel)
+        if not started:
+            print(NO_CHANNEL.format(reasons="\n".join(f"  - {f}" for f in failures)),
+                  file=sys.stderr)
+            return NO_CHANNEL_EXIT
         from .scheduler import start_scheduler
 
-        scheduler = await start_scheduler(runtime, [c for _, c in started])
-    if not started:
-        print("Không kênh nào khởi động được (mạng tới Telegram/Zalo? token? xem nhật ký và "
-              "`python -m bot doctor`); dịch vụ (systemd, docker) sẽ chạy lại sau ít giây.\n"
-              "No channel could start (network? token? see the log and `python -m bot doctor`);"
-              " systemd or Docker restarts the bot.", file=sys.stderr)
-    try:
-        if started:
-            await stop.wait()
+        scheduler = await start_scheduler(runtime, started)
+        if config.web.enabled:  # [web] enabled = true: the console on the same runtime
+            from .web.server import serve_console
+
+            console = asyncio.create_task(serve_console(runtime, stop=stop))
+        await stop.wait()
     finally:
+        stop.set()
+        if console is not None:
+            try:
+                await console
+            except Exception:
+                log.exception("the console did not stop cleanly")
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        for name, channel in started:
+        for channel in started:
             try:
                 await channel.stop()
             except Exception:
-                log.exception("channel %s did not stop cleanly", name)
+                log.exception("channel %s did not stop cleanly", channel.name)
         await runtime.close()
-    return 0 if started else 1
+    return 0
+
+
+NO_CHANNEL_EXIT = 4
+NO_CHANNEL = (
+    "Không kênh nào khởi động được, bot dừng lại (không có tin nhắn nào bị nhận rồi bỏ dở):\n"
+    "{reasons}\n"
+    "Kiểm tra mạng tới máy chủ Telegram/Zalo và token, rồi chạy lại.\n"
+    "No channel could start; check the network to the platform and the token, then run again."
+)
+
+
+def _expected(exc: BaseException) -> bool:
+    """Failures an operator fixes (network, token, config): no traceback, one line."""
+    from .config import ConfigError
+
+    return isinstance(exc, ConfigError | OSError | ConnectionError) or type(exc).__name__ in (
+        "NetworkError", "TimedOut", "InvalidToken", "ZaloNetworkError", "ZaloAuthError")
+
+
+def _why(exc: BaseException) -> str:
+    from .logs import redact
+
+    text = redact(str(exc))[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

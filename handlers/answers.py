@@ -1,21 +1,29 @@
-"""Telling people a cluster's answer: once per person per revision, whenever they arrive.
+"""Telling people a cluster's answer, and later its commitment and result: once per person per
+revision or step, whenever they arrive.
 
 One function serves every path that can leave someone in an answered cluster without its
 answer: staff record or correct it, a member supports it or her question joins it, a leader's
 relay joins it, staff merge a cluster into it. Each queues the current revision for whoever in
 the cluster has not been sent it, in the transaction of the change, so a restart neither loses
 nor repeats a notice (answer_notices, and the outbox dedupe key per revision and question).
+
+After the dialogue the same holds for the steps of storage/lifecycle.py that concern her: which
+agency will resolve her matter and by when (the commitment in force), then the result
+(resolved / not resolvable). `tell_followup` queues them (step_notices, key per step and
+question); `tell_answer` calls it too, so a woman joining a cluster hears all she missed.
 """
 
 from __future__ import annotations
 
 from itertools import groupby
 
+from storage import lifecycle as lc
 from storage import queries as q
 
+from . import formats
 from .engine import Context
 
-__all__ = ["people_to_tell", "same_answer", "tell_answer"]
+__all__ = ["people_to_tell", "same_answer", "tell_answer", "tell_followup"]
 
 PREVIOUS_LIMIT = 160  # the replaced answer is shown briefly; the new one always in full
 
@@ -27,8 +35,13 @@ async def tell_answer(ctx: Context, cluster_id: int) -> int:
     gets one message naming every receipt. One who already knows an earlier answer is told it
     is a correction and what it replaces."""
     current = await q.current_answer(ctx.conn, cluster_id)
-    if current is None:
-        return 0
+    count = await _tell_revision(ctx, current) if current is not None else 0
+    await tell_followup(ctx, cluster_id)
+    return count
+
+
+async def _tell_revision(ctx: Context, current: q.AnswerRevision) -> int:
+    cluster_id = current.cluster_id
     count = 0
     senders = await q.who_should_know_the_answer(ctx.conn, cluster_id, current.id)
     by_person = sorted(senders, key=lambda s: (s.user_id, s.question_id))
@@ -82,3 +95,45 @@ async def _enqueue(ctx: Context, current: q.AnswerRevision, untold: list[q.Answe
 def _brief(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= PREVIOUS_LIMIT else text[: PREVIOUS_LIMIT - 1].rstrip() + "…"
+
+
+async def tell_followup(ctx: Context, cluster_id: int) -> int:
+    """Queue the commitment in force (agency, what, by when) and the result, for everyone in
+    the cluster not yet sent them; how many people were queued a message.
+
+    Once the cluster is closed, someone who never heard the commitment hears only the result
+    (it names the agency). One message per person, naming all her receipts."""
+    stage = await lc.current_stage(ctx.conn, cluster_id)
+    steps = [s for s in (stage.commitment, stage.result) if s is not None]
+    people: set[int] = set()
+    for step in steps:
+        listeners = await lc.who_should_know_step(ctx.conn, cluster_id, step.id)
+        by_person = sorted(listeners, key=lambda s: (s.user_id, s.question_id))
+        for user_id, group in groupby(by_person, key=lambda s: s.user_id):
+            questions = list(group)
+            untold = [s for s in questions if not s.told]
+            if not untold:
+                continue
+            skip = step is stage.commitment and stage.result is not None
+            if len(untold) == len(questions) and not skip and await _enqueue_step(
+                    ctx, step, untold):
+                people.add(user_id)
+            for s in untold:
+                await lc.record_step_notice(ctx.conn, s.question_id, step.id, now=ctx.now)
+    return len(people)
+
+
+async def _enqueue_step(ctx: Context, step: lc.Step, untold: list[lc.StepListener]) -> bool:
+    first = untold[0]
+    receipt = ", ".join(s.receipt for s in untold)
+    due = formats.day(step.due) if step.due else ""
+    agency = step.department_name or ctx.settings.union_name
+    if step.step == lc.COMMITTED:
+        text = ctx.t("lifecycle.notify.committed", receipt=receipt, agency=agency,
+                     what=step.note, due=due)
+    else:
+        text = ctx.t(f"lifecycle.notify.{step.step}", receipt=receipt, agency=agency,
+                     result=step.note)
+    return await q.enqueue(ctx.conn, first.channel, first.chat_id, text,
+                           purpose=f"followup_{step.step}",
+                           dedupe_key=f"step:{step.id}:{first.question_id}", now=ctx.now)

@@ -7,17 +7,17 @@ Diagram: ask_question.mmd beside this file.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 from storage import queries as q
 
-from . import sensitive
+from . import formats, sensitive
 from .answers import tell_answer
 from .domain import Dialogue
 from .duplicates import propose_duplicate
 from .engine import IDLE, Context
+from .followup import member_lines
 from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
 from .text import fold
@@ -59,10 +59,6 @@ _BACK = {
     State.SENSITIVE: State.CONFIRM,
     State.EDIT: State.CONFIRM,
 }
-
-
-def fmt_date(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 class AskQuestion:
@@ -153,7 +149,9 @@ class AskQuestion:
             ctx.say(ctx.t("mine.none"))
         else:
             lines = [ctx.t("mine.header", count=len(rows))]
-            lines.extend(_my_line(ctx, row) for row in rows)
+            for row in rows:  # with which agency and by when (handlers/followup.py)
+                extra = [] if row.rejected_reason else await member_lines(ctx, row)
+                lines.append("\n".join([_my_line(ctx, row), *extra]))
             ctx.say("\n\n".join(lines))
         if ctx.state != IDLE:
             await ctx.show(ctx.state)
@@ -209,7 +207,7 @@ class AskQuestion:
         # After a danger disclosure nothing cheerful: no welcome, straight to what is needed.
         welcome = "" if ctx.data.get("danger") else ctx.t(
             "ask.welcome", union=ctx.settings.union_name, title=dialogue.title,
-            theme=dialogue.theme, closes=fmt_date(dialogue.closes),
+            theme=dialogue.theme, closes=formats.day(dialogue.closes),
         )
         if ctx.user.consented:
             if welcome:
@@ -437,7 +435,7 @@ class AskQuestion:
         dialogue_id = ctx.data["dialogue"]
         found = await matcher.similar(ctx.conn, dialogue_id, ctx.data["text"],
                                       ctx.data.get("topic"))
-        items = []
+        items: list[dict[str, int]] = []
         for m in found:
             if len(items) == MAX_SIMILAR:
                 break
@@ -502,14 +500,14 @@ class AskQuestion:
             supports_question_id=int(item["question"]),
         ), receipt, now=ctx.now)
         ctx.reset()
+        await tell_answer(ctx, cluster_id)  # what she joined: answer, commitment, result
         answer = await q.current_answer(ctx.conn, cluster_id)
-        if answer is not None:  # answered already: she is sent it now, not promised it
-            await tell_answer(ctx, cluster_id)
+        if answer is not None:  # answered already: she was sent it now, not promised it
             ctx.say(ctx.t("ask.supported_answered", receipt=receipt, agency=answer.agency),
                     _after_menu(ctx))
             return
         ctx.say(ctx.t("ask.supported", receipt=receipt,
-                      deadline=fmt_date(dialogue.answer_deadline)), _after_menu(ctx))
+                      deadline=formats.day(dialogue.answer_deadline)), _after_menu(ctx))
 
     # -- anonymity --------------------------------------------------------------------------
 
@@ -607,9 +605,9 @@ class AskQuestion:
         if urgent:
             await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
+        await tell_answer(ctx, cluster_id)  # what she joined: answer, commitment, result
         answer = await q.current_answer(ctx.conn, cluster_id)
         if answer is not None:  # she joined an answered cluster: sent its answer now
-            await tell_answer(ctx, cluster_id)
             ctx.say(ctx.t("ask.stored_answered", receipt=receipt, agency=answer.agency),
                     _after_menu(ctx))
             return
@@ -753,7 +751,7 @@ def _stored_message(ctx: Context, receipt: str, dialogue: Dialogue, urgent: bool
     # After a disclosure no written answer months away: staff write to her through the bot.
     if urgent:
         return ctx.t("danger.stored", receipt=receipt)
-    return ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline))
+    return ctx.t("ask.stored", receipt=receipt, deadline=formats.day(dialogue.answer_deadline))
 
 
 def _dialogue_or_none(ctx: Context) -> Dialogue | None:
@@ -769,11 +767,11 @@ def _closed_message(ctx: Context) -> str:
     upcoming = sorted((d for d in ctx.settings.dialogues if d.opens > today), key=lambda d: d.opens)
     if upcoming:
         d = upcoming[0]
-        return ctx.t("ask.not_open_yet", title=d.title, opens=fmt_date(d.opens),
-                     closes=fmt_date(d.closes))
+        return ctx.t("ask.not_open_yet", title=d.title, opens=formats.day(d.opens),
+                     closes=formats.day(d.closes))
     past = sorted(ctx.settings.dialogues, key=lambda d: d.closes)
     d = past[-1]
-    return ctx.t("ask.closed", title=d.title, closes=fmt_date(d.closes))
+    return ctx.t("ask.closed", title=d.title, closes=formats.day(d.closes))
 
 
 def _in_progress(ctx: Context) -> bool:

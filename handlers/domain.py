@@ -7,13 +7,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-__all__ = ["STATUS_KEYS", "Dialogue", "Hotline", "Settings", "Status"]
+__all__ = ["STATUS_KEYS", "Department", "Dialogue", "Hotline", "Settings", "Status"]
 
 
 @dataclass(frozen=True)
 class Hotline:
     name: str
     number: str
+
+
+@dataclass(frozen=True)
+class Department:
+    """A provincial department (sở, ban, ngành) clusters are forwarded to.
+
+    `id` is stable (stored with every forward); `name` is how reports and messages spell it.
+    The chat ids, where config has them, receive the department's reminders."""
+
+    id: str
+    name: str
+    telegram_chat_id: str = ""
+    zalo_chat_id: str = ""
+
+    def contacts(self) -> tuple[tuple[str, str], ...]:
+        """(channel, chat id) of every chat of the department config names."""
+        return tuple((channel, chat) for channel, chat in (
+            ("telegram", self.telegram_chat_id), ("zalo", self.zalo_chat_id)) if chat)
 
 
 @dataclass(frozen=True)
@@ -30,10 +48,19 @@ class Dialogue:
     summary_deadline: dt.date
     dialogue_when: str
     topics: tuple[str, ...]
-    departments: tuple[str, ...]
+    departments: tuple[str, ...]  # names, in the order staff pick them by number
+    # Ids of the same departments, same order (Settings.department(id) has the contacts).
+    department_ids: tuple[str, ...] = ()
 
     def is_open(self, today: dt.date) -> bool:
         return self.opens <= today <= self.closes
+
+    def department_id(self, name: str) -> str | None:
+        """The id of one of this dialogue's departments, by its name."""
+        for ident, known in zip(self.department_ids, self.departments, strict=False):
+            if known == name:
+                return ident
+        return None
 
     def topic_name(self, number: int) -> str:
         if 1 <= number <= len(self.topics):
@@ -77,9 +104,24 @@ class Settings:
     invite_lock_minutes: int = 60
     leaders_see_member_texts: bool = False  # masked, named, non-urgent texts in /xa_toi
     sensitive_consent_version: str = "1"  # of the [sensitive] consent text in the locale
+    # Every department of every dialogue ([[departments]] plus names only a dialogue lists).
+    departments: tuple[Department, ...] = ()
+    remind_days_before: int = 3  # [lifecycle]: the first reminder, days before a deadline
+    signer_name: str = ""  # [reports]: who signs the Word summary
+    signer_position: str = "CHỦ TỊCH"  # her position line under "TM. BAN THƯỜNG VỤ"
+    signer_on_behalf: str = "TM. BAN THƯỜNG VỤ"
+    report_number: str = ""  # "Số: …/BC-…" left blank for the clerk when empty
 
     def dialogue(self, dialogue_id: str) -> Dialogue | None:
         return next((d for d in self.dialogues if d.id == dialogue_id), None)
+
+    def department(self, department_id: str) -> Department | None:
+        return next((d for d in self.departments if d.id == department_id), None)
+
+    def departments_of(self, dialogue: Dialogue) -> list[Department]:
+        """The dialogue's departments, in its order."""
+        found = (self.department(i) for i in dialogue.department_ids)
+        return [d for d in found if d is not None]
 
     def open_dialogues(self, today: dt.date) -> list[Dialogue]:
         return [d for d in self.dialogues if d.is_open(today)]

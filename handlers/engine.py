@@ -4,9 +4,9 @@ Every incoming is one unit of work in one transaction: drop a duplicate delivery
 conversation, run the state's handler, save the new state and anything stored. Replies are
 returned only after the commit, so a receipt is never shown for a question that is not stored.
 
-Error tree (handlers.errors):
-    FlowError
-      └─ InvalidInput   bad value for the current step; the user is told and stays
+Errors: a value that does not fit the current step is answered by the flow itself (she is told
+what to send and the state stays). Anything raised while handling rolls the transaction back and
+she is told, truthfully, that her message was not stored (handlers/fallback.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ import aiosqlite
 from storage import queries as q
 from storage.clock import Clock, system_clock
 from storage.db import Database
+from storage.message import Opening, close_message, open_message
 from storage.spool import AlertSpool
 
 from .domain import Dialogue, Settings
@@ -177,8 +178,11 @@ Screen = Callable[[Context], Awaitable[bool]]
 class Flow(Protocol):
     """A conversation flow: owns some states and some commands."""
 
-    states: dict[str, Callable[[Context], Awaitable[None]]]
-    prompts: dict[str, Callable[[Context], Awaitable[None]]]
+    @property
+    def states(self) -> Mapping[str, Handler]: ...  # state name -> what handles a message in it
+
+    @property
+    def prompts(self) -> Mapping[str, Handler]: ...  # state name -> what asks for it again
 
     async def command(self, ctx: Context, name: str, args: str) -> bool: ...
 
@@ -186,7 +190,7 @@ class Flow(Protocol):
 class Dispatcher:
     """Routes each incoming to the flow that owns the conversation's state."""
 
-    def __init__(self, db: Database, services: Services, flows: list[Any],
+    def __init__(self, db: Database, services: Services, flows: list[Flow],
                  screens: list[Screen] | None = None, alerts: Any = None) -> None:
         self.db = db
         # Where a danger alert goes when the database refuses the message (AlertSpool).
@@ -224,6 +228,8 @@ class Dispatcher:
         try:
             async with lock:
                 replies = await self._handle(incoming)
+                # Counts only: a debug line must never carry her words, name or chat id.
+                log.debug("%s message handled, %d replies", incoming.channel, len(replies))
                 if deliver is not None and replies:
                     await deliver(replies)
                 return replies
@@ -236,25 +242,23 @@ class Dispatcher:
             return []  # deliberate silence: groups are for staff, not member conversations
         if self._flooding(incoming) and not self._may_be_danger(incoming):
             return self._flood_reply(incoming)  # a message telling of danger is never muted
+        now = self.services.clock()
+        opening = open_message(incoming.channel, incoming.bot, incoming.update_key,
+                               incoming.user_id, incoming.chat_id, incoming.display_name, now)
         try:
-            async with self.db.transaction() as conn:
-                if incoming.update_key and not await q.claim_update(
-                    conn, incoming.channel, incoming.bot, incoming.update_key,
-                    now=self.services.clock(),
-                ):
+            # One transaction per message; its bookkeeping (delivery claim, user, conversation)
+            # rides with BEGIN and COMMIT (storage.message), the flow's own queries in between.
+            async with self.db.opened_transaction(opening) as opened:
+                if not opened.first.claimed:
                     log.info("duplicate delivery %s/%s dropped", incoming.channel,
                              incoming.update_key)
                     return []
-                ctx = await self._context(conn, incoming)
+                ctx = self._context(opened.conn, incoming, opened.first)
                 await self._route(ctx)
-                if ctx.erased:  # an erased chat keeps no conversation row either
-                    await q.delete_conversation(conn, incoming.channel, incoming.chat_id)
-                else:
-                    await q.save_conversation(
-                        conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
-                        offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
-                        now=ctx.now,
-                    )
+                opened.last = close_message(
+                    incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+                    offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
+                    ctx.now, erased=ctx.erased)
         except Exception as exc:  # rolled back: nothing of this message is stored
             log.error("%s message not stored (%s: %s)", incoming.channel, type(exc).__name__,
                       _sqlite_code(exc), exc_info=not isinstance(exc, sqlite3.Error))
@@ -313,17 +317,15 @@ class Dispatcher:
             return [Reply(self.locale.t("error.flood"))]
         return []
 
-    async def _context(self, conn: aiosqlite.Connection, incoming: Incoming) -> Context:
-        user = await q.ensure_user(
-            conn, incoming.channel, incoming.user_id, incoming.chat_id, incoming.display_name,
-            now=self.services.clock(),
-        )
-        conv = await q.get_conversation(conn, incoming.channel, incoming.chat_id)
+    def _context(self, conn: aiosqlite.Connection, incoming: Incoming,
+                 opening: Opening) -> Context:
+        conv = opening.conversation
         state, data, offered = (conv.state, conv.data, conv.offered) if conv else (IDLE, {}, [])
         if state not in self.states and state != IDLE:
             log.warning("unknown stored state %r reset to idle", state)
             state, data, offered = IDLE, {}, []
-        return Context(incoming, conn, user, state, data, offered, self.services,
+        assert opening.user is not None  # a claimed message always has her row
+        return Context(incoming, conn, opening.user, state, data, offered, self.services,
                        prompts=self.prompts)
 
     async def _route(self, ctx: Context) -> None:
@@ -338,6 +340,11 @@ class Dispatcher:
             return
         if incoming.kind == Kind.ACTION:
             await self._on_action(ctx, incoming.action)
+            return
+        if incoming.kind == Kind.UNSUPPORTED:
+            from .unsupported import on_unsupported  # imports escalation, which imports this
+
+            await on_unsupported(ctx)
             return
         if incoming.kind != Kind.TEXT:
             # A photo of her injuries may say in its caption what is happening: screened too.

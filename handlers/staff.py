@@ -7,15 +7,17 @@ work through a digest from the morning, not only the last message.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
+from storage import lifecycle as lc
 from storage import queries as q
 from storage import reports
 
+from . import formats
 from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
+from .followup import FollowUp, cluster_lines
 from .menus import CANCEL, menu
 from .privacy import mask_pii
 from .text import fold
@@ -36,7 +38,6 @@ class State:
     REJECT_REASON = "staff.reject_reason"
 
 
-_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _RECEIPT = re.compile(r"^[A-Z0-9]{2,8}-\d{6}$")
 
 
@@ -75,6 +76,10 @@ class Staff:
             "thongbao": self.announce,
             "trung": self.list_duplicates,
         }
+        # After forwarding: /sotraloi, /thaoluan, /camket, /dangxuly, /ketqua, /khongthe,
+        # /quahan, /so (handlers/followup.py); /chuyen below hands its arguments there too.
+        self.followup = FollowUp(self._cluster)
+        self.commands.update(self.followup.commands)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -114,6 +119,7 @@ class Staff:
     async def help(self, ctx: Context, args: str) -> None:
         ctx.say(ctx.t("help.member"))
         ctx.say(ctx.t("help.staff"))
+        ctx.say(ctx.t("lifecycle.help"))
 
     async def digest(self, ctx: Context, args: str) -> None:
         digest = await ctx.services.tools.digest(ctx.conn, ctx.now)
@@ -129,6 +135,12 @@ class Staff:
             ctx.say(ctx.t("staff.usage.export"))
             return
         name, content = await ctx.services.tools.export(ctx.conn, _dialogue(ctx), fmt, ctx.today)
+        # The official summary reads staff's wording (/noidung); say which clusters lack one.
+        raw = [c.id for c in await reports.clusters_of_dialogue(ctx.conn, _dialogue(ctx).id)
+               if not c.public_text and c.status != Status.REJECTED]
+        if raw:
+            ctx.say(ctx.t("lifecycle.stats.no_official", count=len(raw),
+                          ids=", ".join(f"#{i}" for i in raw[:30])))
         ctx.replies.append(Reply(ctx.t("staff.exported", name=name), document=(name, content)))
 
     async def announce(self, ctx: Context, args: str) -> None:
@@ -166,7 +178,8 @@ class Staff:
             current = _dialogue(ctx)
             for d in ctx.settings.dialogues:
                 mark = "👉 " if d.id == current.id else ""
-                lines.append(f"{mark}{d.id} — {d.title} ({_fmt(d.opens)}–{_fmt(d.closes)})")
+                dates = f"{formats.day(d.opens)}–{formats.day(d.closes)}"
+                lines.append(f"{mark}{d.id} — {d.title} ({dates})")
             ctx.say("\n".join(lines))
             return
         ctx.data["staff_dialogue"] = chosen.id
@@ -194,6 +207,7 @@ class Staff:
         dialogue = ctx.settings.dialogue(cluster.dialogue_id)
         current = await q.current_answer(ctx.conn, cluster.id)
         lines = [_cluster_header(ctx, cluster, dialogue, current)]
+        lines.extend(await cluster_lines(ctx, cluster.id))
         for line in await reports.questions_in_cluster(ctx.conn, cluster.id):
             lines.append(_question_line(ctx, line))
         ctx.say("\n".join(lines)[:3900], menu([
@@ -223,20 +237,8 @@ class Staff:
                        for i, name in enumerate(dialogue.departments, 1)]
             ctx.say(ctx.t("staff.choose_department", id=cluster.id), menu(choices))
             return
-        department = _department(dialogue, words[1])
-        if department is None:
-            ctx.say(ctx.t("staff.bad_department", count=len(dialogue.departments)))
-            return
-        deadline = dialogue.answer_deadline
-        if len(words) > 2:
-            parsed = _parse_date(words[2])
-            if parsed is None:
-                ctx.say(ctx.t("staff.bad_date", value=words[2][:20]))
-                return
-            deadline = parsed
-        await q.forward_cluster(ctx.conn, cluster.id, department, deadline.isoformat(), now=ctx.now)
-        ctx.say(ctx.t("staff.forwarded", id=cluster.id, department=department,
-                      deadline=_fmt(deadline)))
+        # Lead and co-operating departments, each deadline checked (handlers/followup.py).
+        await self.followup.forward(ctx, cluster, dialogue, words[1:])
 
     async def answer(self, ctx: Context, args: str) -> None:
         cluster = await self._cluster(ctx, args)
@@ -479,6 +481,7 @@ class Staff:
             current = await q.record_answer(ctx.conn, cluster_id, answer, agency,
                                             f"{ctx.incoming.channel}:{ctx.incoming.user_id}",
                                             now=ctx.now)
+            await _department_answered(ctx, cluster_id, answer, agency)
         told = await tell_answer(ctx, cluster_id)
         await self._end(ctx, ctx.t(key, id=cluster_id, count=told, revision=current.revision))
 
@@ -615,6 +618,9 @@ def _dialogue(ctx: Context) -> Dialogue:
     return max(ctx.settings.dialogues, key=lambda d: d.opens)
 
 
+current_dialogue = _dialogue  # the same choice for handlers/followup.py
+
+
 async def _recipient(ctx: Context, reference: str) -> q.Recipient | None:
     """A receipt code, or "U<id>" for a woman alerted on before she had one."""
     if re.fullmatch(r"U\d{1,9}", reference):
@@ -628,7 +634,7 @@ async def _recipient(ctx: Context, reference: str) -> q.Recipient | None:
 
 def _announcement(ctx: Context, dialogue: Dialogue) -> str:
     return ctx.t("notify.announcement", union=ctx.settings.union_name, title=dialogue.title,
-                 theme=dialogue.theme, closes=_fmt(dialogue.closes))
+                 theme=dialogue.theme, closes=formats.day(dialogue.closes))
 
 
 def _department(dialogue: Dialogue, value: str) -> str | None:
@@ -637,18 +643,15 @@ def _department(dialogue: Dialogue, value: str) -> str | None:
     return None
 
 
-def _parse_date(value: str) -> dt.date | None:
-    match = _DATE.match(value.strip())
-    if not match:
-        return None
-    try:
-        return dt.date(int(match[3]), int(match[2]), int(match[1]))
-    except ValueError:
-        return None
-
-
-def _fmt(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
+async def _department_answered(ctx: Context, cluster_id: int, answer: str, agency: str) -> None:
+    """The union's answer names a department the cluster went to that has not answered yet:
+    that is its written answer (dated now) for the on-time figures."""
+    for f in await lc.forwards_of_cluster(ctx.conn, cluster_id):
+        if f.department_name == agency and not f.answered:
+            await lc.record_department_answer(
+                ctx.conn, cluster_id, f.department_id, answer,
+                by=f"{ctx.incoming.channel}:{ctx.incoming.user_id}", now=ctx.now,
+                department_name=f.department_name)
 
 
 def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
@@ -674,7 +677,7 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
         lines.append(ctx.t("staff.is_urgent"))
     if c.department:
         lines.append(ctx.t("staff.cluster_department", department=c.department,
-                           deadline=_fmt(c.deadline) if c.deadline else "—"))
+                           deadline=formats.day(c.deadline) if c.deadline else "—"))
     if current is not None:
         lines.append(ctx.t("staff.cluster_answer", agency=current.agency,
                            answer=current.answer[:500], revision=current.revision))

@@ -7,7 +7,7 @@ Zalo and the terminal. Flows never see a platform object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .text import from_outside
@@ -25,6 +25,9 @@ class Kind(StrEnum):
     VOICE = "voice"
     DOCUMENT = "document"
     OTHER = "other"
+    # The platform could not show us what she sent (Zalo's protected groups reach a bot only
+    # this way): handlers.unsupported offers what she can do without typing.
+    UNSUPPORTED = "unsupported"
 
 
 @dataclass(frozen=True)
@@ -87,4 +90,3 @@ class Reply:
     # The dedupe key of an outbox copy of this reply, queued in case the process dies before
     # the reply is sent (the hotlines); withdrawn once the reply was sent (Dispatcher.delivered).
     cancels: str = ""
-    extra: dict = field(default_factory=dict, compare=False)

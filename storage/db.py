@@ -11,14 +11,30 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
 from .clock import Clock, stamp, system_clock
 
-__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseGone"]
+__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseGone", "Opened"]
+
+T = TypeVar("T")
+InThread = Callable[[sqlite3.Connection], Any]
+
+
+@dataclass
+class Opened(Generic[T]):
+    """A transaction opened by `Database.opened_transaction`: `first` is what the opening
+    statements returned; `last`, if set, runs in the database thread just before COMMIT, in the
+    same trip."""
+
+    conn: aiosqlite.Connection
+    first: T
+    last: InThread | None = None
 
 
 class DatabaseGone(OSError):
@@ -82,6 +98,48 @@ class Database:
                     with contextlib.suppress(sqlite3.Error):
                         await self.conn.execute("ROLLBACK")
                 raise
+
+    @contextlib.asynccontextmanager
+    async def opened_transaction(self, first: Callable[[sqlite3.Connection], T]
+                                 ) -> AsyncIterator[Opened[T]]:
+        """`transaction()` for the statements every message runs: BEGIN IMMEDIATE and `first`
+        in one trip to the database thread, `Opened.last` and COMMIT in another.
+
+        Each `await conn.execute` is a trip (a queue put, a thread switch, a future); a message
+        used six of them on this bookkeeping alone (bench/throughput.py). Same transaction, same
+        rollback on any exception, COMMIT's own included. `first` and `last` are plain
+        functions on the sqlite3 connection, run in aiosqlite's thread.
+        """
+        async with self._lock:
+            if self._file is not None and _identity(self.path) != self._file:
+                raise DatabaseGone(self.path)
+
+            def begin(raw: sqlite3.Connection) -> T:
+                raw.execute("BEGIN IMMEDIATE")
+                return first(raw)
+
+            try:
+                opened = Opened(self.conn, await self._in_thread(begin))
+                yield opened
+                last = opened.last
+
+                def commit(raw: sqlite3.Connection) -> None:
+                    if last is not None:
+                        last(raw)
+                    raw.execute("COMMIT")
+
+                await self._in_thread(commit)
+            except BaseException:
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self.conn.execute("ROLLBACK")
+                raise
+
+    async def _in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite runs every call as a function in its thread; this hands it ours, on the
+        # same connection and queue as every `execute`, so the order of statements holds.
+        conn = self.conn
+        return await conn._execute(lambda: fn(conn._conn))
 
     async def migrate(self) -> list[str]:
         """Apply every migration file not yet recorded, each in its own transaction."""

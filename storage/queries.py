@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 
 from .clock import stamp
+from .rows import first_row, new_id, scalar
 
 Conn = aiosqlite.Connection
 
@@ -39,11 +40,7 @@ class User:
         return self.consent_at is not None
 
 
-async def _one(conn: Conn, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-    """The first row, in one trip to the database thread instead of two (execute, fetch):
-    these run on every message, inside the transaction every other message waits for."""
-    rows = await conn.execute_fetchall(sql, params)
-    return next(iter(rows), None)
+_one = first_row
 
 
 def _user(row: aiosqlite.Row) -> User:
@@ -71,21 +68,26 @@ async def ensure_user(
 ) -> User:
     """The user for this channel identity, created on first contact (without consent). Her
     display name is kept only once she has consented."""
-    name = display_name[:100]
-    row = await _one(
-        conn,
-        """
-        INSERT INTO users (channel, external_id, chat_id, created_at)
-        VALUES (?, ?, ?, ?)
-        ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id,
-            display_name = CASE WHEN users.consent_at IS NOT NULL AND users.display_name = ''
-                                THEN ? ELSE users.display_name END
-        RETURNING *
-        """,
-        (channel, external_id, chat_id, stamp(now), name),
-    )
+    row = await _one(conn, ENSURE_USER,
+                     ensure_user_params(channel, external_id, chat_id, display_name, now))
     assert row is not None  # RETURNING on an upsert always gives the row
     return _user(row)
+
+
+# Shared with storage.message, which runs it in the same trip as the delivery claim.
+ENSURE_USER = """
+    INSERT INTO users (channel, external_id, chat_id, created_at)
+    VALUES (?, ?, ?, ?)
+    ON CONFLICT (channel, external_id) DO UPDATE SET chat_id = excluded.chat_id,
+        display_name = CASE WHEN users.consent_at IS NOT NULL AND users.display_name = ''
+                            THEN ? ELSE users.display_name END
+    RETURNING *
+"""
+
+
+def ensure_user_params(channel: str, external_id: str, chat_id: str, display_name: str,
+                       now: dt.datetime) -> tuple[Any, ...]:
+    return (channel, external_id, chat_id, stamp(now), display_name[:100])
 
 
 async def record_consent(
@@ -144,10 +146,14 @@ class Conversation:
 
 
 async def get_conversation(conn: Conn, channel: str, chat_id: str) -> Conversation | None:
-    row = await _one(
-        conn, "SELECT state, data, offered FROM conversations WHERE channel = ? AND chat_id = ?",
-        (channel, chat_id),
-    )
+    return conversation_of(await _one(conn, GET_CONVERSATION, (channel, chat_id)))
+
+
+GET_CONVERSATION = (
+    "SELECT state, data, offered FROM conversations WHERE channel = ? AND chat_id = ?")
+
+
+def conversation_of(row: aiosqlite.Row | None) -> Conversation | None:
     if row is None:
         return None
     return Conversation(row["state"], json.loads(row["data"]), json.loads(row["offered"]))
@@ -157,22 +163,30 @@ async def save_conversation(
     conn: Conn, channel: str, chat_id: str, state: str, data: dict, offered: list[dict], *,
     now: dt.datetime,
 ) -> None:
-    await conn.execute(
-        """
-        INSERT INTO conversations (channel, chat_id, state, data, offered, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (channel, chat_id) DO UPDATE SET
-            state = excluded.state, data = excluded.data,
-            offered = excluded.offered, updated_at = excluded.updated_at
-        """,
-        (channel, chat_id, state, json.dumps(data, ensure_ascii=False),
-         json.dumps(offered, ensure_ascii=False), stamp(now)),
-    )
+    await conn.execute(SAVE_CONVERSATION,
+                       save_conversation_params(channel, chat_id, state, data, offered, now))
+
+
+SAVE_CONVERSATION = """
+    INSERT INTO conversations (channel, chat_id, state, data, offered, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (channel, chat_id) DO UPDATE SET
+        state = excluded.state, data = excluded.data,
+        offered = excluded.offered, updated_at = excluded.updated_at
+"""
+
+
+def save_conversation_params(channel: str, chat_id: str, state: str, data: dict,
+                             offered: list[dict], now: dt.datetime) -> tuple[Any, ...]:
+    return (channel, chat_id, state, json.dumps(data, ensure_ascii=False),
+            json.dumps(offered, ensure_ascii=False), stamp(now))
 
 
 async def delete_conversation(conn: Conn, channel: str, chat_id: str) -> None:
-    await conn.execute(
-        "DELETE FROM conversations WHERE channel = ? AND chat_id = ?", (channel, chat_id))
+    await conn.execute(DELETE_CONVERSATION, (channel, chat_id))
+
+
+DELETE_CONVERSATION = "DELETE FROM conversations WHERE channel = ? AND chat_id = ?"
 
 
 # Platforms redeliver within a day (Telegram keeps an update 24 hours); a key older than this is
@@ -187,16 +201,21 @@ async def claim_update(
 
     Keyed per bot, so a new token starting its ids afresh is not a duplicate; an id last seen
     longer ago than DELIVERY_RETENTION is claimed again (a restarted id sequence)."""
-    cur = await conn.execute(
-        """
-        INSERT INTO processed_updates (channel, bot, update_key, processed_at)
-        VALUES (?, ?, ?, ?)
-        ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
-        WHERE processed_updates.processed_at < ?
-        """,
-        (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION)),
-    )
+    cur = await conn.execute(CLAIM_UPDATE, claim_update_params(channel, bot, update_key, now))
     return cur.rowcount == 1
+
+
+CLAIM_UPDATE = """
+    INSERT INTO processed_updates (channel, bot, update_key, processed_at)
+    VALUES (?, ?, ?, ?)
+    ON CONFLICT (channel, bot, update_key) DO UPDATE SET processed_at = excluded.processed_at
+    WHERE processed_updates.processed_at < ?
+"""
+
+
+def claim_update_params(channel: str, bot: str, update_key: str,
+                        now: dt.datetime) -> tuple[Any, ...]:
+    return (channel, bot, update_key, stamp(now), stamp(now - DELIVERY_RETENTION))
 
 
 async def prune_stale(conn: Conn, *, now: dt.datetime,
@@ -257,10 +276,8 @@ async def next_receipt(conn: Conn, dialogue_id: str, code: str) -> str:
         """,
         (dialogue_id,),
     )
-    cur = await conn.execute(
-        "SELECT last FROM receipt_counters WHERE dialogue_id = ?", (dialogue_id,)
-    )
-    (last,) = await cur.fetchone()
+    last = await scalar(conn, "SELECT last FROM receipt_counters WHERE dialogue_id = ?",
+                        (dialogue_id,))
     return f"{code}-{last:06d}"
 
 
@@ -271,7 +288,7 @@ async def create_cluster(
         "INSERT INTO clusters (dialogue_id, topic, urgent, created_at) VALUES (?, ?, ?, ?)",
         (dialogue_id, topic, int(urgent), stamp(now)),
     )
-    return cur.lastrowid
+    return new_id(cur)
 
 
 async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.datetime) -> int:
@@ -288,7 +305,7 @@ async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.d
     )
     if q.urgent:
         await conn.execute("UPDATE clusters SET urgent = 1 WHERE id = ?", (q.cluster_id,))
-    return cur.lastrowid
+    return new_id(cur)
 
 
 async def cluster_exists(conn: Conn, cluster_id: int, dialogue_id: str) -> bool:
@@ -386,6 +403,9 @@ class MyQuestion:
     created_at: str
     shared: bool = False  # text is another member's question: the caller masks it
     asker_name: str = ""  # that member's display name, to mask as well
+    cluster_id: int = 0
+    department: str = ""  # the lead department it was forwarded to ('' if not)
+    deadline: str = ""  # ISO date of that department's answer
 
 
 async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[MyQuestion]:
@@ -400,7 +420,7 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
                q.kind = 'support' AND c.public_text IS NULL AS shared,
                (SELECT u.display_name FROM questions r JOIN users u ON u.id = r.user_id
                  WHERE r.id = q.supports_question_id) AS asker,
-               c.status, c.answer, c.answered_by
+               c.status, c.answer, c.answered_by, q.cluster_id, c.department, c.deadline
         FROM questions q
         JOIN clusters c ON c.id = q.cluster_id
         WHERE q.user_id = ? AND q.deleted_at IS NULL
@@ -414,7 +434,8 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
             text=r["text"], status="khong_phu_hop" if r["rejected_reason"] else r["status"],
             rejected_reason=r["rejected_reason"], answer=r["answer"],
             answered_by=r["answered_by"], created_at=r["created_at"], shared=bool(r["shared"]),
-            asker_name=r["asker"] or "",
+            asker_name=r["asker"] or "", cluster_id=r["cluster_id"],
+            department=r["department"] or "", deadline=r["deadline"] or "",
         )
         for r in await cur.fetchall()
     ]
@@ -453,9 +474,7 @@ async def complete_urgent_question(
         "UPDATE clusters SET topic = ? WHERE id = (SELECT cluster_id FROM questions WHERE id = ?)",
         (topic, question_id),
     )
-    cur = await conn.execute("SELECT receipt FROM questions WHERE id = ?", (question_id,))
-    (receipt,) = await cur.fetchone()
-    return receipt
+    return await scalar(conn, "SELECT receipt FROM questions WHERE id = ?", (question_id,))
 
 
 async def question_by_receipt(conn: Conn, receipt: str) -> aiosqlite.Row | None:
@@ -605,9 +624,7 @@ async def set_cluster_topic(conn: Conn, cluster_id: int, topic: int) -> None:
 
 async def toggle_cluster_urgent(conn: Conn, cluster_id: int) -> bool:
     await conn.execute("UPDATE clusters SET urgent = 1 - urgent WHERE id = ?", (cluster_id,))
-    cur = await conn.execute("SELECT urgent FROM clusters WHERE id = ?", (cluster_id,))
-    (urgent,) = await cur.fetchone()
-    return bool(urgent)
+    return bool(await scalar(conn, "SELECT urgent FROM clusters WHERE id = ?", (cluster_id,)))
 
 
 async def forward_cluster(
@@ -958,7 +975,7 @@ async def record_invite_failure(
     row = await _one(conn, "SELECT failures, first_at FROM invite_failures WHERE user_id = ?",
                      (user_id,))
     fresh = row is None or row["first_at"] <= stamp(now - lock)
-    failures = 1 if fresh else row["failures"] + 1
+    failures = 1 if fresh or row is None else row["failures"] + 1
     locked = failures >= max_failures
     await conn.execute(
         """

@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
 
 from bot.config import load_config  # noqa: E402
 from bot.runtime import open_runtime  # noqa: E402
+from tests.fakes.cli import Cli, cli_runner  # noqa: E402
 
 # 1 December 2026, 10:00 in Vietnam: the shipped Lai Châu 2027 dialogue is collecting.
 FIXED_NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
@@ -67,3 +68,28 @@ async def staff_runtime(staff_config, clock, tmp_path):
     rt = await open_runtime(staff_config, tmp_path / "staff.db", clock=clock)
     yield rt
     await rt.close()
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """`python -m bot ARGS` run in this process (tests/fakes/cli.py)."""
+    return cli_runner(monkeypatch, capsys)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """`main()` run in this process sets up logging for the process (a handler on the test's
+    captured stderr, quieter levels): put it back, so no later test logs into a closed stream
+    or misses the records it looks for."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: lg.level for name, lg in logging.root.manager.loggerDict.items()
+              if isinstance(lg, logging.Logger)}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if isinstance(lg, logging.Logger):
+            lg.setLevel(levels.get(name, logging.NOTSET))

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from handlers.types import Incoming, Reply
-from storage import queries as q
 
+from ..outbox import OutboxWorker
 from ..runtime import Runtime
 
 __all__ = ["run_terminal"]
@@ -40,8 +40,13 @@ async def run_terminal(
     show = _printer(runtime, stdout)
     if interactive:
         stdout.write(runtime.services.locale.t("terminal.banner", user=user) + "\n")
+    # The same outbox worker as every channel, with a sender that prints: answers and notices
+    # queued for this user are shown inline, after the replies to the line she typed.
+    async def print_queued(chat_id: str, text: str) -> None:
+        show(Reply("📣 " + text))
+
+    outbox = OutboxWorker(runtime.db, CHANNEL, print_queued, chat_id=user, per_chat_seconds=0)
     loop = asyncio.get_running_loop()
-    counter = 0
     while True:
         if interactive:
             stdout.write("> ")
@@ -49,14 +54,14 @@ async def run_terminal(
         line = await loop.run_in_executor(None, stdin.readline)
         if not line:
             break
-        counter += 1
         incoming = Incoming(channel=CHANNEL, chat_id=user, user_id=user,
                             text=line.rstrip("\r\n"), display_name=user)
         replies = await runtime.dispatcher.handle(incoming)
         for reply in replies:
             show(reply)
         await runtime.dispatcher.delivered(replies)
-        await _deliver_outbox(runtime, user, show)
+        while await outbox.drain_once():
+            pass
         stdout.flush()
     return 0
 
@@ -82,13 +87,3 @@ def _attachments(reply: Reply) -> list[tuple[str, bytes]]:
     if reply.document:
         found.append(reply.document)
     return found
-
-
-async def _deliver_outbox(runtime: Runtime, user: str, show: Callable[[Reply], None]) -> None:
-    """Messages queued for this terminal user (answers, notices) are shown inline."""
-    owner = f"terminal:{user}"
-    async with runtime.db.transaction() as conn:
-        now = runtime.db.clock()
-        for message in await q.claim_outbox(conn, CHANNEL, owner, now=now, chat_id=user):
-            show(Reply("📣 " + message.text))
-            await q.mark_outbox_sent(conn, message.id, owner, now=now)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+
+import pytest
 
 from bot.config import load_config
 from bot.service import run_service
@@ -87,3 +90,38 @@ async def test_run_with_no_staff_chat_on_purpose_tells_her_the_truth(tmp_path):
         with contextlib.suppress(asyncio.CancelledError):
             await service
         await telegram.stop()
+
+
+def test_run_with_telegram_unreachable_exits_with_one_clear_message(tmp_path, capsys, caplog):
+    """A closed port as Telegram: one message naming the channel, exit 4, and no aiohttp
+    "Unclosed client session" noise (the sessions opened for getMe are closed)."""
+    import gc
+    import socket
+
+    from bot.cli import main
+    from bot.service import NO_CHANNEL_EXIT
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('base_url = "https://api.telegram.org/bot"',
+                        f'base_url = "http://127.0.0.1:{port}/bot"')
+    text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    text = text.replace("staff_chat_id = 0", "staff_chat_id = -1001", 1)
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:UNREACHABLE")
+    try:
+        with caplog.at_level(logging.WARNING):
+            code = main(["run", "--config", str(path), "--db", str(tmp_path / "s.db")])
+            gc.collect()
+    finally:
+        monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == NO_CHANNEL_EXIT
+    assert "Không kênh nào khởi động được" in err and "telegram: NetworkError" in err
+    assert "UNREACHABLE" not in err and "UNREACHABLE" not in caplog.text
+    everything = err + caplog.text
+    assert "Unclosed" not in everything and "Traceback" not in everything

@@ -10,7 +10,7 @@ import pytest
 from telegram.error import NetworkError, TimedOut
 
 from bot.channels.telegram import TelegramChannel
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram.http import AiohttpRequest
 from bot.outbox import RetryLater
 from tests.channels.test_telegram import send
 from tests.conftest import STAFF_TELEGRAM_ID
@@ -48,7 +48,7 @@ async def test_unreachable_telegram_keeps_the_notification_for_a_retry(runtime):
     await channel.app.bot.request.initialize()  # not bot.initialize(): its getMe would fail
     try:
         with pytest.raises(RetryLater):
-            await channel._send_text("42", "Câu hỏi LC27-000001 của chị đã được trả lời.")
+            await channel.send_queued("42", "Câu hỏi LC27-000001 của chị đã được trả lời.")
     finally:
         await channel.app.bot.request.shutdown()
 

@@ -15,6 +15,11 @@ offset confirmation, long polling, ``409 Conflict`` for a second poller, 429 flo
 ``message is not modified``, unparsable HTML/MarkdownV2, 4096-char and 64-byte callback-data
 limits, a blocked user (``blocked_chats``) and the inline keyboard vanishing on a text edit
 without ``reply_markup``.
+
+Webhooks too: after ``setWebhook`` the fake POSTs each update to the URL with the
+``X-Telegram-Bot-Api-Secret-Token`` header, as Telegram does: up to ``max_connections`` at once,
+one at a time per chat, and again (after ``webhook_retry_seconds``) until it gets a 200;
+``getUpdates`` answers 409 while a webhook is set.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import uvicorn
 from starlette.applications import Starlette
@@ -70,6 +76,10 @@ _MAX_CALLBACK_DATA_BYTES = 64
 _CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
+)
+_WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
 )
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -285,6 +295,10 @@ class FakeBotAPI:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
         self._serve_task: asyncio.Task[None] | None = None
+        self.webhook: JSON = {}  # url, secret_token, max_connections once setWebhook was called
+        self.webhook_retry_seconds = 0.2
+        self.webhook_posts: list[tuple[int, int]] = []  # (update_id, HTTP status) per POST
+        self._deliverer: asyncio.Task[None] | None = None
         self._methods: dict[str, tuple[str, Callable[[JSON], Awaitable[Any]]]] = {
             name.lower(): (name, handler) for name, handler in self._method_table().items()
         }
@@ -331,6 +345,11 @@ class FakeBotAPI:
             return
         self._closing = True  # held long polls return now instead of blocking shutdown
         self._notify()
+        if self._deliverer is not None:
+            self._deliverer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._deliverer
+            self._deliverer = None
         self._server.should_exit = True
         await asyncio.wait_for(self._serve_task, timeout=5)
         self._server = self._serve_task = None
@@ -638,6 +657,8 @@ class FakeBotAPI:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -665,6 +686,8 @@ class FakeBotAPI:
         }
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
+        if self.webhook:
+            raise _ApiError(409, _WEBHOOK_CONFLICT)
         self._poll_generation += 1
         generation = self._poll_generation
         self._notify()  # an older held poll must now answer 409, as Telegram does
@@ -698,11 +721,93 @@ class FakeBotAPI:
         return batch
 
     async def _delete_webhook(self, params: JSON) -> bool:
+        self.webhook = {}
         if params.get("drop_pending_updates"):
             self._pending.clear()
             self._redeliver.clear()
             self.confirmed_upto = self._next_update_id
         return True
+
+    async def _set_webhook(self, params: JSON) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._delete_webhook(params)
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+            self._redeliver.clear()
+        self.webhook = {"url": url, "secret_token": str(params.get("secret_token") or ""),
+                        "max_connections": int(params.get("max_connections") or 40),
+                        "allowed_updates": params.get("allowed_updates")}
+        if self._deliverer is None or self._deliverer.done():
+            self._deliverer = asyncio.create_task(self._deliver_webhooks())
+        self._notify()
+        return True
+
+    async def _get_webhook_info(self, params: JSON) -> JSON:
+        info: JSON = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                      "pending_update_count": len(self._pending) + len(self._redeliver)}
+        if self.webhook:
+            info["max_connections"] = self.webhook["max_connections"]
+        return info
+
+    async def _deliver_webhooks(self) -> None:
+        """POST pending updates to the webhook until each got a 200, in order per chat."""
+        loop = asyncio.get_running_loop()
+        in_flight: dict[int, Any] = {}  # update_id → chat
+        retry_at: dict[int, float] = {}
+        posting: set[asyncio.Task[None]] = set()
+        # aiohttp, not httpx: a bench posts thousands of updates, and httpx's CPU per call
+        # would make the fake, not the bot, the bottleneck.
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            while self.webhook and not self._closing:
+                slots = self.webhook["max_connections"] - len(in_flight)
+                blocked = set(in_flight.values())
+                now = loop.time()
+                for queue in (self._redeliver, self._pending):
+                    for update in queue:
+                        if slots <= 0:
+                            break
+                        chat = _update_chat(update)
+                        uid = update["update_id"]
+                        if uid in in_flight or chat in blocked or retry_at.get(uid, 0) > now:
+                            blocked.add(chat)  # later updates of this chat wait for it
+                            continue
+                        blocked.add(chat)
+                        in_flight[uid] = chat
+                        slots -= 1
+                        task = asyncio.create_task(self._post_update(
+                            http, update, queue, in_flight, retry_at))
+                        posting.add(task)
+                        task.add_done_callback(posting.discard)
+                wakeup = self._wakeup
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), self.webhook_retry_seconds)
+
+    async def _post_update(self, http: aiohttp.ClientSession, update: JSON, queue: deque[JSON],
+                           in_flight: dict[int, Any], retry_at: dict[int, float]) -> None:
+        uid = update["update_id"]
+        status = 0
+        try:
+            async with http.post(
+                    self.webhook["url"], data=json.dumps(update, ensure_ascii=False).encode(),
+                    headers={"Content-Type": "application/json",
+                             "X-Telegram-Bot-Api-Secret-Token": self.webhook["secret_token"]},
+            ) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, KeyError):
+            status = 0
+        finally:
+            self.webhook_posts.append((uid, status))
+            if status == 200:
+                with contextlib.suppress(ValueError):
+                    queue.remove(update)
+                self.confirmed_upto = max(self.confirmed_upto, uid + 1)
+                retry_at.pop(uid, None)
+            else:
+                retry_at[uid] = asyncio.get_running_loop().time() + self.webhook_retry_seconds
+            in_flight.pop(uid, None)
+            self._wake()
 
     @staticmethod
     def _commands_key(params: JSON) -> str:
@@ -889,6 +994,16 @@ class FakeBotAPI:
 
     async def _ctl_stats(self, request: Request) -> JSONResponse:
         return JSONResponse(self.stats())
+
+
+def _update_chat(update: JSON) -> Any:
+    for kind in ("message", "edited_message"):
+        if kind in update:
+            return update[kind].get("chat", {}).get("id")
+    query = update.get("callback_query")
+    if query:
+        return (query.get("message") or {}).get("chat", {}).get("id")
+    return None
 
 
 def _control_call(push: Callable[..., JSON], kwargs: JSON) -> JSONResponse:

@@ -1,0 +1,102 @@
+"""Attack: after /xoa_du_lieu, and after `purge`, grep the raw bytes of the database file, its
+-wal and a backup made afterwards for her phone, her name, her ids and a word of her text.
+
+Before she deletes, her words have been copied everywhere the bot copies them: a danger alert
+and a digest for staff (sent), a message from staff to her (sent) and one not yet sent, another
+member's saved conversation (an offer of her question), and the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.runtime import open_runtime
+from storage import queries as q
+from tests.conftest import Clock
+from tests.fakes.her_words import (
+    HER_ID,
+    Person,
+    copy_her_words_everywhere,
+    leaks,
+)
+
+
+async def test_delete_my_data_leaves_nothing_in_db_wal_or_backup(staff_runtime, tmp_path):
+    runtime = staff_runtime
+    db_file = Path(runtime.db.path)
+    wal = db_file.with_name(db_file.name + "-wal")
+    her = await copy_her_words_everywhere(runtime)
+    assert leaks(db_file, wal)  # before deletion her data is there (the test can fail)
+
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa thông tin")
+    assert "Đã xóa" in her.text
+    backup = tmp_path / "after.db"
+    await runtime.db.backup(backup)
+    assert leaks(db_file, wal, backup) == []
+
+    async with runtime.db.transaction() as conn:
+        outbox = await conn.execute_fetchall("SELECT chat_id, text, sent_at FROM outbox")
+        other = await q.get_conversation(conn, "telegram", "777")
+    assert all(r["chat_id"] != HER_ID for r in outbox)  # unsent to her dropped, sent emptied
+    assert other is not None and other.state == "ask.similar"  # B's conversation goes on
+    assert any("đã xóa theo yêu cầu" in r["text"] for r in outbox)  # staff see why it is gone
+
+
+async def test_other_members_keep_their_words(staff_runtime):
+    """Deletion is hers only: another woman's question and alert stay whole."""
+    runtime = staff_runtime
+    other = Person(runtime, "5800999999", "Lò Thị Mai")
+    mine = "Chị em bản Nà Sài muốn hỏi về học nghề may cho phụ nữ dân tộc thiểu số ạ"
+    for line in ("/start", "1", "nam tam", "1", mine, "1", "gui"):
+        await other.send(line)
+    her = await copy_her_words_everywhere(runtime)
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa thông tin")
+    async with runtime.db.transaction() as conn:
+        texts = [r["text"] for r in await conn.execute_fetchall("SELECT text FROM questions")]
+    assert mine in texts
+
+
+@pytest.mark.parametrize("others", [0, 12])  # few texts: scrubbed in SQL; many: in one pass
+def test_purge_leaves_nothing_of_the_dialogue_in_db_wal_or_backup(staff_config, tmp_path,
+                                                                   others):
+    """`python -m bot purge --dialogue` on a closed dialogue, then a backup, then grep."""
+    db_file = tmp_path / "purge.db"
+    # The 2026 dialogue was collecting on 1 July 2026; it is closed today.
+    clock = Clock(dt.datetime(2026, 7, 1, 3, 0, tzinfo=dt.UTC))
+
+    async def fill() -> None:
+        runtime = await open_runtime(staff_config, db_file, clock=clock)
+        try:
+            async with runtime.db.transaction() as conn:  # other women's long questions
+                for n in range(others):
+                    user = await q.ensure_user(conn, "telegram", f"58009{n:05d}",
+                                               f"58009{n:05d}", "", now=clock())
+                    cluster = await q.create_cluster(conn, "lai-chau-2026", 2, now=clock())
+                    receipt = await q.next_receipt(conn, "lai-chau-2026", "LC26")
+                    await q.insert_question(conn, q.NewQuestion(
+                        "lai-chau-2026", user.id, "telegram", "member", "Xã Nậm Tăm", 2,
+                        f"Bản số {n} chưa có nước sạch, chị em phải gánh nước suối xa hai cây "
+                        "số mỗi ngày, mùa khô suối cạn, mùa mưa nước đục, trẻ con hay bị đau "
+                        "bụng, xin tỉnh hỗ trợ đường ống và bể lọc cho bản", False, cluster,
+                    ), receipt, now=clock())
+            await copy_her_words_everywhere(runtime)
+        finally:
+            await runtime.close()
+
+    asyncio.run(fill())
+    wal = db_file.with_name(db_file.name + "-wal")
+    assert leaks(db_file, wal)
+    config = tmp_path / "config.toml"
+    assert config.exists()  # written by the staff_config fixture
+    assert main(["purge", "--dialogue", "lai-chau-2026", "--force", "--db", str(db_file),
+                 "--config", str(config)]) == 0
+    backup = tmp_path / "purged-backup.db"
+    assert main(["backup", str(backup), "--db", str(db_file), "--config", str(config)]) == 0
+    assert leaks(db_file, wal, backup) == []

@@ -1,0 +1,205 @@
+"""PII masking, and the hostile-input corpus that every part of the bot is tested against."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from handlers.privacy import mask_pii
+from handlers.text import clean
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+BAD_INPUT = [
+    json.loads(line)
+    for line in (DATA / "bad_input.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+KINDS = {"text", "action", "sticker", "photo", "voice", "document", "other"}
+FIELDS = {"name", "kind", "text", "text_repeat", "action", "group", "edit", "repeat", "note"}
+
+
+def _bad_text(case: dict) -> str:
+    repeat = case.get("text_repeat")
+    return repeat["unit"] * repeat["times"] if repeat else case.get("text", "")
+
+
+def _digit_runs(text: str) -> list[str]:
+    return re.findall(r"\d{4,}", text)
+
+
+# --- phones -----------------------------------------------------------------------------------
+
+PHONES = [
+    "0912345678",
+    "0912 345 678",
+    "0912.345.678",
+    "0912-345-678",
+    "091 234 5678",
+    "09 12 34 56 78",
+    "+84 912 345 678",
+    "+84912345678",
+    "(+84) 912 345 678",
+    "84912345678",
+    "0 9 1 2 3 4 5 6 7 8",
+    "024 3826 1234",  # landline with area code
+    "02133876543",
+]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_numbers_are_masked_with_a_hint(phone: str) -> None:
+    masked = mask_pii(f"Chị gọi em số {phone} nhé, em ở xã Nậm Tăm")
+    digits = re.sub(r"\D", "", phone)
+    assert masked == f"Chị gọi em số [SĐT ẩn …{digits[-3:]}] nhé, em ở xã Nậm Tăm"
+
+
+def test_phone_glued_to_words_and_followed_by_an_age() -> None:
+    assert mask_pii("sdt0912345678, con 15 tuổi") == "sdt[SĐT ẩn …678], con 15 tuổi"
+    assert mask_pii("0912 345 678 15 tuổi") == "[SĐT ẩn …678] 15 tuổi"
+    assert mask_pii("zalo: 912 345 678") == "zalo: [SĐT ẩn …678]"
+
+
+# --- ID cards, accounts, emails ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CCCD 001234567890", "CCCD [CCCD ẩn …890]"),
+        ("căn cước 0012 3456 7890", "căn cước [CCCD ẩn …890]"),
+        ("số CCCD: 001 234 567 890", "số CCCD: [CCCD ẩn …890]"),
+        ("cmnd 123456789", "cmnd [CMND ẩn …789]"),
+        ("CMND số 012 345 678", "CMND số [CMND ẩn …678]"),
+        ("em có số 123456789 mà quên", "em có số [CMND ẩn …789] mà quên"),
+        ("stk 1903 4567 8901 techcombank", "stk [STK ẩn …901] techcombank"),
+        ("mã 12345678901234", "mã [số ẩn …234]"),
+    ],
+)
+def test_id_and_account_numbers_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("email lan.nguyen@gmail.com ạ", "email [email ẩn l…@gmail.com] ạ"),
+        ("gửi vào hoa_ban+1@yahoo.com.vn", "gửi vào [email ẩn h…@yahoo.com.vn]"),
+        ("thư: Mai.Thi-88@hoilhpn.laichau.gov.vn.", "thư: [email ẩn M…@hoilhpn.laichau.gov.vn]."),
+    ],
+)
+def test_emails_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+# --- ordinary numbers stay ---------------------------------------------------------------------
+
+ORDINARY = [
+    "Năm 2026 em muốn vay 50 triệu",
+    "Con em 15 tuổi, thôn có 200 hộ",
+    "Vay 500.000.000 đồng có được không",
+    "Giá 1.500.000.000đ",
+    "Nợ 250000001 đồng",
+    "Số tiền 200000000",
+    "Số tiền 500 000 000",
+    "Hạn trả lời 25/7/2026, đối thoại 15.11.2026",
+    "Kế hoạch 2023-2024-2025",
+    "Gọi 111, 113 hoặc 1900 969 680",
+    "Quyết định số 51/2025/QĐ-TTg",
+    "Xã có 1 2 3 4 5 6 7 8 9 10 thôn",
+    "diện tích 0,5 ha, 12.000 m2",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_numbers_are_left_alone(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+def test_no_long_digit_run_survives_and_masking_twice_changes_nothing() -> None:
+    text = " ; ".join([*PHONES, "CCCD 001234567890", "cmnd 123456789", "a@b.vn"])
+    once = mask_pii(text)
+    assert _digit_runs(once) == []
+    assert "@b.vn" in once and "a@b.vn" not in once
+    assert mask_pii(once) == once
+
+
+# --- the hostile-input corpus -----------------------------------------------------------------
+
+
+def test_bad_input_corpus_is_complete_and_well_formed() -> None:
+    assert len(BAD_INPUT) >= 45
+    names = [c["name"] for c in BAD_INPUT]
+    assert len(names) == len(set(names)), "duplicate names"
+    for case in BAD_INPUT:
+        assert set(case) <= FIELDS, case
+        assert case["kind"] in KINDS, case
+        assert re.fullmatch(r"[a-z0-9_]+", case["name"]), case
+        assert case["note"].strip(), case
+        assert not ("text" in case and "text_repeat" in case), case
+        if case["kind"] == "action":
+            assert isinstance(case.get("action"), str), case
+        for flag in ("group", "edit"):
+            assert isinstance(case.get(flag, False), bool), case
+        assert isinstance(case.get("repeat", 1), int) and case.get("repeat", 1) >= 1, case
+    texts = [_bad_text(c) for c in BAD_INPUT]
+    assert {c["kind"] for c in BAD_INPUT} == KINDS
+    assert "" in texts and any(t and not t.strip() for t in texts)
+    assert {5_000, 100_000} <= {len(t) for t in texts}
+    assert any("\u0000" in t for t in texts) and any("\u202e" in t for t in texts)
+    assert any(len(c.get("action", "").encode()) > 64 for c in BAD_INPUT)
+    assert any(c.get("group") for c in BAD_INPUT) and any(c.get("edit") for c in BAD_INPUT)
+    assert any(c.get("repeat", 1) >= 50 for c in BAD_INPUT)
+    assert "/start@otherbot" in texts
+
+
+_FORBIDDEN = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u2069\ufeff]"
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUT, ids=[c["name"] for c in BAD_INPUT])
+def test_clean_removes_invisible_and_control_chars(case: dict) -> None:
+    cleaned = clean(_bad_text(case))
+    assert not _FORBIDDEN.search(cleaned), repr(cleaned[:80])
+    assert cleaned == unicodedata.normalize("NFC", cleaned)
+    assert cleaned == cleaned.strip()
+
+
+@pytest.mark.parametrize("case", BAD_INPUT, ids=[c["name"] for c in BAD_INPUT])
+def test_mask_pii_never_raises_and_keeps_text_without_numbers(case: dict) -> None:
+    for text in (_bad_text(case), case.get("action", "")):
+        masked = mask_pii(text)
+        assert isinstance(masked, str)
+        assert mask_pii(masked) == masked
+        if not re.search(r"\d{9}|@", re.sub(r"[ .\-()+]", "", text)):
+            assert masked == text
+
+
+# --- names (what another member may read of a question: tests/handlers/test_offer_privacy.py) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Em tên Hoa, số đt 0912 345 678", "Em tên [tên ẩn], số đt [SĐT ẩn …678]"),
+        ("tên em là Lò Thị Hoa ở bản Nậm Tăm", "tên em là [tên ẩn] ở bản Nậm Tăm"),
+        ("tên em là nguyễn thị hoa ở bản", "tên em là [tên ẩn] ở bản"),
+        ("Tôi là Giàng Thị Mỷ, +84 912 345 678", "Tôi là [tên ẩn], [SĐT ẩn …678]"),
+        ("Họ tên: Lò Thị Mai. CCCD 001234567890", "Họ tên: [tên ẩn]. CCCD [CCCD ẩn …890]"),
+        ("ten e la Hoa, mail hoa.lo@gmail.com", "ten e la [tên ẩn], mail [email ẩn h…@gmail.com]"),
+        ("em là hội viên chi hội bản Nà Sài", "em là hội viên chi hội bản Nà Sài"),
+        ("chồng em tên tuấn hay đánh em", "chồng em tên [tên ẩn] hay đánh em"),
+        ("Đề nghị đặt tên đường cho bản", "Đề nghị đặt tên đường cho bản"),
+        ("Tên: Lò Thị Hoa, SĐT: 0912.345.678", "Tên: [tên ẩn], SĐT: [SĐT ẩn …678]"),
+        ("tui ten hoa o ban Pa U", "tui ten [tên ẩn] o ban Pa U"),
+    ],
+)
+def test_names_after_a_cue_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert mask_pii(expected) == expected  # masking twice changes nothing

@@ -1,0 +1,88 @@
+"""Console fixtures: the staff runtime, the console app on it, accounts, an HTTP client in the
+same event loop (httpx over ASGI), and questions asked through the real flows."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from bot.web.app import create_app
+from bot.web.auth import Passwords
+from storage import console as store
+from tests.chat import Member
+
+PASSWORD = "mat-khau-dai-1"
+# Cheap argon2 parameters: the tests check behaviour, not the cost of the hash.
+CHEAP = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture
+def app(staff_runtime):
+    return create_app(staff_runtime, CHEAP)
+
+
+async def add_account(runtime, login: str, role: str, department: str | None = None) -> None:
+    async with runtime.db.transaction() as conn:
+        await store.create_account(conn, login, CHEAP.hash(PASSWORD), role, department,
+                                   now=runtime.services.clock())
+
+
+def client(app, address: str = "10.0.0.1", base: str = "http://console.test") -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 5000)),
+                             base_url=base, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+async def log_in(http: httpx.AsyncClient, login: str, password: str = PASSWORD) -> httpx.Response:
+    form = await http.get("/login")
+    return await http.post("/login", data={"login": login, "password": password,
+                                           "csrf": csrf_of(form.text)})
+
+
+async def logged_in(app, login: str, role: str, department: str | None = None,
+                    runtime=None) -> httpx.AsyncClient:
+    await add_account(runtime, login, role, department)
+    http = client(app)
+    response = await log_in(http, login)
+    assert response.status_code == 303, response.text
+    return http
+
+
+async def ask(runtime, user: str, question: str, topic: str = "1", commune: str = "nam tam",
+              anonymous: bool = True) -> str:
+    """A member asks through the real flow on Telegram; her receipt."""
+    m = Member(runtime, user=user, channel="telegram")
+    for line in ("/start", "1", commune, topic, question):
+        await m.send(line)
+    if "Gửi câu hỏi cho Hội" in m.labels():
+        await m.press("Gửi câu hỏi cho Hội")
+    if "Ủng hộ" in " ".join(m.labels()):
+        await m.press("Câu của tôi khác")
+    await m.send("2" if anonymous else "1")
+    await m.send("1")
+    if "Đồng ý" in " ".join(m.labels()):
+        await m.press("Đồng ý")
+    found = re.search(r"LC27-\d{6}", m.text)
+    assert found, m.text
+    return found.group(0)
+
+
+async def cluster_of(runtime, receipt: str) -> int:
+    async with runtime.db.transaction() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT cluster_id FROM questions WHERE receipt = ?", (receipt,))
+        return rows[0][0]
+
+
+async def page_csrf(http: httpx.AsyncClient, path: str = "/cum") -> str:
+    response = await http.get(path)
+    assert response.status_code == 200, response.status_code
+    return csrf_of(response.text)
