@@ -22,6 +22,7 @@ from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
 from .text import fold
 from .types import Option
+from .yes_no import yes_or_no
 
 __all__ = ["AskQuestion", "State"]
 
@@ -213,20 +214,18 @@ class AskQuestion:
                 ctx.say(welcome)
             await ctx.show(State.COMMUNE)
             return
-        ctx.say("\n\n".join(t for t in (welcome, ctx.t("ask.consent")) if t), menu([
-            (ctx.t("button.agree"), "ask:consent:yes"),
-            (ctx.t("button.disagree"), "ask:consent:no"),
-        ]))
+        ctx.say("\n\n".join(t for t in (welcome, ctx.t("ask.consent")) if t), _consent_menu(ctx))
 
     async def on_consent(self, ctx: Context) -> None:
-        if ctx.action == "ask:consent:yes":
+        said = yes_or_no(ctx.text, ctx.services.locale) if ctx.text and not ctx.action else None
+        if ctx.action == "ask:consent:yes" or said is True:
             await ctx.record_consent()
             await ctx.show(State.COMMUNE)
-        elif ctx.action in ("ask:consent:no", CANCEL):
+        elif ctx.action in ("ask:consent:no", CANCEL) or said is False:
             await ctx.forget_declined()  # nothing of hers is kept, not even a typed draft
         else:
-            ctx.say(ctx.t("error.choose_from_list"))
-            await ctx.show(State.CONSENT)
+            # A short re-ask with the same two choices, not the whole welcome again.
+            ctx.say(ctx.t("consent_reask.text"), _consent_menu(ctx))
 
     # -- commune ----------------------------------------------------------------------------
 
@@ -235,6 +234,16 @@ class AskQuestion:
         if dialogue is None:
             return
         book = ctx.services.communes(dialogue.province_code)
+        confirm = ctx.data.get("commune_confirm")
+        if confirm in book.names:
+            old = ctx.data.get("commune_old", "")
+            text = (ctx.t("old_commune.confirm_legacy", old=old, commune=confirm) if old
+                    else ctx.t("old_commune.confirm", commune=confirm))
+            ctx.say(text, _nav_menu(ctx, [
+                (ctx.t("old_commune.yes", commune=confirm), "ask:cmok"),
+                (ctx.t("old_commune.no"), "ask:cmno"),
+            ], back=ctx.user.consented))
+            return
         candidates = ctx.data.get("commune_candidates")
         if candidates:
             choices = [(name, f"ask:cm:{book.names.index(name)}") for name in candidates
@@ -268,8 +277,23 @@ class AskQuestion:
         if index is not None and index < len(book):
             await self._commune_chosen(ctx, book.names[index])
             return
-        found = book.search(ctx.text) if ctx.text and not ctx.action else []
-        if len(found) == 1:
+        if ctx.data.get("commune_confirm") and await self._commune_confirmed(ctx):
+            return
+        typed = ctx.text if ctx.text and not ctx.action else ""
+        exact = book.exact(typed) if typed else None
+        if exact:
+            await self._commune_chosen(ctx, exact)
+            return
+        old = book.old_name(typed) if typed else None
+        if old:  # a pre-2025 name: the commune it merged into, only if she says yes
+            ctx.data["commune_confirm"], ctx.data["commune_old"] = old[1], old[0]
+            await ctx.show(State.COMMUNE)
+            return
+        found = book.search(typed) if typed else []
+        if len(found) == 1 and not book.confident(typed, found[0]):
+            ctx.data["commune_confirm"] = found[0]  # looks like it, may be another: ask
+            await ctx.show(State.COMMUNE)
+        elif len(found) == 1:
             await self._commune_chosen(ctx, found[0])
         elif found:
             ctx.data["commune_candidates"] = found
@@ -282,8 +306,28 @@ class AskQuestion:
                     else ctx.t("error.choose_from_list"))
             await ctx.show(State.COMMUNE)
 
+    async def _commune_confirmed(self, ctx: Context) -> bool:
+        """Her answer to "Ý chị là Xã …?"; False when she typed another name instead."""
+        name = ctx.data.pop("commune_confirm")
+        old = ctx.data.pop("commune_old", "")
+        said = yes_or_no(ctx.text, ctx.services.locale) if ctx.text and not ctx.action else None
+        if ctx.action == "ask:cmok" or said is True:
+            await self._commune_chosen(ctx, name)
+            return True
+        if ctx.action == "ask:cmno" or said is False:
+            await ctx.show(State.COMMUNE)  # the list, to choose from
+            return True
+        if ctx.text and not ctx.action:
+            return False  # another name: searched afresh
+        ctx.data["commune_confirm"], ctx.data["commune_old"] = name, old
+        ctx.say(ctx.t("old_commune.reask", commune=name))
+        await ctx.show(State.COMMUNE)
+        return True
+
     async def _commune_chosen(self, ctx: Context, name: str) -> None:
         ctx.data["commune"] = name
+        ctx.data.pop("commune_confirm", None)
+        ctx.data.pop("commune_old", None)
         ctx.data.pop("commune_candidates", None)
         ctx.data.pop("page", None)
         await self._next(ctx, State.TOPIC)
@@ -663,7 +707,8 @@ class AskQuestion:
             return True
         if ctx.action != BACK:
             return False
-        ctx.data.pop("commune_candidates", None)
+        for key in ("commune_candidates", "commune_confirm", "commune_old"):
+            ctx.data.pop(key, None)
         if ctx.data.pop("editing", None):
             await ctx.show(State.CONFIRM)
             return True
@@ -684,6 +729,11 @@ class AskQuestion:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _consent_menu(ctx: Context) -> tuple[Option, ...]:
+    return menu([(ctx.t("button.agree"), "ask:consent:yes"),
+                 (ctx.t("button.disagree"), "ask:consent:no")])
 
 
 def _nav_menu(ctx: Context, choices: list[tuple[str, str]], back: bool = True) -> tuple[

@@ -272,8 +272,12 @@ class Dispatcher:
         return ctx.replies
 
     def _addressed_in_group(self, incoming: Incoming) -> bool:
-        # In a group only staff commands are answered (the staff group uses them).
-        return incoming.text.startswith("/") and self.services.settings.is_staff(
+        # In a group only staff commands are answered (the staff group uses them), and /id,
+        # which tells whoever asks the group's id: how the staff group is found at set-up.
+        if not incoming.text.startswith("/"):
+            return False
+        word = incoming.text[1:].split(maxsplit=1)[0].lower() if len(incoming.text) > 1 else ""
+        return word in ("id", "chatid") or self.services.settings.is_staff(
             incoming.channel, incoming.user_id)
 
     def _flooding(self, incoming: Incoming) -> bool:

@@ -45,6 +45,11 @@ class Locale:
 
 
 
+    def words(self, key: str) -> tuple[str, ...]:
+        """A comma-separated list of words staff can edit, e.g. the answers that mean "yes"."""
+        return tuple(w.strip() for w in self.t(key).split(",") if w.strip())
+
+
 def _flatten(prefix: str, node: dict, out: dict[str, str]) -> None:
     for key, value in node.items():
         full = f"{prefix}{key}"

@@ -74,3 +74,22 @@ async def staff_runtime(staff_config, clock, tmp_path):
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
     """`python -m bot ARGS` run in this process (tests/fakes/cli.py)."""
     return cli_runner(monkeypatch, capsys)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """`main()` run in this process sets up logging for the process (a handler on the test's
+    captured stderr, quieter levels): put it back, so no later test logs into a closed stream
+    or misses the records it looks for."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: lg.level for name, lg in logging.root.manager.loggerDict.items()
+              if isinstance(lg, logging.Logger)}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if isinstance(lg, logging.Logger):
+            lg.setLevel(levels.get(name, logging.NOTSET))

@@ -6,6 +6,7 @@ starts the real `python -m bot` to prove the entry point itself works."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_run_without_a_token_says_how_to_set_it(tmp_path, cli):
     env = {k: "" for k in ("TELEGRAM_BOT_TOKEN", "ZALO_BOT_TOKEN")}
     result = cli("run", "--db", str(tmp_path / "r.db"), env=env)
     assert result.returncode != 0
-    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "python -m bot chat" in result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "python -m bot demo" in result.stderr
 
 
 def test_run_without_a_staff_chat_refuses_and_names_the_key(tmp_path, cli):
@@ -113,3 +114,36 @@ def test_help_of_the_cli_and_of_every_command_prints_and_exits_0(capsys):
             main(argv)
         assert done.value.code == 0, argv
         assert "usage: python -m bot" in capsys.readouterr().out
+
+
+def demo_copy(tmp_path: Path) -> Path:
+    """config.demo.toml in a fresh directory: its database lands beside it, in data/."""
+    text = (ROOT / "config.demo.toml").read_text(encoding="utf-8")
+    path = tmp_path / "config.demo.toml"
+    path.write_text(text.replace('locale = "locales/vi.toml"',
+                                 f'locale = "{ROOT}/locales/vi.toml"'), encoding="utf-8")
+    return path
+
+
+def test_demo_runs_on_its_own_dialogue_and_database_never_the_production_file(
+        tmp_path, monkeypatch, capsys):
+    import io
+
+    config = demo_copy(tmp_path)
+    production = tmp_path / "data" / "doithoai.db"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(
+        "/start\n1\nnam tam\n1\nvay von lam kinh te chan nuoi lon o thon em\n2\n1\n"))
+    assert main(["demo", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "Đối thoại thử" in out and "DEMO-000001" in out
+    assert (tmp_path / "data" / "demo.db").is_file() and not production.exists()
+
+
+def test_run_refuses_the_demo_config_and_demo_refuses_the_production_config(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:ABC")
+    assert main(["run", "--config", str(demo_copy(tmp_path))]) == 2
+    assert "cấu hình chạy thử" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "demo.db").exists()
+    assert main(["demo", "--config", str(ROOT / "config.toml")]) == 2
+    assert "not a demo config" in capsys.readouterr().err

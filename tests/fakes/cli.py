@@ -4,7 +4,6 @@ stdin and extra environment, as fast as a function call (a process start costs s
 from __future__ import annotations
 
 import io
-import logging
 import os
 import subprocess
 import sys
@@ -57,8 +56,6 @@ def cli_runner(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[st
                 code = main(list(args))
             finally:
                 os.umask(umask)  # main() tightens it for the process; later tests need theirs
-                root = logging.getLogger()
-                root.handlers[:] = [h for h in root.handlers if h.get_name() != "bot.logs"]
         out = capsys.readouterr()
         return Result(code, out.out, out.err)
 
