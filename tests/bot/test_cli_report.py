@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from bot.cli import main
 from bot.runtime import open_runtime
 from storage import lifecycle as lc
 from storage import queries as q
@@ -14,7 +13,7 @@ from tests.conftest import ROOT, Clock
 NOW = dt.datetime(2027, 7, 1, 3, 0, tzinfo=dt.UTC)
 
 
-def test_report_prints_the_figures_and_writes_a_chart(tmp_path, capsys, config):
+def test_report_prints_the_figures_and_writes_a_chart(tmp_path, cli, config):
     db = tmp_path / "cli.db"
 
     async def seed() -> None:
@@ -36,10 +35,10 @@ def test_report_prints_the_figures_and_writes_a_chart(tmp_path, capsys, config):
 
     asyncio.run(seed())
     chart = tmp_path / "bao-cao.png"
-    code = main(["report", "--config", str(ROOT / "config.toml"), "--db", str(db),
-                 "--from", "01/01/2027", "--to", "2027-12-31", "--chart", str(chart)])
-    out = capsys.readouterr().out
-    assert code == 0
+    result = cli("report", "--config", str(ROOT / "config.toml"), "--db", str(db),
+                 "--from", "01/01/2027", "--to", "2027-12-31", "--chart", str(chart))
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
     assert "Từ ngày 01/01/2027 đến ngày 31/12/2027" in out
     assert "• Sở Y tế: 1 · 1 · 0 · 100% · 3 ngày · 0 (0 quá hạn)" in out
     assert chart.read_bytes()[:4] == b"\x89PNG"
