@@ -398,11 +398,19 @@ DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
 MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
 
 _RECENT = 256
+_SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
                     "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
+_CHI_EM = re.compile(
+    r"\b(các|cac|nhiều|nhieu|những|nhung|mọi|moi|cho|hỏi|hoi|giúp|giup|để|de|với|voi|"
+    r"trợ|tro|đa số|đa phần)\s+(?:chị|chi)\s+(?:em|e)\b"
+    r"|\b(?:chị|chi)\s+(?:em|e)\s+(?=(?:phụ nữ|phu nu|trong|ở|dân tộc|dan toc|vùng|vung|"
+    r"nông thôn|nong thon|hội viên|hoi vien|thường|thuong|chúng ta|chung ta|mình|minh|"
+    r"nghèo|ngheo|lao động|lao dong|khuyết tật|khuyet tat)\b)", re.IGNORECASE)
 # "xã em", "bản em", "huyện tôi": the place she lives in, not her; "em" becomes "noiem" for the
 # context rules. ("ban em" without diacritics stays: it is also "bạn em", a friend of hers.)
 _PLACE_EM = re.compile(r"\b(xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|tỉnh|bản|phường|phuong|"
@@ -466,8 +474,11 @@ class DangerDetector:
                 harm.setdefault(hit.category, hit)
             same = unicodedata.normalize("NFC", variant)  # what clean() starts with
             context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
+            context = _CHI_EM.sub(_chiem, context)
             seen.update(hit.category for hit in detect_all(
                 context, self.context, tokens if context == same else None))
+        if len(_TEEN_WORD.findall(text or "")) <= _SHORT:
+            seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
         level = _judge(set(harm), seen)
         if level is None:
             return None
@@ -498,6 +509,8 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
             return None  # afraid of the flood, not of a person
         if "lo" in seen and (person or plea):
             return MAYBE
+        if plea and "ngan" in seen:
+            return MAYBE
         # Someone specific, now, told as a story rather than asked as a question about a
         # service: indirect accounts ("con bé không dám ngủ một mình...") say no harm word.
         story = person and (now or plea) and "dich_vu" not in seen
@@ -521,6 +534,10 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
             return None  # "I was beaten once, now divorced: can I get a loan?"
         return MAYBE if harm and (person or now) else None
     return DANGER if person or (acute and (now or plea)) else MAYBE
+
+
+def _chiem(match: re.Match[str]) -> str:
+    return f"{match.group(1)} chiem" if match.group(1) else "chiem "
 
 
 def _indirect_category(seen: set[str]) -> str:
