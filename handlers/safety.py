@@ -532,7 +532,8 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
             return DANGER
         if "qua_khu" in seen and "dich_vu" in seen and not acute:
             return None  # "I was beaten once, now divorced: can I get a loan?"
-        return MAYBE if harm and (person or now) else None
+        # a threat spelt out ("nếu tôi báo công an thì nó đốt nhà") is never left silent
+        return MAYBE if harm and (person or now or acute) else None
     return DANGER if person or (acute and (now or plea)) else MAYBE
 
 
