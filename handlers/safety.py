@@ -404,6 +404,8 @@ _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "phòng chống": prevention, never "chồng"; one word for the context rules.
+_PHONG_CHONG = re.compile(r"\bph[oòóỏõọ]ng\s+ch[oốồổỗộ]ng\b", re.IGNORECASE)
 # "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
 _CHI_EM = re.compile(
     r"\b(các|cac|nhiều|nhieu|những|nhung|mọi|moi|cho|hỏi|hoi|giúp|giup|để|de|với|voi|"
@@ -474,7 +476,7 @@ class DangerDetector:
                 harm.setdefault(hit.category, hit)
             same = unicodedata.normalize("NFC", variant)  # what clean() starts with
             context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
-            context = _CHI_EM.sub(_chiem, context)
+            context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
             seen.update(hit.category for hit in detect_all(
                 context, self.context, tokens if context == same else None))
         if len(_TEEN_WORD.findall(text or "")) <= _SHORT:
