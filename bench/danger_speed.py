@@ -2,9 +2,12 @@
 
 The baseline is handlers/safety.py as it was before (git commit BASELINE, read with `git show`
 and loaded as a separate module) on the SAME keyword and context files, so only the code
-differs. Both arms must give the same verdict on every message (checked here; the test
-tests/test_danger_speed.py checks it on every set). Times are CPU time (process_time), best of
-REPEAT passes, so other developers' load on the shared machine weighs less.
+differs (its verdicts differ on a few messages: this round also changed the decision rules, not
+only the speed). That the shortcuts change no verdict is checked here against the current
+logic with every shortcut off (every rule tried, word by word, nothing remembered), and by
+tests/test_danger_speed.py. Times are CPU time (process_time), best of REPEAT passes, on every
+SAMPLE-th message, so other developers' load on the shared machine weighs less (it still
+weighs: compare the two arms of one run, not runs).
 
 - typical: the throughput script's question (a loan for livestock), assessed from scratch;
 - non-danger: every question of tests/data/cluster_*.jsonl the detector leaves alone;
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,6 +37,7 @@ from handlers.safety import DangerDetector  # noqa: E402
 
 BASELINE = "f8809a5"  # main when this work began: ~700 patterns tried one by one, twice
 REPEAT = 3
+SAMPLE = 3  # every third message of each set: the old code takes ~4 ms a message
 TYPICAL = "Chị em trong bản muốn vay vốn ưu đãi để chăn nuôi, xin hỏi thủ tục thế nào ạ?"
 
 
@@ -75,12 +80,29 @@ def _verdict(found: object) -> object:
     return None if found is None else (found.level, found.category, found.signals)
 
 
+def _slow_verdicts(texts: list[str]) -> list[object]:
+    """The current logic with every shortcut off (what tests/test_danger_speed.py does)."""
+    from handlers import safety
+    from tests.test_danger_speed import _slow_candidates, _slow_tokens
+
+    fast = (safety._candidates, safety._tokens)
+    safety._candidates, safety._tokens = _slow_candidates, _slow_tokens
+    try:
+        detector = DangerDetector.from_files()
+        return [_verdict(detector._assess(t)) for t in texts]
+    finally:
+        safety._candidates, safety._tokens = fast
+
+
 def main() -> None:
     before = _baseline_detector()
     after = DangerDetector.from_files()
     every = _texts("danger_*.jsonl") + _texts("cluster_*.jsonl")
-    differ = sum(_verdict(before(t)) != _verdict(after._assess(t)) for t in every)
-    quiet = [t for t in _texts("cluster_*.jsonl") if after._assess(t) is None]
+    differ = sum(a != _verdict(after._assess(t)) for a, t in zip(_slow_verdicts(every), every,
+                                                                 strict=True))
+    changed = sum(_verdict(before(t)) != _verdict(after._assess(t)) for t in every)
+    quiet = [t for t in _texts("cluster_*.jsonl") if after._assess(t) is None][::SAMPLE]
+    every = every[::SAMPLE]
 
     def in_bot(detector: Callable[[str], object]) -> Callable[[str], object]:
         def run(text: str) -> None:
@@ -94,8 +116,11 @@ def main() -> None:
 
     report = {
         "bench": "danger_speed",
-        "messages": len(every),
-        "verdicts_differ": differ,
+        "messages": len(_texts("danger_*.jsonl") + _texts("cluster_*.jsonl")),
+        "timed": len(every),
+        "load_average": round(os.getloadavg()[0], 1),
+        "verdicts_differ_from_no_shortcuts": differ,
+        "verdicts_changed_since_baseline": changed,
         "ms_typical": {"baseline": _ms_per_text(before, [TYPICAL] * 200),
                        "now": _ms_per_text(after._assess, [TYPICAL] * 200)},
         "ms_non_danger": {"n": len(quiet), "baseline": _ms_per_text(before, quiet),

@@ -182,10 +182,25 @@ def _search(rule: DangerRule, prepared: _Prepared) -> DangerHit | None:
     return DangerHit(rule.category, fold(match.group(0))) if match else None
 
 
+# Words in nearly every message: a rule is filed under the word list of its pattern that has the
+# fewest of them ("em ... nhốt" under "nhốt"), so a typical message wakes few rules.
+_COMMON_WORDS = (
+    "em e toi t minh mk con chi co khong ko k di la thi va voi cho nha nguoi ma da dang bi duoc "
+    "dc co_the cung lai roi r nay do ay no ho ve ra vao len o tu den toi gio mot 1 2 hai ba cac "
+    "nhung nhieu lam qua hoi xin muon can phai sao gi j a nhe oi anh ong ba chong ck me bo "
+    "be chau ngay dem hom")
+_COMMON = frozenset(_COMMON_WORDS.split())
+
+
+def _anchor(rule: DangerRule) -> frozenset[str]:
+    needs = (rule.first, *rule.later)
+    return min(needs, key=lambda words: (len(words & _COMMON), len(words)))
+
+
 def _first_word_index(rules: tuple[DangerRule, ...]) -> dict[str, tuple[int, ...]]:
     index: dict[str, list[int]] = {}
     for position, rule in enumerate(rules):
-        for word in rule.first:
+        for word in _anchor(rule):
             index.setdefault(word, []).append(position)
     return {word: tuple(positions) for word, positions in index.items()}
 
@@ -200,15 +215,17 @@ def _words(*streams: str) -> frozenset[str]:
 
 def _candidates(rules: tuple[DangerRule, ...], index: Mapping[str, tuple[int, ...]],
                 words: frozenset[str]) -> list[DangerRule]:
-    """The rules whose first word is in the message, in file order (so the first hit of a
-    category is the same as trying every rule). Exact: a rule's regex can only start at a
-    whole run of the stream that equals one of its first words, telex tone aside."""
+    """The rules that can match, in file order (so the first hit of a category is the same as
+    trying every rule). Exact: each word of a pattern matches a whole run of the stream, telex
+    tone aside, so every word list of the pattern must meet the message's runs."""
     positions: set[int] = set()
     for word in words & index.keys():
         positions.update(index[word])
     out = []
     for i in sorted(positions):
         rule = rules[i]
+        if rule.first.isdisjoint(words):
+            continue
         for need in rule.later:
             if need.isdisjoint(words):
                 break
@@ -268,11 +285,10 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
     return exact, folded
 
 
-def _blank_stops(keywords: DangerKeywords, exact: list[str], folded: list[str]) -> None:
+def _blank_stops(keywords: DangerKeywords, exact: list[str], folded: list[str],
+                 joined: dict[bool, str], words: frozenset[str]) -> None:
     """Blank stop phrases in both streams; token indices line up because both come from the
-    same words."""
-    joined = {False: " ".join(folded), True: " ".join(exact)}
-    words = _words(joined[False], joined[True])
+    same words. `joined`: the streams as they were, by `rule.exact`."""
     for rule in _candidates(keywords.stops, keywords.stop_index, words):
         text = joined[rule.exact]
         position = index = 0  # counted incrementally: a 100,000-character flood stays linear
@@ -287,11 +303,15 @@ def _prepare(text: str, keywords: DangerKeywords,
              tokens: tuple[list[str], list[str]] | None = None) -> _Prepared:
     """`tokens`: `_tokens(text)` already worked out (not changed here)."""
     exact, folded = _tokens(text) if tokens is None else (list(tokens[0]), list(tokens[1]))
+    joined = {False: " ".join(folded), True: " ".join(exact)}
+    # Worked out before stop phrases are blanked: blanking only removes words, so this stays a
+    # superset of what is left, which is all `_candidates` needs.
+    words = _words(joined[False], joined[True])
     if keywords.stops:
-        _blank_stops(keywords, exact, folded)
+        _blank_stops(keywords, exact, folded, joined, words)
     folded_text = " ".join(t for t in folded if t != _BREAK)
     exact_text = " ".join(t for t in exact if t != _BREAK)
-    return _Prepared(folded=folded_text, exact=exact_text, words=_words(folded_text, exact_text))
+    return _Prepared(folded=folded_text, exact=exact_text, words=words)
 
 
 # --- keyword-file side ----------------------------------------------------------------------
