@@ -525,6 +525,11 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.
+        if ("lo" in seen and person and (now or plea) and not settled
+                and not {"chung", "thien_tai"} & seen):
+            # fear or being kept, of someone specific, now: even a story that ends in a request
+            # ("... em khóc suốt, em muốn về, xin hội chỉ em cách") is asked about gently
+            return MAYBE
         if policy or settled or "chung" in seen:
             return None
         if "thien_tai" in seen:
