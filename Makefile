@@ -32,3 +32,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/notify.py
 	$(PY) bench/flood.py
 	$(PY) bench/danger_quality.py
+	$(PY) bench/danger_speed.py
