@@ -80,7 +80,10 @@ _NOT_HER = re.compile(
     r"| (?:cac|nhung|nhieu|cho|giup|ho tro) chi em(?= )"
     r"| chi em (?=phu nu |trong |o |ben |dan toc |thuoc |hoi vien |nong dan |ban |xa |thon "
     r"|vung |chung ta |minh |ngheo |lao dong |khuyet tat |mang thai |co thai )")
-_HER = re.compile(r" (?:em|toi|minh|tui|tao)(?= )")
+# She speaks of herself: a first-person word, or a sentence with no subject at all that starts
+# with what happens to her ("Bị tiểu đường 5 năm rồi", "đang mang bầu tháng thứ 7").
+_HER = re.compile(r" (?:em|toi|minh|tui|tao)(?= )|^ (?:bi|dang|moi|vua|van|da bi|da mang|hay bi)"
+                  r"(?= )")
 # Kept in her conversation only while she decides; a decline drops them all.
 _DRAFT_KEYS = ("text", "draft", "pending_text", "append_return", "voice_url", "similar",
                "declined", "sensitive")

@@ -257,6 +257,8 @@ async def test_no_diacritics_and_teencode_ask_too(runtime):
     ("bác sĩ cho em uống thuốc ARV đã 2 năm", "suc_khoe"),
     ("tôi người Mông, không biết chữ nhiều", "dan_toc"),
     ("Phụ nữ người Mông. Em là người Mông, chồng bỏ đi", "dan_toc"),
+    ("Em năm nay 30 tuổi. Bị tiểu đường 5 năm rồi, tiền thuốc đắt quá", "suc_khoe"),
+    ("đang mang bầu tháng thứ 7 mà trạm y tế không khám thai", "suc_khoe"),
 ])
 def test_the_words_find_each_kind(text, kind):
     words = SensitiveWords.from_file()
