@@ -264,7 +264,10 @@ def _spell(words: list[str]) -> tuple[list[str], list[str]]:
     return exact.split(_SEP), [word or _BLANK for word in folded.split(_SEP)]
 
 
-def _tokens(text: str) -> tuple[list[str], list[str]]:
+def _tokens(text: str, memo: dict[str, tuple[str, str]] | None = None,
+            ) -> tuple[list[str], list[str]]:
+    """The exact and folded token streams. `memo`: spellings of words already worked out for
+    this message (its teencode and context variants share most words); filled in here."""
     words: list[str] = []
     places: list[int] = []  # where each word goes among the tokens
     tokens: list[str] = []
@@ -277,11 +280,13 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
             tokens.append(_BREAK)
     if not words:
         return tokens, list(tokens)
-    exact_words, folded_words = _spell(words)
+    known = {} if memo is None else memo
+    new = list(dict.fromkeys(w for w in words if w not in known))
+    if new:
+        known.update(zip(new, zip(*_spell(new), strict=True), strict=True))
     exact, folded = list(tokens), tokens
-    for place, same, bare in zip(places, exact_words, folded_words, strict=True):
-        exact[place] = same
-        folded[place] = bare
+    for place, word in zip(places, words, strict=True):
+        exact[place], folded[place] = known[word]
     return exact, folded
 
 
@@ -490,15 +495,16 @@ class DangerDetector:
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
         harm: dict[str, DangerHit] = {}
         seen: set[str] = set()
+        memo: dict[str, tuple[str, str]] = {}
         for variant in texts:
-            tokens = _tokens(variant)
+            tokens = _tokens(variant, memo)
             for hit in detect_all(variant, self.keywords, tokens):
                 harm.setdefault(hit.category, hit)
             same = unicodedata.normalize("NFC", variant)  # what clean() starts with
             context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
             context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
             seen.update(hit.category for hit in detect_all(
-                context, self.context, tokens if context == same else None))
+                context, self.context, tokens if context == same else _tokens(context, memo)))
         if len(_TEEN_WORD.findall(text or "")) <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
         level = _judge(set(harm), seen)

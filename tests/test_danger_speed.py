@@ -43,7 +43,7 @@ def _slow_candidates(rules: tuple, index: object, words: object) -> list:  # eve
     return list(rules)
 
 
-def _slow_tokens(text: str) -> tuple[list[str], list[str]]:
+def _slow_tokens(text: str, memo: object = None) -> tuple[list[str], list[str]]:
     exact: list[str] = []
     folded: list[str] = []
     for token in safety._TOKEN.findall(safety.clean(text).lower()):
