@@ -44,3 +44,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/flood.py
 	$(PY) bench/danger_quality.py
 	$(PY) bench/backup.py
+	$(PY) bench/danger_speed.py

@@ -9,6 +9,13 @@ Sets (tests/data/):
   held-out set is a dev set: the next round needs a new one.
 - danger_probe.jsonl: 263 messages the developer wrote while working (in eight batches, each
   first measured untouched, then used): a regression set, not a measure of unseen text.
+- danger_blind1.jsonl: the first BLIND set (308 messages by a helper who never read the code or
+  the keyword files), measured once blind on 2026-12-03 (recall 0.902, false alarms 0.081). It
+  is NOW A DEV SET: split by a salted hash of the id (`held_out(id, "blind1")`), two thirds
+  (`blind1_tune`) were read and tuned on in the next round, one third (`blind1_check`, 105
+  messages) was not read and measured once at the end of that round. After that it is dev too.
+- danger_probe2.jsonl: messages the developer wrote by hand in the next round, in batches each
+  measured untouched before it was used (figures in docs/benchmarks.md), then a regression set.
 
 Each message is judged three ways:
 - baseline: the rule on main before this work - any match in danger_keywords.txt escalates;
@@ -42,9 +49,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
 
-def held_out(case_id: str) -> bool:
-    """The held-out third of danger_dev.jsonl: fixed by the id, not by a random state."""
-    return int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % 3 == 0
+def held_out(case_id: str, salt: str = "") -> bool:
+    """The held-out third of a set: fixed by the id (and a salt per set), not by a random state.
+    No salt: danger_dev.jsonl's split; "blind1": danger_blind1.jsonl's."""
+    key = f"{salt}:{case_id}" if salt else case_id
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 3 == 0
 
 
 def _rows(name: str) -> list[dict]:
@@ -55,11 +64,17 @@ def _rows(name: str) -> list[dict]:
 def load_sets() -> dict[str, list[tuple[str, bool]]]:
     """{set name: [(text, is_danger)]}."""
     dev = _rows("danger_dev.jsonl")
+    blind1 = _rows("danger_blind1.jsonl")
     return {
         "cases": [(r["text"], bool(r["danger"])) for r in _rows("danger_cases.jsonl")],
         "dev": [(r["text"], r["label"] == "danger") for r in dev if not held_out(r["id"])],
         "held_out": [(r["text"], r["label"] == "danger") for r in dev if held_out(r["id"])],
         "probe": [(r["text"], r["label"] == "danger") for r in _rows("danger_probe.jsonl")],
+        "probe2": [(r["text"], r["label"] == "danger") for r in _rows("danger_probe2.jsonl")],
+        "blind1_tune": [(r["text"], r["label"] == "danger") for r in blind1
+                        if not held_out(r["id"], "blind1")],
+        "blind1_check": [(r["text"], r["label"] == "danger") for r in blind1
+                         if held_out(r["id"], "blind1")],
     }
 
 

@@ -15,10 +15,11 @@ before danger patterns run, and never across punctuation, so "bị đánh, giá 
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -52,6 +53,9 @@ _TOKEN = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+|\d+|[^\w\s]+")
 _BREAK = "."  # stands for punctuation, emoji, symbols: stop phrases must not span it
 _BLANK = "_"  # replaces a stop phrase's words, so it keeps its place in gaps but matches nothing
 _NON_FOLDED = re.compile(r"[^a-z0-9]")
+_SEP = "\x00"
+_WHITE = re.compile(r"\s+")
+_NON_FOLDED_SEP = re.compile(r"[^a-z0-9\x00]")
 _TELEX_W = re.compile(r"(?<=[aou])w")  # "tuwj" (tự typed with the IME off) → "tuj"
 _REPEAT = re.compile(r"([^\W\d_])\1+")  # letters only: "100" must stay a hundred
 _TELEX_TONE = "[sfrxj]?"  # tone key left at a word's end: "ddanhs", "chongf"
@@ -76,12 +80,19 @@ class DangerRule:
     line: int
     regex: re.Pattern[str]
     exact: bool  # matched on the diacritic-preserving stream
+    # The words a match can start with: a rule whose first word is not in the message is not
+    # tried at all (most of ~700 rules, for a typical message).
+    first: frozenset[str] = frozenset()
+    # For each later word of the pattern, the words one of its choices starts with: all must be
+    # in the message too before the regex is worth running.
+    later: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)
 class _Prepared:
     folded: str
     exact: str
+    words: frozenset[str]  # for `_candidates`
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,15 @@ class DangerKeywords:
 
     rules: tuple[DangerRule, ...]
     stops: tuple[DangerRule, ...] = ()
+    # first word -> positions in `rules` / `stops` of the rules that can start with it
+    rule_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict, compare=False)
+    stop_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.rule_index and self.rules:
+            object.__setattr__(self, "rule_index", _first_word_index(self.rules))
+        if not self.stop_index and self.stops:
+            object.__setattr__(self, "stop_index", _first_word_index(self.stops))
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -135,19 +155,21 @@ def default_keywords() -> DangerKeywords:
 
 def detect_danger(text: str, keywords: DangerKeywords) -> DangerHit | None:
     """The first hit in category order, or None. Never raises on any string."""
-    prepared = _prepare(text, keywords.stops)
-    for rule in keywords.rules:
+    prepared = _prepare(text, keywords)
+    for rule in _candidates(keywords.rules, keywords.rule_index, prepared.words):
         hit = _search(rule, prepared)
         if hit:
             return hit
     return None
 
 
-def detect_all(text: str, keywords: DangerKeywords) -> tuple[DangerHit, ...]:
-    """One hit per matching category, in category order: for the staff alert's summary."""
-    prepared = _prepare(text, keywords.stops)
+def detect_all(text: str, keywords: DangerKeywords,
+               tokens: tuple[list[str], list[str]] | None = None) -> tuple[DangerHit, ...]:
+    """One hit per matching category, in category order: for the staff alert's summary.
+    `tokens`: `_tokens(text)`, when the caller has it already."""
+    prepared = _prepare(text, keywords, tokens)
     hits: dict[str, DangerHit] = {}
-    for rule in keywords.rules:
+    for rule in _candidates(keywords.rules, keywords.rule_index, prepared.words):
         if rule.category not in hits:
             hit = _search(rule, prepared)
             if hit:
@@ -160,38 +182,119 @@ def _search(rule: DangerRule, prepared: _Prepared) -> DangerHit | None:
     return DangerHit(rule.category, fold(match.group(0))) if match else None
 
 
+# Words in nearly every message: a rule is filed under the word list of its pattern that has the
+# fewest of them ("em ... nhốt" under "nhốt"), so a typical message wakes few rules.
+_COMMON_WORDS = (
+    "em e toi t minh mk con chi co khong ko k di la thi va voi cho nha nguoi ma da dang bi duoc "
+    "dc co_the cung lai roi r nay do ay no ho ve ra vao len o tu den toi gio mot 1 2 hai ba cac "
+    "nhung nhieu lam qua hoi xin muon can phai sao gi j a nhe oi anh ong ba chong ck me bo "
+    "be chau ngay dem hom")
+_COMMON = frozenset(_COMMON_WORDS.split())
+
+
+def _anchor(rule: DangerRule) -> frozenset[str]:
+    needs = (rule.first, *rule.later)
+    return min(needs, key=lambda words: (len(words & _COMMON), len(words)))
+
+
+def _first_word_index(rules: tuple[DangerRule, ...]) -> dict[str, tuple[int, ...]]:
+    index: dict[str, list[int]] = {}
+    for position, rule in enumerate(rules):
+        for word in _anchor(rule):
+            index.setdefault(word, []).append(position)
+    return {word: tuple(positions) for word, positions in index.items()}
+
+
+def _words(*streams: str) -> frozenset[str]:
+    """Every whitespace-delimited run of the streams, and each run without a trailing telex
+    tone key ("danhs" -> "danh"): a rule's first word must be one of them to match."""
+    runs = {run for stream in streams for run in stream.split()}  # split() = the regex's \s
+    runs.update([run[:-1] for run in runs if len(run) > 1 and run[-1] in "sfrxj"])
+    return frozenset(runs)
+
+
+def _candidates(rules: tuple[DangerRule, ...], index: Mapping[str, tuple[int, ...]],
+                words: frozenset[str]) -> list[DangerRule]:
+    """The rules that can match, in file order (so the first hit of a category is the same as
+    trying every rule). Exact: each word of a pattern matches a whole run of the stream, telex
+    tone aside, so every word list of the pattern must meet the message's runs."""
+    positions: set[int] = set()
+    for word in words & index.keys():
+        positions.update(index[word])
+    out = []
+    for i in sorted(positions):
+        rule = rules[i]
+        if rule.first.isdisjoint(words):
+            continue
+        for need in rule.later:
+            if need.isdisjoint(words):
+                break
+        else:
+            out.append(rule)
+    return out
+
+
 # --- text side ------------------------------------------------------------------------------
 
 
 def _exact_token(token: str) -> str:
-    # NFKC: "ｃｈồｎｇ" (full-width) and "𝐜𝐡𝐨𝐧𝐠" (fancy-font apps) are plain letters
-    return _REPEAT.sub(r"\1", unicodedata.normalize("NFKC", token.lower()))
+    # NFKC: "ｃｈồｎｇ" (full-width) and "𝐜𝐡𝐨𝐧𝐠" (fancy-font apps) are plain letters. A few
+    # ligatures become several words (U+FDFA): their spaces go, a token stays one word.
+    return _REPEAT.sub(r"\1", _WHITE.sub("", unicodedata.normalize("NFKC", token.lower())))
 
 
 def _folded_token(token: str) -> str:
+    return _fold_exact(_exact_token(token))
+
+
+def _fold_exact(exact: str) -> str:
     # ð (eth) is typed for đ on keyboards that lack it; fold() only knows đ
-    folded = _NON_FOLDED.sub("", fold(_exact_token(token).replace("ð", "d")))
+    folded = _NON_FOLDED.sub("", fold(exact.replace("ð", "d")))
     return _REPEAT.sub(r"\1", _TELEX_W.sub("", folded)) or _BLANK
 
 
-def _tokens(text: str) -> tuple[list[str], list[str]]:
-    exact: list[str] = []
-    folded: list[str] = []
+def _spell(words: list[str]) -> tuple[list[str], list[str]]:
+    """`_exact_token` and `_folded_token` of every word, worked out on all words at once: a
+    handful of C calls per message instead of per word. NUL joins them: clean() removed any from
+    the text, no step below makes, removes, composes across or squeezes one."""
+    exact = _WHITE.sub("", unicodedata.normalize("NFKC", _SEP.join(words).lower()))
+    exact = _REPEAT.sub(r"\1", exact)
+    folded = _NON_FOLDED_SEP.sub("", fold(exact.replace("ð", "d")))
+    folded = _REPEAT.sub(r"\1", _TELEX_W.sub("", folded))
+    return exact.split(_SEP), [word or _BLANK for word in folded.split(_SEP)]
+
+
+def _tokens(text: str, memo: dict[str, tuple[str, str]] | None = None,
+            ) -> tuple[list[str], list[str]]:
+    """The exact and folded token streams. `memo`: spellings of words already worked out for
+    this message (its teencode and context variants share most words); filled in here."""
+    words: list[str] = []
+    places: list[int] = []  # where each word goes among the tokens
+    tokens: list[str] = []
     for token in _TOKEN.findall(clean(text).lower()):
         if token[0].isalnum() or unicodedata.category(token[0]) == "Mn":
-            exact.append(_exact_token(token))
-            folded.append(_folded_token(token))
-        elif not exact or exact[-1] != _BREAK:
-            exact.append(_BREAK)
-            folded.append(_BREAK)
+            places.append(len(tokens))
+            words.append(token)
+            tokens.append("")
+        elif not tokens or tokens[-1] != _BREAK:
+            tokens.append(_BREAK)
+    if not words:
+        return tokens, list(tokens)
+    known = {} if memo is None else memo
+    new = list(dict.fromkeys(w for w in words if w not in known))
+    if new:
+        known.update(zip(new, zip(*_spell(new), strict=True), strict=True))
+    exact, folded = list(tokens), tokens
+    for place, word in zip(places, words, strict=True):
+        exact[place], folded[place] = known[word]
     return exact, folded
 
 
-def _blank_stops(stops: tuple[DangerRule, ...], exact: list[str], folded: list[str]) -> None:
+def _blank_stops(keywords: DangerKeywords, exact: list[str], folded: list[str],
+                 joined: dict[bool, str], words: frozenset[str]) -> None:
     """Blank stop phrases in both streams; token indices line up because both come from the
-    same words."""
-    joined = {False: " ".join(folded), True: " ".join(exact)}
-    for rule in stops:
+    same words. `joined`: the streams as they were, by `rule.exact`."""
+    for rule in _candidates(keywords.stops, keywords.stop_index, words):
         text = joined[rule.exact]
         position = index = 0  # counted incrementally: a 100,000-character flood stays linear
         for match in rule.regex.finditer(text):
@@ -201,14 +304,19 @@ def _blank_stops(stops: tuple[DangerRule, ...], exact: list[str], folded: list[s
                 exact[i] = folded[i] = _BLANK
 
 
-def _prepare(text: str, stops: tuple[DangerRule, ...]) -> _Prepared:
-    exact, folded = _tokens(text)
-    if stops:
-        _blank_stops(stops, exact, folded)
-    return _Prepared(
-        folded=" ".join(t for t in folded if t != _BREAK),
-        exact=" ".join(t for t in exact if t != _BREAK),
-    )
+def _prepare(text: str, keywords: DangerKeywords,
+             tokens: tuple[list[str], list[str]] | None = None) -> _Prepared:
+    """`tokens`: `_tokens(text)` already worked out (not changed here)."""
+    exact, folded = _tokens(text) if tokens is None else (list(tokens[0]), list(tokens[1]))
+    joined = {False: " ".join(folded), True: " ".join(exact)}
+    # Worked out before stop phrases are blanked: blanking only removes words, so this stays a
+    # superset of what is left, which is all `_candidates` needs.
+    words = _words(joined[False], joined[True])
+    if keywords.stops:
+        _blank_stops(keywords, exact, folded, joined, words)
+    folded_text = " ".join(t for t in folded if t != _BREAK)
+    exact_text = " ".join(t for t in exact if t != _BREAK)
+    return _Prepared(folded=folded_text, exact=exact_text, words=words)
 
 
 # --- keyword-file side ----------------------------------------------------------------------
@@ -235,7 +343,11 @@ def _parse_line(
         pattern = pattern[1:].strip()
     is_stop = category == STOP_CATEGORY
     regex = _compile(pattern, macros, exact=exact, allow_gaps=not is_stop)
-    rule = DangerRule(category, parts[1].strip(), number, regex, exact)
+    words = [frozenset(_normal(next(w for w in alt.split("_") if w), exact)
+                       for alt in _expand(token, macros))
+             for token in pattern.split() if not _GAP.fullmatch(token)]
+    rule = DangerRule(category, parts[1].strip(), number, regex, exact, words[0],
+                      tuple(words[1:]))
     (stops if is_stop else rules).append(rule)
 
 
@@ -255,8 +367,12 @@ def _expand(alternatives: str, macros: dict[str, tuple[str, ...]]) -> tuple[str,
     return tuple(dict.fromkeys(out))
 
 
+def _normal(word: str, exact: bool) -> str:
+    return _exact_token(word) if exact else _folded_token(word)
+
+
 def _word_regex(word: str, exact: bool) -> str:
-    normal = _exact_token(word) if exact else _folded_token(word)
+    normal = _normal(word, exact)
     tokens = _TOKEN.findall(normal)
     if len(tokens) != 1 or tokens[0] != normal or normal == _BLANK:
         raise ValueError(f"{word!r} is not one word (split letters and digits with _ or a space)")
@@ -306,11 +422,22 @@ DEFAULT_CONTEXT_PATH = DEFAULT_KEYWORDS_PATH.with_name("danger_context.txt")
 DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
 MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
 
+_RECENT = 256
+_SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
                     "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "phòng chống": prevention, never "chồng"; one word for the context rules.
+_PHONG_CHONG = re.compile(r"\bph[oòóỏõọ]ng\s+ch[oốồổỗộ]ng\b", re.IGNORECASE)
+# "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
+_CHI_EM = re.compile(
+    r"\b(các|cac|nhiều|nhieu|những|nhung|mọi|moi|cho|hỏi|hoi|giúp|giup|để|de|với|voi|"
+    r"trợ|tro|đa số|đa phần)\s+(?:chị|chi)\s+(?:em|e)\b"
+    r"|\b(?:chị|chi)\s+(?:em|e)\s+(?=(?:phụ nữ|phu nu|trong|ở|dân tộc|dan toc|vùng|vung|"
+    r"nông thôn|nong thon|hội viên|hoi vien|thường|thuong|chúng ta|chung ta|mình|minh|"
+    r"nghèo|ngheo|lao động|lao dong|khuyết tật|khuyet tat)\b)", re.IGNORECASE)
 # "xã em", "bản em", "huyện tôi": the place she lives in, not her; "em" becomes "noiem" for the
 # context rules. ("ban em" without diacritics stays: it is also "bạn em", a friend of hers.)
 _PLACE_EM = re.compile(r"\b(xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|tỉnh|bản|phường|phuong|"
@@ -337,6 +464,9 @@ class DangerDetector:
     keywords: DangerKeywords
     context: DangerKeywords
     teencode: Mapping[str, str]
+    # digest of a text -> its verdict, the last _RECENT texts (see __call__)
+    _recent: dict[bytes, Assessment | None] = field(default_factory=dict, compare=False,
+                                                    repr=False)
 
     @classmethod
     def from_files(cls, keywords: Path = DEFAULT_KEYWORDS_PATH,
@@ -346,15 +476,37 @@ class DangerDetector:
                    load_teencode(teencode))
 
     def __call__(self, text: str) -> Assessment | None:
-        texts = (text, self._expand(text))
+        # One incoming message is screened several times (the screen, the flood check, the
+        # sensitive-data check at confirm): the verdict is remembered by a digest of the text,
+        # so her words themselves are not kept.
+        key = hashlib.blake2b((text or "").encode("utf-8", "surrogatepass"),
+                              digest_size=16).digest()
+        cache = self._recent
+        if key in cache:
+            return cache[key]
+        found = self._assess(text)
+        cache[key] = found
+        if len(cache) > _RECENT:
+            del cache[next(iter(cache))]
+        return found
+
+    def _assess(self, text: str) -> Assessment | None:
+        expanded = self._expand(text)
+        texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
         harm: dict[str, DangerHit] = {}
         seen: set[str] = set()
+        memo: dict[str, tuple[str, str]] = {}
         for variant in texts:
-            for hit in detect_all(variant, self.keywords):
+            tokens = _tokens(variant, memo)
+            for hit in detect_all(variant, self.keywords, tokens):
                 harm.setdefault(hit.category, hit)
-            context = _TRE_EM.sub("treem", unicodedata.normalize("NFC", variant))
-            context = _PLACE_EM.sub(r"\1 noiem", context)
-            seen.update(hit.category for hit in detect_all(context, self.context))
+            same = unicodedata.normalize("NFC", variant)  # what clean() starts with
+            context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
+            context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
+            seen.update(hit.category for hit in detect_all(
+                context, self.context, tokens if context == same else _tokens(context, memo)))
+        if len(_TEEN_WORD.findall(text or "")) <= _SHORT:
+            seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
         level = _judge(set(harm), seen)
         if level is None:
             return None
@@ -379,11 +531,18 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.
+        if ("lo" in seen and person and (now or plea) and not settled
+                and not {"chung", "thien_tai"} & seen):
+            # fear or being kept, of someone specific, now: even a story that ends in a request
+            # ("... em khóc suốt, em muốn về, xin hội chỉ em cách") is asked about gently
+            return MAYBE
         if policy or settled or "chung" in seen:
             return None
         if "thien_tai" in seen:
             return None  # afraid of the flood, not of a person
         if "lo" in seen and (person or plea):
+            return MAYBE
+        if plea and "ngan" in seen:
             return MAYBE
         # Someone specific, now, told as a story rather than asked as a question about a
         # service: indirect accounts ("con bé không dám ngủ một mình...") say no harm word.
@@ -406,8 +565,13 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
             return DANGER
         if "qua_khu" in seen and "dich_vu" in seen and not acute:
             return None  # "I was beaten once, now divorced: can I get a loan?"
-        return MAYBE if harm and (person or now) else None
+        # a threat spelt out ("nếu tôi báo công an thì nó đốt nhà") is never left silent
+        return MAYBE if harm and (person or now or acute) else None
     return DANGER if person or (acute and (now or plea)) else MAYBE
+
+
+def _chiem(match: re.Match[str]) -> str:
+    return f"{match.group(1)} chiem" if match.group(1) else "chiem "
 
 
 def _indirect_category(seen: set[str]) -> str:

@@ -14,8 +14,12 @@ her once more, for that question (handlers.ask_question, state "ask.sensitive"):
   she is told truthfully that the alert stays with staff.
 
 What counts: health, ethnic origin and private life from locales/sensitive_words.txt (staff may
-extend it; matched like locales/concepts.tsv, after teencode, with or without diacritics), and
-violence or abuse whenever the danger detector (`Services.danger`) fires.
+extend it; matched like locales/concepts.tsv, after teencode, with or without diacritics), said
+ABOUT HER: in a sentence where she speaks of herself or someone of hers ("em đang mang thai",
+"con em bị tự kỷ", "tôi là người Mông"). A question on the topic in general ("khám thai định kỳ
+có được bảo hiểm chi trả không", "hỗ trợ phụ nữ người Mông học nghề", "cho em hỏi ...") holds
+no data about her and is not asked. Violence or abuse counts whenever the danger detector
+(`Services.danger`) fires (it already tells her own danger from a policy question).
 
 `/rut_dong_y` withdraws it: her questions holding sensitive data (consented, danger ones, and
 older ones the words find) are erased exactly as /xoa_du_lieu erases (text, every copy, the WAL),
@@ -24,6 +28,8 @@ and the danger alerts about her too; her other questions and her account stay.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +38,14 @@ from storage import queries as q
 from .engine import IDLE, Context, Services
 from .menus import BACK, menu
 from .privacy import mask_pii
-from .text import CONCEPT_MARK, DEFAULT_TEENCODE, Normalizer, load_concepts, load_teencode
+from .text import (
+    CONCEPT_MARK,
+    DEFAULT_TEENCODE,
+    Normalizer,
+    fold,
+    load_concepts,
+    load_teencode,
+)
 from .types import Option
 
 __all__ = ["DEFAULT_WORDS", "SensitiveConsent", "SensitiveWords", "kinds_in_text"]
@@ -49,6 +62,28 @@ _AGREE_WORDS = ("dong y", "ok", "oke", "okie", "co", "dc", "duoc", "yes", "u", "
                 "dong y a", "co a", "ok a", "duoc a", "vang a", "co dong y")
 _DECLINE_WORDS = ("khong", "ko", "k", "kh", "khg", "hok", "hong", "khong a", "no",
                   "khong dong y a", "ko dong y", "k dong y")
+_SENTENCE = re.compile(r"[.!?;\n]+")
+_WORDS = re.compile(r"[^\W_]+")
+# Where she lives is not her: "bản em", "xã tôi" (bare "ban em" stays: it is also "bạn em").
+_PLACE_OF_HERS = re.compile(r"\b(?:xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|lang|tỉnh|tinh|bản|"
+                            r"phường|phuong|vùng|vung|quê|que|chỗ|nơi|trường|truong|lớp|"
+                            r"chi hội|chi hoi|địa phương|dia phuong)\s+(?:em|e|tôi|toi|mình|minh|"
+                            r"mk|tui|chúng em|chúng tôi)\b")
+# Words with "em"/"tôi" that are not her: asking ("cho em hỏi", "em xin hỏi", "em có câu hỏi"),
+# children or women in general ("trẻ em", "các em", "chị em phụ nữ", "chị em trong bản").
+_NOT_HER = re.compile(
+    r" (?:cho|xin|giup|ho|voi|cho phep|tu van cho) (?:em|toi|minh|tui|chung em|chung toi)"
+    r" (?:duoc |xin |hoi |)(?:hoi|biet|y kien)(?= )"
+    r"| (?:em|toi|minh|tui|chung em|chung toi)(?: xin| muon| can| co cau| co mot cau| co y kien"
+    r"| co| cung| chi| xin phep)* (?:hoi|de nghi|kien nghi|y kien|gop y|xin y kien)(?= )"
+    r"| tre em(?= )| (?:cac|nhung|nhieu|may|moi) em(?= )"
+    r"| (?:cac|nhung|nhieu|cho|giup|ho tro) chi em(?= )"
+    r"| chi em (?=phu nu |trong |o |ben |dan toc |thuoc |hoi vien |nong dan |ban |xa |thon "
+    r"|vung |chung ta |minh |ngheo |lao dong |khuyet tat |mang thai |co thai )")
+# She speaks of herself: a first-person word, or a sentence with no subject at all that starts
+# with what happens to her ("Bị tiểu đường 5 năm rồi", "đang mang bầu tháng thứ 7").
+_HER = re.compile(r" (?:em|toi|minh|tui|tao)(?= )|^ (?:bi|dang|moi|vua|van|da bi|da mang|hay bi)"
+                  r"(?= )")
 # Kept in her conversation only while she decides; a decline drops them all.
 _DRAFT_KEYS = ("text", "draft", "pending_text", "append_return", "voice_url", "similar",
                "declined", "sensitive")
@@ -67,10 +102,22 @@ class SensitiveWords:
         return cls(Normalizer(load_teencode(teencode), frozenset(), load_concepts(path)))
 
     def kinds(self, text: str) -> frozenset[str]:
-        # The normaliser appends each kind found as a concept word ("#suc_khoe"); a word of
-        # the text itself never starts with the mark (punctuation splits words).
-        return frozenset(word[1:] for word in self.normalizer(text).split()
-                         if word.startswith(CONCEPT_MARK))
+        """The kinds named in the sentences where she speaks of herself or her own."""
+        found: set[str] = set()
+        for sentence in _SENTENCE.split(text or ""):
+            if sentence.strip() and self.about_her(sentence):
+                # The normaliser appends each kind found as a concept word ("#suc_khoe"); a
+                # word of the text itself never starts with the mark (punctuation splits words).
+                found.update(word[1:] for word in self.normalizer(sentence).split()
+                             if word.startswith(CONCEPT_MARK))
+        return frozenset(found)
+
+    def about_her(self, sentence: str) -> bool:
+        """Does she speak of herself or someone of hers here, not only ask a question?"""
+        lowered = _PLACE_OF_HERS.sub(" ", unicodedata.normalize("NFC", sentence).lower())
+        teen = self.normalizer.teencode
+        words = fold(" ".join(teen.get(w, w) for w in _WORDS.findall(lowered)))
+        return bool(_HER.search(_NOT_HER.sub(" ", f" {words} ")))
 
 
 def kinds_in_text(services: Services, text: str, danger: bool = False) -> tuple[str, ...]:

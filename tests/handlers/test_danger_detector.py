@@ -42,9 +42,12 @@ def test_the_dev_set_is_big_and_well_formed() -> None:
     assert {"teencode", "no_diacritics", "long_story"} <= {r["style"] for r in rows}
 
 
-@pytest.mark.parametrize("name", ["dev", "probe"])
+@pytest.mark.parametrize("name", ["dev", "danger_probe.jsonl", "danger_probe2.jsonl",
+                                  "danger_blind1.jsonl"])
 def test_recall_and_false_alarms_on_the_labelled_sets(name: str) -> None:
-    rows = DEV if name == "dev" else _rows("danger_probe.jsonl")
+    rows = DEV if name == "dev" else _rows(name)
+    if name == "danger_blind1.jsonl":  # its checking third is measured in the bench only
+        rows = [r for r in rows if not held_out(r["id"], "blind1")]
     detect = default_detector()
     danger = [r for r in rows if r["label"] == "danger"]
     policy = [r for r in rows if r["label"] == "policy"]
@@ -106,6 +109,33 @@ def test_policy_questions_raise_nothing(text: str) -> None:
 ])
 def test_ordinary_questions_raise_nothing(text: str) -> None:
     assert default_detector()(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "ck e ngoai tinh bo nha di",  # he left: private life, not her flight (issue 18)
+    "Chồng em theo gái bỏ nhà đi 2 năm nay",
+    "Trạm y tế xã không có bác sĩ sản khoa, chị em phải lên huyện khám thai",
+    "Cho mình hỏi chị em bị bạo lực gia đình đi khám thì bảo hiểm y tế có chi trả không",
+    "Tổ trưởng thu tiền lãi của chị em mấy tháng nhưng không nộp ngân hàng",
+])
+def test_private_life_and_questions_about_women_in_general_do_not_escalate(text: str) -> None:
+    found = default_detector()(text)
+    assert found is None or found.level == MAYBE, (text, found)
+    assert default_detector()("ck e ngoai tinh bo nha di") is None
+
+
+@pytest.mark.parametrize("text", [
+    "chị ơi cứu",  # a cry with no story: asked gently, never silence
+    "Ông ấy nói nếu em bỏ đi thì cả nhà em ở quê không yên đâu.",
+    "ck say. e với con ngồi ngoài bờ ao",
+    "Chị ơi nếu mai em không nhắn nữa thì chị nhờ người trông hộ hai đứa nhỏ nhé.",
+    "Ông ấy lại đem con đi giấu, bảo nếu em ko rút đơn thì ko bao giờ đc thấy con",
+    "Bọn cho vay lấy sổ hộ khẩu và căn cước của mẹ con em, đòi con gái em đi làm để trừ nợ",
+    "Em mới 17 tuổi, bố mẹ ép em lấy một người em không quen để trả nợ",
+    "chong e di lam ve la kiem chuyen, xo e nga vao tuong",
+])
+def test_threats_farewells_and_flight_told_without_keywords_get_the_hotlines(text: str) -> None:
+    assert default_detector()(text) is not None, text
 
 
 def test_unsure_gets_the_gentle_question_not_silence() -> None:

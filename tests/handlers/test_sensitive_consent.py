@@ -197,6 +197,22 @@ async def test_help_names_the_withdrawal(runtime):
     assert "/rut_dong_y" in m.text
 
 
+async def test_a_general_question_on_prenatal_care_or_an_ethnic_group_is_not_asked(runtime):
+    m = Member(runtime, user="s12")
+    await up_to_send(m, "Khám thai định kỳ cho phụ nữ người Mông ở vùng cao có được bảo hiểm "
+                        "y tế chi trả không ạ?")
+    assert "LC27-000001" in m.text and "91/2025" not in m.text
+    [row] = await rows(runtime, "SELECT sensitive FROM questions")
+    assert row["sensitive"] is None
+
+
+async def test_the_same_words_about_her_are_asked(runtime):
+    m = Member(runtime, user="s13")
+    await up_to_send(m, "Em là người Mông, đang mang thai tháng thứ 5, khám thai định kỳ có "
+                        "được miễn phí không ạ?")
+    assert "sức khỏe" in m.text and "dân tộc" in m.text and "91/2025" in m.text
+
+
 async def test_no_diacritics_and_teencode_ask_too(runtime):
     m = Member(runtime, user="s11")
     await up_to_send(m, "ck e ngoai tinh, e mun ly hon thi lam thu tuc o dau", "7")
@@ -224,6 +240,25 @@ async def test_no_diacritics_and_teencode_ask_too(runtime):
     ("cách dùng thuốc trừ sâu an toàn", None),
     ("rác thải ở bản nhiều quá", None),
     ("người kinh doanh nhỏ có được vay vốn không", None),
+    # A question on the topic in general holds no data about her (issue 18).
+    ("Khám thai định kỳ cho phụ nữ vùng cao có được bảo hiểm y tế chi trả không?", None),
+    ("Cho em hỏi khám thai định kỳ có mất tiền không ạ", None),
+    ("cho e hoi kham thai dinh ky co mien phi ko", None),
+    ("Xin hỏi xã có tổ chức khám thai định kỳ miễn phí không", None),
+    ("Chị em phụ nữ mang thai có được khám thai định kỳ miễn phí không", None),
+    ("Tỉnh có chính sách gì hỗ trợ phụ nữ người Mông học nghề?", None),
+    ("Phụ nữ người Mông ở bản em ít được đi học", None),
+    ("Em muốn hỏi về chính sách cho người khuyết tật", None),
+    ("Trẻ em khuyết tật ở xã tôi có được học miễn phí không", None),
+    # ... and the same words about her or hers do.
+    ("Em đang mang thai tháng thứ 5, khám thai định kỳ có được miễn phí không", "suc_khoe"),
+    ("mình mang bầu lần đầu, khám thai ở đâu", "suc_khoe"),
+    ("con em bị khuyết tật bẩm sinh", "suc_khoe"),
+    ("bác sĩ cho em uống thuốc ARV đã 2 năm", "suc_khoe"),
+    ("tôi người Mông, không biết chữ nhiều", "dan_toc"),
+    ("Phụ nữ người Mông. Em là người Mông, chồng bỏ đi", "dan_toc"),
+    ("Em năm nay 30 tuổi. Bị tiểu đường 5 năm rồi, tiền thuốc đắt quá", "suc_khoe"),
+    ("đang mang bầu tháng thứ 7 mà trạm y tế không khám thai", "suc_khoe"),
 ])
 def test_the_words_find_each_kind(text, kind):
     words = SensitiveWords.from_file()
