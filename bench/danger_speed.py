@@ -5,7 +5,8 @@ and loaded as a separate module) on the SAME keyword and context files, so only 
 differs (its verdicts differ on a few messages: this round also changed the decision rules, not
 only the speed). That the shortcuts change no verdict is checked here against the current
 logic with every shortcut off (every rule tried, word by word, nothing remembered), and by
-tests/handlers/test_danger_speed.py. Times are CPU time (process_time), best of REPEAT passes, on every
+tests/handlers/test_danger_speed.py. Times are CPU time (process_time), best of REPEAT passes,
+on every
 SAMPLE-th message, so other developers' load on the shared machine weighs less (it still
 weighs: compare the two arms of one run, not runs).
 
