@@ -3,6 +3,7 @@ duplicates, reject templates and the audit log."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from urllib.parse import urlencode
 
@@ -80,10 +81,7 @@ async def dashboard(request: Request, console: Console, session: store.Session) 
         return RedirectResponse(HOME[session.account.role], status_code=303)
     dialogue = console.dialogue(request.query_params.get("dot"))
     async with console.runtime.db.transaction() as conn:
-        board = await store.dashboard(conn, dialogue.id, console.today(),
-                                      dialogue.answer_deadline)
-        departments = await lifecycle.department_tally(conn, dialogue, console.today(),
-                                                       console.settings.timezone)
+        board, departments = await console.dashboard(conn, dialogue)
     topics = [(n, name, *board.by_topic.get(n, (0, 0)))
               for n, name in enumerate(dialogue.topics, 1)]
     most = max([t[3] for t in topics] + [1])
@@ -100,7 +98,11 @@ async def queue(request: Request, console: Console, session: store.Session) -> R
     filters = _filters(console, params, dialogue)
     number = max(1, _int(params.get("trang")) or 1)
     async with console.runtime.db.transaction() as conn:
-        rows, total = await store.queue_page(conn, filters, limit=PAGE_SIZE,
+        if filters.search:
+            matching = await console.search.clusters_matching(conn, dialogue.id, filters.search)
+            filters = dataclasses.replace(filters, search_clusters=matching)
+        counts = await console.counts(conn, dialogue.id)
+        rows, total = await store.queue_page(conn, filters, counts, limit=PAGE_SIZE,
                                              offset=(number - 1) * PAGE_SIZE)
         templates = await store.reject_templates(conn)
     kept = {k: v for k, v in params.items() if k != "trang" and k != "ok" and v}

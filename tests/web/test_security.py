@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import console as store
+from tests.chat import Member
 
 from .conftest import PASSWORD, add_account, ask, client, cluster_of, log_in, logged_in, page_csrf
 
@@ -241,3 +242,13 @@ async def test_search_needs_no_diacritics_and_never_finds_a_disclosure(app, staf
     found = await staff.get("/cum", params={"tim": "nuoc sach"})
     assert "1 cụm" in found.text and "suối cạn" in found.text
     assert "0 cụm" in (await staff.get("/cum", params={"tim": "danh em"})).text
+
+
+async def test_search_never_finds_her_words_once_she_deleted_them(app, staff_runtime):
+    await ask(staff_runtime, "53", "Em hỏi về trợ cấp cho mẹ đơn thân nuôi con nhỏ ở bản Pa Vệ")
+    staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
+    assert "1 cụm" in (await staff.get("/cum", params={"tim": "don than"})).text
+    her = Member(staff_runtime, user="53", channel="telegram")
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa")
+    assert "0 cụm" in (await staff.get("/cum", params={"tim": "don than"})).text
