@@ -252,3 +252,28 @@ async def test_search_never_finds_her_words_once_she_deleted_them(app, staff_run
     await her.send("/xoa_du_lieu")
     await her.press("Xóa")
     assert "0 cụm" in (await staff.get("/cum", params={"tim": "don than"})).text
+
+
+async def test_a_safety_case_records_who_took_it_contact_referral_and_closing(app,
+                                                                          staff_runtime):
+    receipt = await ask(staff_runtime, "54", "Chồng em đánh em, em sợ lắm, không dám về nhà")
+    async with staff_runtime.db.transaction() as conn:
+        rows = await conn.execute_fetchall("SELECT id FROM questions WHERE receipt = ?",
+                                           (receipt,))
+    case = f"/an-toan/{rows[0][0]}"
+    safety = await logged_in(app, "antoan", "safety", runtime=staff_runtime)
+    assert "Chưa ai nhận" in (await safety.get("/an-toan")).text
+    token = await page_csrf(safety, case)
+    for step, extra in (("take", {}), ("contacted", {}),
+                        ("referred", {"noi_ho_tro": "Công an xã Nậm Tăm"}), ("close", {})):
+        response = await safety.post(case, data={"csrf": token, "buoc": step, **extra})
+        assert response.headers["location"].endswith("ok=case_saved"), step
+    page = (await safety.get(case)).text
+    assert "antoan" in page and "Công an xã Nậm Tăm" in page and "Mở lại ca" in page
+    assert "Đã đóng" in (await safety.get("/an-toan")).text
+    async with staff_runtime.db.transaction() as conn:
+        actions = [r[0] for r in await conn.execute_fetchall(
+            "SELECT action FROM audit_log WHERE account = 'antoan'")]
+    assert [a for a in actions if a.startswith("case_")] == [
+        "case_take", "case_contacted", "case_referred", "case_close"]
+    assert "view_case" in actions
