@@ -41,6 +41,7 @@ def routes() -> list[Route]:
         Route("/trung/{pair_id:int}", decide_duplicate, methods=["POST"]),
         Route("/mau-tu-choi", templates_page, methods=["GET", "POST"]),
         Route("/nhat-ky", audit_page, methods=["GET"]),
+        Route("/xuat", export, methods=["GET"]),
     ]
 
 
@@ -380,3 +381,25 @@ async def audit_page(request: Request, console: Console, session: store.Session)
     async with console.runtime.db.transaction() as conn:
         entries = await store.audit_entries(conn, limit=100, offset=(number - 1) * 100)
     return console.render(request, "audit.html", entries=entries, page=number)
+
+
+EXPORT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+@page(*STAFF_ROLES)
+async def export(request: Request, console: Console, session: store.Session) -> Response:
+    """The official summary (the same files as /xuat in chat): masked texts, staff's official
+    wording, a disclosure only as a case reference."""
+    fmt = request.query_params.get("dinh_dang", "xlsx")
+    if fmt not in EXPORT_TYPES:
+        raise HTTPException(404)
+    dialogue = console.dialogue(request.query_params.get("dot"))
+    async with console.runtime.db.transaction() as conn:
+        name, content = await console.runtime.services.tools.export(conn, dialogue, fmt,
+                                                                    console.today())
+        await console.audit(conn, session, "export", detail=f"{dialogue.id} {fmt}")
+    return Response(content, media_type=EXPORT_TYPES[fmt],
+                    headers={"content-disposition": f'attachment; filename="{name}"'})

@@ -4,7 +4,9 @@ throttling, expiry, masking, the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -224,6 +226,17 @@ async def test_masked_details_never_appear_unmasked_in_any_page(app, staff_runti
     assert "[SĐT ẩn …678]" in seen
     for secret in (PHONE, "0912345678", CCCD, "đánh em"):
         assert secret not in seen, secret
+    # The export links: the files' XML inside the zip, searched for the same details.
+    for fmt in ("xlsx", "docx"):
+        response = await staff.get("/xuat", params={"dinh_dang": fmt})
+        assert response.status_code == 200 and response.content[:2] == b"PK"
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            xml = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
+                          if n.endswith(".xml"))
+        assert "vay vốn" in xml or "vay v" in xml, fmt
+        for secret in ("0912 345 678", "0912345678", CCCD, "đánh em"):
+            assert secret not in xml, (fmt, secret)
+    assert (await dept.get("/xuat")).status_code == 403
     # Her words show only on the safety officer's case page, masked there too.
     safety = await logged_in(app, "antoan", "safety", runtime=staff_runtime)
     cases = await safety.get("/an-toan")
