@@ -295,6 +295,10 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         signer_position=r.get("reports.signer_position", str, "CHỦ TỊCH"),
         signer_on_behalf=r.get("reports.signer_on_behalf", str, "TM. BAN THƯỜNG VỤ"),
         report_number=r.get("reports.number", str, ""),
+        # A config without [privacy] keeps no texts in chat either: the safe side.
+        texts_in_chat=r.get("privacy.texts_in_chat", bool, False,
+                            fix="Write true or false (no quotes)."),
+        console_url=r.get("web.public_url", str, "").rstrip("/"),
     )
     return Config(
         path=path,

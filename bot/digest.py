@@ -48,7 +48,8 @@ async def build_digest(
         parts.append(locale.t("digest.nothing_new"))
     for dialogue in dialogues:
         clusters = await reports.clusters_of_dialogue(conn, dialogue.id)
-        section = await _dialogue_section(conn, locale, dialogue, clusters, since, day, new_count)
+        section = await _dialogue_section(conn, locale, dialogue, clusters, since, day, new_count,
+                                          settings)
         if section:
             parts.append(section)
         if with_chart and chart is None and clusters:
@@ -65,6 +66,7 @@ def _digest_dialogues(settings: Settings, day: dt.date) -> list[Dialogue]:
 async def _dialogue_section(
     conn: aiosqlite.Connection, locale: Locale, dialogue: Dialogue,
     clusters: list[reports.ClusterSummary], since: str, day: dt.date, new_count: int,
+    settings: Settings | None = None,
 ) -> str:
     new_here = await reports.new_questions_since(conn, since, dialogue.id)
     # Late: forwards past their own date and, once the dialogue's answer deadline passed,
@@ -80,7 +82,7 @@ async def _dialogue_section(
                       clusters=len(clusters), people=total_people)]
     if urgent:
         lines.append(locale.t("digest.urgent", count=len(urgent)))
-        lines.extend(_line(locale, c) for c in urgent[:10])
+        lines.extend(_line(locale, c, settings) for c in urgent[:10])
     if new_here:
         lines.append(locale.t("digest.by_topic"))
         for number, name in enumerate(dialogue.topics, 1):
@@ -90,7 +92,7 @@ async def _dialogue_section(
             people = sum(c.total for c in in_topic)
             lines.append(locale.t("digest.topic", number=number, name=name, people=people,
                                   clusters=len(in_topic)))
-            lines.extend("  " + _line(locale, c) for c in in_topic[:TOP_PER_TOPIC])
+            lines.extend("  " + _line(locale, c, settings) for c in in_topic[:TOP_PER_TOPIC])
         communes = await reports.counts_by_commune(conn, dialogue.id, since)
         if communes:
             shown = ", ".join(f"{name} {n}" for name, n in communes[:15])
@@ -118,7 +120,15 @@ def _deadline_lines(locale: Locale, dialogue: Dialogue, day: dt.date, late: bool
     return lines
 
 
-def _line(locale: Locale, c: reports.ClusterSummary) -> str:
+def _line(locale: Locale, c: reports.ClusterSummary, settings: Settings | None = None) -> str:
+    if c.relayed:
+        count = locale.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)
+    else:
+        count = locale.t("staff.count_direct", direct=c.direct)
+    if settings is not None and not settings.texts_in_chat:  # [privacy]: no words in chat
+        link = locale.t("console.link", url=settings.console_url, path=f"/cum/{c.id}") \
+            if settings.console_url else ""
+        return locale.t("console.digest_cluster", id=c.id, count=count, link=link)
     text = published_text(c.text, c.public_text, c.disclosure,
                           locale.t("digest.case_reference", id=c.id)) or locale.t(
         "staff.voice_only")

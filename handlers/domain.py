@@ -111,6 +111,10 @@ class Settings:
     signer_position: str = "CHỦ TỊCH"  # her position line under "TM. BAN THƯỜNG VỤ"
     signer_on_behalf: str = "TM. BAN THƯỜNG VỤ"
     report_number: str = ""  # "Số: …/BC-…" left blank for the clerk when empty
+    # [privacy] texts_in_chat: false = chat digests and danger alerts carry counts, case
+    # numbers and console links (console_url, [web] public_url) instead of women's texts.
+    texts_in_chat: bool = True
+    console_url: str = ""
 
     def dialogue(self, dialogue_id: str) -> Dialogue | None:
         return next((d for d in self.dialogues if d.id == dialogue_id), None)

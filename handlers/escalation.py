@@ -226,9 +226,13 @@ async def _alert(ctx: Context, category: str, text: str, more: bool = False) -> 
         return False
     reference = ctx.data.get("safety_reference", f"U{ctx.user.id}")
     key = "danger.staff_alert_more" if more else "danger.staff_alert"
+    if not ctx.settings.texts_in_chat:  # [privacy]: her words stay in the console
+        key = "console.staff_alert_more" if more else "console.staff_alert"
+    url = ctx.settings.console_url
     alert = ctx.t(key, category=_category_name(ctx, category),
                   commune=await _commune(ctx) or "?", text=mask_pii(text)[:_ALERT_CHARS],
-                  channel=ctx.incoming.channel, reference=reference)
+                  channel=ctx.incoming.channel, reference=reference,
+                  link=ctx.t("console.link", url=url, path="/an-toan") if url else "")
     update = ctx.incoming.update_key
     for channel, chat_id in chats.items():
         await q.enqueue(ctx.conn, channel, chat_id, alert, purpose="danger",

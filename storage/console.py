@@ -222,7 +222,7 @@ class QueueFilters:
     # Overdue: forwarded past its deadline, or not answered once this date has passed.
     today: dt.date | None = None
     answer_deadline: dt.date | None = None
-    hide_disclosures_from_search: bool = True
+    search_clusters: frozenset[int] = frozenset()  # clusters whose questions match `search`
 
 
 @dataclass(frozen=True)
@@ -284,85 +284,130 @@ def _where(f: QueueFilters) -> tuple[str, list[Any]]:
                    "AND cq.commune = ?)")
         params.append(f.commune)
     if f.search:
-        hidden = " AND sq.urgent = 0 AND sq.danger IS NULL" if f.hide_disclosures_from_search \
-            else ""
-        sql.append("(fold(c.public_text) LIKE ? OR EXISTS (SELECT 1 FROM questions sq "
-                   "WHERE sq.cluster_id = c.id AND sq.rejected_reason IS NULL AND sq.text != ''"
-                   f"{hidden} AND fold(sq.text) LIKE ?))")
-        like = "%" + f.search.replace("%", "").replace("_", "") + "%"
-        params += [like, like]
+        # Clusters whose questions match come from the caller's index (bot/web/search.py);
+        # staff's wording is folded here (few clusters have one).
+        sql.append("(c.id IN (SELECT value FROM json_each(?)) OR (c.public_text IS NOT NULL "
+                   "AND fold(c.public_text) LIKE ?))")
+        params += [_json(sorted(f.search_clusters)),
+                   "%" + f.search.replace("%", "").replace("_", "") + "%"]
     return " AND ".join(sql), params
 
 
-async def queue_page(conn: Conn, f: QueueFilters, *, limit: int, offset: int,
-                     ) -> tuple[list[QueueRow], int]:
-    """One page of live clusters matching the filters, most women first, and how many match."""
-    where, params = _where(f)
+@dataclass(frozen=True)
+class Counts:
+    """How many asked a cluster: distinct women (asked or supported), members relayed by
+    leaders, and whether it holds a disclosure (urgent or danger), as reports.ClusterSummary."""
+
+    direct: int
+    relayed: int
+    disclosure: bool
+
+
+async def change_mark(conn: Conn) -> int:
+    """Changes so far to questions, clusters and forwards, by any process (triggers of
+    migration 0009): equal marks mean cached counts still hold."""
+    rows = await conn.execute_fetchall("SELECT n FROM console_changes WHERE id = 1")
+    return int(rows[0][0])
+
+
+async def cluster_counts(conn: Conn, dialogue_id: str) -> dict[int, Counts]:
+    """Counts of every cluster of a dialogue that has a question not rejected, in queue
+    order."""
     rows = await conn.execute_fetchall(
-        f"""
-        WITH counts AS (
-            SELECT q.cluster_id,
-                   COUNT(DISTINCT CASE WHEN q.kind IN ('member', 'support')
-                                       THEN COALESCE(q.user_id, -q.id) END) AS direct,
-                   COALESCE(SUM(CASE WHEN q.kind = 'relay' THEN q.represented END), 0)
-                       AS relayed,
-                   MAX(q.deleted_at IS NULL AND (q.urgent = 1 OR q.danger IS NOT NULL))
-                       AS disclosure
-            FROM questions q
-            WHERE q.dialogue_id = ? AND q.rejected_reason IS NULL
-            GROUP BY q.cluster_id
-        )
-        SELECT c.id, c.topic, c.status, c.urgent, c.department, c.deadline, c.public_text,
-               k.direct, k.relayed, k.disclosure, COUNT(*) OVER () AS matching
-        FROM clusters c JOIN counts k ON k.cluster_id = c.id
-        WHERE {where}
-        ORDER BY k.direct + k.relayed DESC, c.id
-        LIMIT ? OFFSET ?
-        """,
-        [f.dialogue_id, *params, limit, offset],
-    )
-    total = rows[0]["matching"] if rows else 0
-    texts = await _first_texts(conn, [r["id"] for r in rows])
-    communes = await _communes(conn, [r["id"] for r in rows])
-    out = [
-        QueueRow(
-            id=r["id"], topic=r["topic"], status=r["status"], urgent=bool(r["urgent"]),
-            department=r["department"] or "",
-            deadline=dt.date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-            direct=r["direct"], relayed=r["relayed"],
-            disclosure=bool(r["urgent"] or r["disclosure"]),
-            text=texts.get(r["id"], ""), public_text=r["public_text"] or "",
-            communes=communes.get(r["id"], ()),
-        )
-        for r in rows
-    ]
-    return out, int(total)
+        """
+        SELECT q.cluster_id,
+               COUNT(DISTINCT CASE WHEN q.kind IN ('member', 'support')
+                                   THEN COALESCE(q.user_id, -q.id) END) AS direct,
+               COALESCE(SUM(CASE WHEN q.kind = 'relay' THEN q.represented END), 0) AS relayed,
+               MAX(q.deleted_at IS NULL AND (q.urgent = 1 OR q.danger IS NOT NULL))
+                   AS disclosure
+        FROM questions q
+        WHERE q.dialogue_id = ? AND q.rejected_reason IS NULL
+        GROUP BY q.cluster_id
+        """, (dialogue_id,))
+    # In queue order (most women first, then oldest), so a page needs no sort of its own.
+    ordered = sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))
+    return {r[0]: Counts(r[1], r[2], bool(r[3])) for r in ordered}
+
+
+async def queue_page(conn: Conn, f: QueueFilters, counts: dict[int, Counts], *, limit: int,
+                     offset: int) -> tuple[list[QueueRow], int]:
+    """One page of live clusters matching the filters, most women first, and how many match.
+    `counts`: `cluster_counts` of the dialogue (the caller may keep it while nothing changes)."""
+    where, params = _where(f)
+    chosen = {r[0] for r in await conn.execute_fetchall(
+        f"SELECT c.id FROM clusters c WHERE {where}", params)}
+    matching = [i for i in counts if i in chosen]  # counts are in queue order
+    ids = matching[offset:offset + limit]
+    rows = {r[0]: r for r in await conn.execute_fetchall(
+        "SELECT id, topic, status, urgent, department, deadline, public_text FROM clusters "
+        "WHERE id IN (SELECT value FROM json_each(?))", (_json(ids),))}
+    texts = await _first_texts(conn, ids)
+    communes = await _communes(conn, ids)
+    out = []
+    for i in ids:
+        r, k = rows[i], counts[i]
+        out.append(QueueRow(
+            id=i, topic=r[1], status=r[2], urgent=bool(r[3]), department=r[4] or "",
+            deadline=dt.date.fromisoformat(r[5]) if r[5] else None,
+            direct=k.direct, relayed=k.relayed, disclosure=bool(r[3] or k.disclosure),
+            text=texts.get(i, ""), public_text=r[6] or "", communes=communes.get(i, ()),
+        ))
+    return out, len(matching)
+
+
+async def new_search_texts(conn: Conn, after_id: int) -> list[tuple[int, str, str]]:
+    """(id, dialogue id, text) of wordings stored after `after_id`, for the search index."""
+    rows = await conn.execute_fetchall(
+        "SELECT id, dialogue_id, text FROM questions WHERE id > ? AND text != '' "
+        "AND kind IN ('member', 'relay') ORDER BY id", (after_id,))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def searchable_texts(conn: Conn, ids: Sequence[int], *, hide_disclosures: bool,
+                           ) -> list[tuple[int, int, str]]:
+    """(id, cluster id, current text) of these questions as search may find them now: not
+    erased, not rejected, and no disclosure unless asked for."""
+    hidden = " AND urgent = 0 AND danger IS NULL" if hide_disclosures else ""
+    rows = await conn.execute_fetchall(
+        "SELECT id, cluster_id, text FROM questions WHERE id IN (SELECT value FROM json_each(?)) "
+        f"AND text != '' AND rejected_reason IS NULL{hidden}", (_json(ids),))
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 async def _first_texts(conn: Conn, ids: Sequence[int]) -> dict[int, str]:
-    """The first wording of each cluster that is neither rejected nor a disclosure."""
+    """The first wording of each cluster that is neither rejected nor a disclosure (the scan
+    stops at the first: questions_by_cluster is in id order within a cluster)."""
     if not ids:
         return {}
     rows = await conn.execute_fetchall(
         """
-        SELECT cluster_id, text FROM questions WHERE id IN (
-            SELECT MIN(id) FROM questions
-            WHERE cluster_id IN (SELECT value FROM json_each(?)) AND kind IN ('member', 'relay')
-              AND text != '' AND rejected_reason IS NULL AND urgent = 0 AND danger IS NULL
-            GROUP BY cluster_id)
+        SELECT j.value, (SELECT q.text FROM questions q
+                         WHERE q.cluster_id = j.value AND q.kind IN ('member', 'relay')
+                           AND q.text != '' AND q.rejected_reason IS NULL AND q.urgent = 0
+                           AND q.danger IS NULL
+                         ORDER BY q.id LIMIT 1)
+        FROM json_each(?) j
         """, (_json(ids),))
-    return {r["cluster_id"]: r["text"] for r in rows}
+    return {r[0]: r[1] for r in rows if r[1]}
+
+
+SHOWN_COMMUNES = 5
 
 
 async def _communes(conn: Conn, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """Up to SHOWN_COMMUNES communes of each cluster, from the index, not the whole cluster."""
     if not ids:
         return {}
     rows = await conn.execute_fetchall(
-        "SELECT cluster_id, GROUP_CONCAT(DISTINCT NULLIF(commune, '')) AS communes "
-        "FROM questions WHERE cluster_id IN (SELECT value FROM json_each(?)) "
-        "GROUP BY cluster_id", (_json(ids),))
-    return {r["cluster_id"]: tuple(sorted(set((r["communes"] or "").split(",")) - {""}))
-            for r in rows}
+        f"""
+        SELECT j.value, (SELECT GROUP_CONCAT(commune, '') FROM (
+                             SELECT DISTINCT commune FROM questions
+                             WHERE cluster_id = j.value AND commune != ''
+                             ORDER BY commune LIMIT {SHOWN_COMMUNES}))
+        FROM json_each(?) j
+        """, (_json(ids),))
+    return {r[0]: tuple((r[1] or "").split("\x1f")) if r[1] else () for r in rows}
 
 
 def _json(ids: Sequence[int]) -> str:

@@ -57,6 +57,9 @@ def staff_config(tmp_path):
     text = text.replace("staff_ids = []\nstaff_chat_id = 0",
                         f'staff_ids = [{STAFF_TELEGRAM_ID}]\nstaff_chat_id = {STAFF_GROUP}', 1)
     text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    # These tests check what chat carries with texts on; the shipped default (off: counts,
+    # case numbers, console links) is tested in tests/web/test_chat_privacy.py.
+    text = text.replace("\ntexts_in_chat = false", "\ntexts_in_chat = true", 1)
     text += '\n[[leaders]]\nchannel = "terminal"\nuser_id = "chi-hoi"\ncommune = "Xã Mường Tè"\n'
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")

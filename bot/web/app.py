@@ -29,6 +29,7 @@ from storage import console as store
 
 from ..runtime import Runtime
 from . import auth
+from .search import FoldedIndex
 
 __all__ = ["Console", "create_app", "page"]
 
@@ -43,7 +44,12 @@ class Console:
     passwords: auth.Passwords = field(default_factory=auth.Passwords)
     env: jinja2.Environment = field(init=False)
 
+    search: FoldedIndex = field(default_factory=FoldedIndex)
     _fold_ready: bool = field(default=False, init=False)
+    # Per dialogue: (change mark, value). Valid while the database has not changed since.
+    _counts: dict[str, tuple[int, dict[int, store.Counts]]] = field(
+        default_factory=dict, init=False)
+    _cached: dict[str, tuple[int, Any]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -79,6 +85,31 @@ class Console:
             return found
         open_now = self.settings.open_dialogues(self.today())
         return open_now[0] if open_now else max(self.settings.dialogues, key=lambda d: d.opens)
+
+    async def counts(self, conn, dialogue_id: str) -> dict[int, store.Counts]:
+        """Every cluster's counts, recomputed only when the database changed since."""
+        mark = await store.change_mark(conn)
+        cached = self._counts.get(dialogue_id)
+        if cached is None or cached[0] != mark:
+            cached = (mark, await store.cluster_counts(conn, dialogue_id))
+            self._counts[dialogue_id] = (await store.change_mark(conn), cached[1])
+        return cached[1]
+
+    async def dashboard(self, conn, dialogue: Dialogue) -> tuple[store.Dashboard, list]:
+        """The dashboard's figures, recomputed only when the database or the day changed."""
+        from storage import lifecycle
+
+        key = f"dashboard:{dialogue.id}:{self.today()}"
+        mark = await store.change_mark(conn)
+        cached = self._cached.get(key)
+        if cached is None or cached[0] != mark:
+            board = await store.dashboard(conn, dialogue.id, self.today(),
+                                          dialogue.answer_deadline)
+            tally = await lifecycle.department_tally(conn, dialogue, self.today(),
+                                                     self.settings.timezone)
+            cached = (mark, (board, tally))
+            self._cached = {key: cached}  # one day, one dialogue at a time is enough
+        return cached[1]
 
     def render(self, request: Request, name: str, status_code: int = 200,
                **values: Any) -> HTMLResponse:

@@ -3,6 +3,7 @@ duplicates, reject templates and the audit log."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ def routes() -> list[Route]:
         Route("/trung/{pair_id:int}", decide_duplicate, methods=["POST"]),
         Route("/mau-tu-choi", templates_page, methods=["GET", "POST"]),
         Route("/nhat-ky", audit_page, methods=["GET"]),
+        Route("/xuat", export, methods=["GET"]),
     ]
 
 
@@ -80,10 +82,7 @@ async def dashboard(request: Request, console: Console, session: store.Session) 
         return RedirectResponse(HOME[session.account.role], status_code=303)
     dialogue = console.dialogue(request.query_params.get("dot"))
     async with console.runtime.db.transaction() as conn:
-        board = await store.dashboard(conn, dialogue.id, console.today(),
-                                      dialogue.answer_deadline)
-        departments = await lifecycle.department_tally(conn, dialogue, console.today(),
-                                                       console.settings.timezone)
+        board, departments = await console.dashboard(conn, dialogue)
     topics = [(n, name, *board.by_topic.get(n, (0, 0)))
               for n, name in enumerate(dialogue.topics, 1)]
     most = max([t[3] for t in topics] + [1])
@@ -100,7 +99,11 @@ async def queue(request: Request, console: Console, session: store.Session) -> R
     filters = _filters(console, params, dialogue)
     number = max(1, _int(params.get("trang")) or 1)
     async with console.runtime.db.transaction() as conn:
-        rows, total = await store.queue_page(conn, filters, limit=PAGE_SIZE,
+        if filters.search:
+            matching = await console.search.clusters_matching(conn, dialogue.id, filters.search)
+            filters = dataclasses.replace(filters, search_clusters=matching)
+        counts = await console.counts(conn, dialogue.id)
+        rows, total = await store.queue_page(conn, filters, counts, limit=PAGE_SIZE,
                                              offset=(number - 1) * PAGE_SIZE)
         templates = await store.reject_templates(conn)
     kept = {k: v for k, v in params.items() if k != "trang" and k != "ok" and v}
@@ -378,3 +381,25 @@ async def audit_page(request: Request, console: Console, session: store.Session)
     async with console.runtime.db.transaction() as conn:
         entries = await store.audit_entries(conn, limit=100, offset=(number - 1) * 100)
     return console.render(request, "audit.html", entries=entries, page=number)
+
+
+EXPORT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+@page(*STAFF_ROLES)
+async def export(request: Request, console: Console, session: store.Session) -> Response:
+    """The official summary (the same files as /xuat in chat): masked texts, staff's official
+    wording, a disclosure only as a case reference."""
+    fmt = request.query_params.get("dinh_dang", "xlsx")
+    if fmt not in EXPORT_TYPES:
+        raise HTTPException(404)
+    dialogue = console.dialogue(request.query_params.get("dot"))
+    async with console.runtime.db.transaction() as conn:
+        name, content = await console.runtime.services.tools.export(conn, dialogue, fmt,
+                                                                    console.today())
+        await console.audit(conn, session, "export", detail=f"{dialogue.id} {fmt}")
+    return Response(content, media_type=EXPORT_TYPES[fmt],
+                    headers={"content-disposition": f'attachment; filename="{name}"'})

@@ -7,16 +7,26 @@ X-Forwarded-For/-Proto are believed only from `[web] trusted_proxies` (docs/cons
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 from ..runtime import Runtime
 
 __all__ = ["console_server", "serve_console"]
 
 
-def console_server(runtime: Runtime, host: str | None = None, port: int | None = None):
+def console_server(runtime: Runtime, host: str | None = None, port: int | None = None,
+                   embedded: bool = False):
+    """The uvicorn server of the console. `embedded`: inside `run` (or a test), whose own
+    SIGINT/SIGTERM handling stops it; uvicorn must not take the signals for itself."""
     import uvicorn
 
     from .app import create_app
+
+    class Embedded(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     web = runtime.config.web
     config = uvicorn.Config(
@@ -25,13 +35,13 @@ def console_server(runtime: Runtime, host: str | None = None, port: int | None =
         forwarded_allow_ips=list(web.trusted_proxies), server_header=False,
         lifespan="off",
     )
-    return uvicorn.Server(config)
+    return Embedded(config) if embedded else uvicorn.Server(config)
 
 
 async def serve_console(runtime: Runtime, host: str | None = None, port: int | None = None,
                         stop: asyncio.Event | None = None) -> None:
     """Serve until the server stops (SIGINT/SIGTERM when alone) or `stop` is set."""
-    server = console_server(runtime, host, port)
+    server = console_server(runtime, host, port, embedded=stop is not None)
     if stop is None:
         await server.serve()
         return

@@ -104,3 +104,31 @@ CREATE INDEX questions_console_counts ON questions (dialogue_id, cluster_id, kin
 CREATE INDEX questions_console_topics ON questions (dialogue_id, topic, rejected_reason,
     cluster_id);
 CREATE INDEX questions_console_communes ON questions (dialogue_id, commune);
+
+-- A counter of changes to what the queue and dashboard count: the console keeps its counts
+-- while it is unchanged (bot/web/app.py), whichever process wrote. Its own sessions and audit
+-- rows do not bump it.
+CREATE TABLE console_changes (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT INTO console_changes (id, n) VALUES (1, 0);
+CREATE TRIGGER console_changes_q_insert AFTER INSERT ON questions
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_q_update AFTER UPDATE ON questions
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_q_delete AFTER DELETE ON questions
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_c_insert AFTER INSERT ON clusters
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_c_update AFTER UPDATE ON clusters
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_c_delete AFTER DELETE ON clusters
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_f_insert AFTER INSERT ON forwards
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_f_update AFTER UPDATE ON forwards
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER console_changes_f_delete AFTER DELETE ON forwards
+BEGIN UPDATE console_changes SET n = n + 1 WHERE id = 1; END;
+CREATE INDEX questions_console_cluster_communes ON questions (cluster_id, commune);

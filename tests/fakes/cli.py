@@ -36,6 +36,9 @@ def wide_open_config(tmp_path: Path) -> Path:
     text = text.replace("answer_deadline = 2027-07-25\nsummary_deadline = 2027-07-31",
                         "answer_deadline = 2099-07-25\nsummary_deadline = 2099-07-31", 1)
     text = text.replace('locale = "locales/vi.toml"', f'locale = "{ROOT}/locales/vi.toml"')
+    # These tests check what chat carries with texts on; the shipped default (off: counts,
+    # case numbers, console links) is tested in tests/web/test_chat_privacy.py.
+    text = text.replace("\ntexts_in_chat = false", "\ntexts_in_chat = true", 1)
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path

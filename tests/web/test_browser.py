@@ -50,8 +50,7 @@ async def console(staff_runtime, monkeypatch):
     from .conftest import CHEAP
 
     monkeypatch.setattr(web_app.auth, "Passwords", lambda: CHEAP)  # cheap hashes in tests
-    server = console_server(staff_runtime, "127.0.0.1", 0)
-    server.config.lifespan = "off"
+    server = console_server(staff_runtime, "127.0.0.1", 0, embedded=True)
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)

@@ -4,12 +4,15 @@ throttling, expiry, masking, the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from storage import console as store
+from tests.chat import Member
 
 from .conftest import PASSWORD, add_account, ask, client, cluster_of, log_in, logged_in, page_csrf
 
@@ -223,6 +226,17 @@ async def test_masked_details_never_appear_unmasked_in_any_page(app, staff_runti
     assert "[SĐT ẩn …678]" in seen
     for secret in (PHONE, "0912345678", CCCD, "đánh em"):
         assert secret not in seen, secret
+    # The export links: the files' XML inside the zip, searched for the same details.
+    for fmt in ("xlsx", "docx"):
+        response = await staff.get("/xuat", params={"dinh_dang": fmt})
+        assert response.status_code == 200 and response.content[:2] == b"PK"
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            xml = "".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist()
+                          if n.endswith(".xml"))
+        assert "vay vốn" in xml or "vay v" in xml, fmt
+        for secret in ("0912 345 678", "0912345678", CCCD, "đánh em"):
+            assert secret not in xml, (fmt, secret)
+    assert (await dept.get("/xuat")).status_code == 403
     # Her words show only on the safety officer's case page, masked there too.
     safety = await logged_in(app, "antoan", "safety", runtime=staff_runtime)
     cases = await safety.get("/an-toan")
@@ -241,3 +255,38 @@ async def test_search_needs_no_diacritics_and_never_finds_a_disclosure(app, staf
     found = await staff.get("/cum", params={"tim": "nuoc sach"})
     assert "1 cụm" in found.text and "suối cạn" in found.text
     assert "0 cụm" in (await staff.get("/cum", params={"tim": "danh em"})).text
+
+
+async def test_search_never_finds_her_words_once_she_deleted_them(app, staff_runtime):
+    await ask(staff_runtime, "53", "Em hỏi về trợ cấp cho mẹ đơn thân nuôi con nhỏ ở bản Pa Vệ")
+    staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
+    assert "1 cụm" in (await staff.get("/cum", params={"tim": "don than"})).text
+    her = Member(staff_runtime, user="53", channel="telegram")
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa")
+    assert "0 cụm" in (await staff.get("/cum", params={"tim": "don than"})).text
+
+
+async def test_a_safety_case_records_who_took_it_contact_referral_and_closing(app,
+                                                                          staff_runtime):
+    receipt = await ask(staff_runtime, "54", "Chồng em đánh em, em sợ lắm, không dám về nhà")
+    async with staff_runtime.db.transaction() as conn:
+        rows = await conn.execute_fetchall("SELECT id FROM questions WHERE receipt = ?",
+                                           (receipt,))
+    case = f"/an-toan/{rows[0][0]}"
+    safety = await logged_in(app, "antoan", "safety", runtime=staff_runtime)
+    assert "Chưa ai nhận" in (await safety.get("/an-toan")).text
+    token = await page_csrf(safety, case)
+    for step, extra in (("take", {}), ("contacted", {}),
+                        ("referred", {"noi_ho_tro": "Công an xã Nậm Tăm"}), ("close", {})):
+        response = await safety.post(case, data={"csrf": token, "buoc": step, **extra})
+        assert response.headers["location"].endswith("ok=case_saved"), step
+    page = (await safety.get(case)).text
+    assert "antoan" in page and "Công an xã Nậm Tăm" in page and "Mở lại ca" in page
+    assert "Đã đóng" in (await safety.get("/an-toan")).text
+    async with staff_runtime.db.transaction() as conn:
+        actions = [r[0] for r in await conn.execute_fetchall(
+            "SELECT action FROM audit_log WHERE account = 'antoan'")]
+    assert [a for a in actions if a.startswith("case_")] == [
+        "case_take", "case_contacted", "case_referred", "case_close"]
+    assert "view_case" in actions
