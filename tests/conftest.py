@@ -67,3 +67,21 @@ async def staff_runtime(staff_config, clock, tmp_path):
     rt = await open_runtime(staff_config, tmp_path / "staff.db", clock=clock)
     yield rt
     await rt.close()
+
+
+@pytest.fixture
+def restore_logging():
+    """For tests calling `bot.cli.main` in-process: its `setup_logging` installs a handler whose
+    filter rewrites records, and logger levels; later tests' caplog must not inherit them."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logger.level for name, logger in logging.root.manager.loggerDict.items()
+              if isinstance(logger, logging.Logger)}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))
