@@ -3,16 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: chat run test test-slow lint bench
+.PHONY: chat run test test-slow lint bench lock
 
-$(VENV)/.installed: pyproject.toml
+# Installs the locked, hash-checked versions (requirements-test.lock = the app's
+# requirements.lock plus the test tools), so a build today equals a build next month. The code
+# runs from this directory: nothing is built or installed from it (no setuptools output).
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-test.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check 'pip>=25.3'
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements-test.lock
 	touch $@
 
+# After changing dependencies in pyproject.toml: regenerate both locks from PyPI (needs uv).
+UV_COMPILE := uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11
+lock:
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra test -o requirements-test.lock
+
+# The demo: its own config (config.demo.toml) and database (data/demo.db), never production's.
 chat: $(VENV)/.installed
-	$(PY) -m bot chat
+	$(PY) -m bot demo
 
 run: $(VENV)/.installed
 	$(PY) -m bot run

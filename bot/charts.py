@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["EMPTY_TEXT", "render_digest_chart"]
 
@@ -70,7 +71,7 @@ def _draw_topics(ax: Axes, per_topic: Sequence[tuple[str, int]]) -> None:
     ax.set_ylim(max(len(per_topic), 3) - 0.5, -0.5)
     ax.bar_label(bars, padding=3, fontsize=8, family=_FONT)
     ax.set_xlim(0, max(max(counts), 1) * 1.15)  # room for the value labels
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _tidy(ax)
 
 
@@ -80,7 +81,7 @@ def _draw_days(ax: Axes, per_day: Sequence[tuple[date, int]]) -> None:
         _empty_note(ax, EMPTY_TEXT)
         return
     days = sorted(per_day)
-    ax.bar([d for d, _ in days], [n for _, n in days], width=0.8, color=_DAY_COLOR)
+    ax.bar(date2num([d for d, _ in days]), [n for _, n in days], width=0.8, color=_DAY_COLOR)
     # Show at least a week so one or two days do not stretch into hour-level ticks.
     first, last = days[0][0], days[-1][0]
     start = min(first, last - timedelta(days=_MIN_DAYS - 1))
@@ -88,7 +89,7 @@ def _draw_days(ax: Axes, per_day: Sequence[tuple[date, int]]) -> None:
     # A date axis leaves silent days as visible gaps instead of squeezing them out.
     ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=10))
     ax.xaxis.set_major_formatter(DateFormatter("%d/%m"))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(max(n for _, n in days), 1) * 1.1)
     for label in ax.get_xticklabels():
         label.set_fontsize(8)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from handlers.locale import LocaleError
 
-from .config import Config, ConfigError, load_config
+from .config import DEMO_CONFIG, Config, ConfigError, load_config
 from .logs import setup_logging
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
@@ -101,6 +101,29 @@ def cmd_chat(args: argparse.Namespace, config: Config) -> int:
     return _with_runtime(config, args.db, lambda runtime: run_terminal(runtime, user=args.user))
 
 
+def _demo_options(parser: argparse.ArgumentParser) -> None:
+    _chat_options(parser)
+    parser.set_defaults(config=DEMO_CONFIG)
+
+
+@command(_demo_options)
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    """The bot in the terminal on the demo dialogue (config.demo.toml, data/demo.db).
+
+    No token, no network, and never the production database: it refuses a config file that
+    does not say `[bot] demo = true`. `--user staff` is a staff member.
+
+    Example: python -m bot demo --user lan
+    """
+    if not config.demo:
+        print(f"{config.path} không phải cấu hình chạy thử: `demo` chỉ chạy trên tệp có "
+              "`[bot] demo = true` (config.demo.toml), để không ghi vào cơ sở dữ liệu thật.\n"
+              f"{config.path} is not a demo config (no `[bot] demo = true`): the demo never "
+              "writes into a production database.", file=sys.stderr)
+        return 2
+    return cmd_chat(args, config)
+
+
 @command(_db_option)
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """Run the bot on every channel whose token is set (TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN).
@@ -109,13 +132,20 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     """
     from .service import enabled_channels, run_service
 
+    if config.demo:
+        print(f"{config.path} là cấu hình chạy thử (`[bot] demo = true`): không chạy bot thật "
+              "trên đó. Dùng config.toml của Hội (--config PATH), hoặc `python -m bot demo` "
+              f"để thử trong cửa sổ lệnh.\n{config.path} is the demo config: `run` needs the "
+              "production config (--config PATH); try the demo with `python -m bot demo`.",
+              file=sys.stderr)
+        return 2
     if not enabled_channels(config):
         print(
             "Chưa có token nào. Đặt biến môi trường TELEGRAM_BOT_TOKEN (token từ @BotFather) "
             "và/hoặc ZALO_BOT_TOKEN rồi chạy lại, ví dụ:\n"
             "  export TELEGRAM_BOT_TOKEN=123456:ABC...\n  python -m bot run\n"
             "No bot token set: export TELEGRAM_BOT_TOKEN and/or ZALO_BOT_TOKEN. "
-            "To try the bot without a token: python -m bot chat",
+            "To try the bot without a token: python -m bot demo",
             file=sys.stderr,
         )
         return 2
@@ -246,7 +276,9 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
 
 def _backup_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out", type=Path, help="file to write the copy to")
+    parser.add_argument("out", type=Path, nargs="?", default=None,
+                        help="file to write the copy to (default: a dated file in [backup] dir, "
+                             "rotated to [backup] keep)")
     _db_option(parser)
 
 
@@ -254,14 +286,87 @@ def _backup_options(parser: argparse.ArgumentParser) -> None:
 def cmd_backup(args: argparse.Namespace, config: Config) -> int:
     """A consistent copy of the live database (SQLite backup API), safe while the bot runs.
 
+    Without OUT: a dated copy in `[backup] dir`, keeping the newest `[backup] keep`, exactly as
+    the daily scheduled backup does.
+
     Example: python -m bot backup backups/doithoai-2026-12-01.db
     """
+    from .backups import backup_now
+
     async def work(db: Database) -> int:
-        await db.backup(args.out)
-        print(f"{args.out}: backup written")
+        if args.out is None:
+            out = await backup_now(db, config)
+        else:
+            await db.backup(args.out)
+            out = args.out
+        print(f"{out}: backup written")
         return 0
 
     return _with_database(config, args.db, work)
+
+
+def _restore_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("backup", type=Path, help="the backup file to put back")
+    _db_option(parser)
+
+
+@command(_restore_options)
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    """Put a backup back in place of the database. Stop the bot first.
+
+    The copy must open, pass SQLite's integrity_check and migrate to this code's schema; only
+    then is the current database moved aside (FILE.replaced-DATE, kept: delete it once you are
+    sure, it holds personal data) and the copy put in its place. Refused while a bot runs on
+    the database. Deletions members made after the backup was taken (read from the database it
+    replaces) are done again on the copy, so nobody who deleted her data comes back.
+
+    Example: python -m bot restore data/backups/doithoai-20261203-023000.db
+    """
+    from storage.lock import AlreadyRunning
+
+    from .backups import BackupError, restore
+
+    database = args.db or config.database
+    try:
+        done = restore(config, args.backup, database)
+    except BackupError as exc:
+        print(f"Không khôi phục: {exc}\nNothing was changed.", file=sys.stderr)
+        return 2
+    except AlreadyRunning as exc:
+        print(f"Bot đang chạy trên cơ sở dữ liệu này: dừng bot trước khi khôi phục (systemctl "
+              f"stop doithoai-bot, hoặc docker compose stop bot).\n{exc}: stop it before a "
+              "restore. Nothing was changed.", file=sys.stderr)
+        return 3
+    print(f"{database}: đã khôi phục từ {args.backup} ({done.questions} câu hỏi) / restored.")
+    if done.migrations:
+        print(f"Migration đã chạy trên bản khôi phục / applied: {', '.join(done.migrations)}")
+    if done.erasures_redone is None:
+        print("Không đọc được cơ sở dữ liệu cũ: những yêu cầu xóa dữ liệu sau ngày sao lưu chưa "
+              "được làm lại (docs/deploy.md, mục 9). / The replaced database could not be read: "
+              "deletions made after the backup could not be redone.", file=sys.stderr)
+    elif done.erasures_redone:
+        print(f"Đã xóa lại {done.erasures_redone} mục bị xóa sau ngày sao lưu / deletions made "
+              "after the backup, redone.")
+    if done.aside:
+        print(f"Tệp cũ để riêng tại / the replaced file is kept at: {done.aside} "
+              "(có dữ liệu cá nhân: xóa khi đã chắc chắn / personal data: delete it when sure)")
+    return 0
+
+
+@command(_db_option)
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    """Check this installation and say what to fix: config, tokens, staff chats, webhooks,
+    disk space, database integrity and migrations. Exit 1 when something must be fixed.
+
+    Reads only (the database read-only); never prints a token, not even in part.
+
+    Example: TELEGRAM_BOT_TOKEN=123:ABC python -m bot doctor
+    """
+    from .doctor import FAIL, diagnose, render
+
+    findings = asyncio.run(diagnose(config, args.db))
+    print(render(findings))
+    return 1 if any(f.level == FAIL for f in findings) else 0
 
 
 def _purge_options(parser: argparse.ArgumentParser) -> None:

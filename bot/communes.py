@@ -14,10 +14,11 @@ __all__ = ["commune_loader", "load_communes"]
 
 
 def load_communes(
-    province_code: int, add: Sequence[str] = (), rename: Mapping[str, str] | None = None
+    province_code: int, add: Sequence[str] = (), rename: Mapping[str, str] | None = None,
+    legacy: Mapping[str, str] | None = None,
 ) -> CommuneBook:
     """Communes (xã, phường, đặc khu) of a province, sorted by Vietnamese name, plus config's
-    additions and renames."""
+    additions and renames, and the pre-2025 names it knows (config's, the package's)."""
     try:
         code = ProvinceCode(province_code)
     except ValueError as exc:
@@ -25,7 +26,27 @@ def load_communes(
     rename = rename or {}
     names = {rename.get(w.name, w.name) for w in Ward.iter_by_province(code)}
     names.update(add)
-    return CommuneBook(tuple(sorted(names, key=_sort_key)))
+    return CommuneBook(tuple(sorted(names, key=_sort_key)), legacy=dict(legacy or {}),
+                       legacy_search=_package_legacy(code, rename))
+
+
+def _package_legacy(code: ProvinceCode, rename: Mapping[str, str]):
+    """The package's 2025 merger tables, where it has them: vietnam-provinces 2026.x
+    (`Ward.search_from_legacy`, Python ≥ 3.12). 2025.10.1, the release for Python 3.11, has
+    none: then only `[communes.legacy]` in config knows old names."""
+    search = getattr(Ward, "search_from_legacy", None)
+    if search is None:
+        return None
+
+    def lookup(typed: str) -> tuple[str, ...]:
+        try:
+            found = search(name=typed)
+        except Exception:  # a data or API change in the package must not break her step
+            return ()
+        return tuple(rename.get(w.name, w.name) for w in found
+                     if getattr(w, "province_code", None) == code)
+
+    return lookup
 
 
 def _sort_key(name: str) -> tuple[str, str]:
@@ -36,11 +57,12 @@ def _sort_key(name: str) -> tuple[str, str]:
     return fold(rest), name
 
 
-def commune_loader(add: Sequence[str], rename: Mapping[str, str]):
+def commune_loader(add: Sequence[str], rename: Mapping[str, str],
+                   legacy: Mapping[str, str] | None = None):
     """A cached province_code → CommuneBook function for the flows."""
 
     @functools.cache
     def load(province_code: int) -> CommuneBook:
-        return load_communes(province_code, add, rename)
+        return load_communes(province_code, add, rename, legacy)
 
     return load

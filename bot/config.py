@@ -6,7 +6,9 @@ environment and print as `Secret('****')`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,10 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.domain import Dialogue, Hotline, Settings
 
-__all__ = ["Config", "ConfigError", "Secret", "load_config"]
+__all__ = ["DEMO_CONFIG", "Config", "ConfigError", "Secret", "load_config"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
+DEMO_CONFIG = ROOT / "config.demo.toml"
 
 
 class ConfigError(Exception):
@@ -59,6 +62,14 @@ class Config:
     # `run` refuses to start when members could write but no staff chat would get a danger
     # alert, unless this is set on purpose ([safety] allow_no_staff_alerts = true).
     allow_no_staff_alerts: bool = False
+    # A demo file (`[bot] demo = true`): `demo` runs only on it, `run` never does.
+    demo: bool = False
+    # [communes.legacy]: pre-July-2025 name = the commune it merged into (asked, never silent).
+    communes_legacy: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # [backup]: a daily copy at `time` (local) into `dir`, the newest `keep` kept (0: none).
+    backup_dir: Path = Path("data/backups")
+    backup_time: dt.time = dt.time(2, 30)
+    backup_keep: int = 14
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log filter to redact wherever it appears."""
@@ -97,17 +108,28 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    return _build(_Reader(raw, path), path, env)
+    reader = _Reader(raw, path)
+    config = _build(reader, path, env)
+    reader.reject_unknown()
+    return config
 
 
 class _Reader:
-    """Typed access to the raw TOML that names the key in every error."""
+    """Typed access to the raw TOML that names the key in every error.
+
+    It records every key the loader asks for, present or not. After the build, whatever is in
+    the file but was never asked for is unknown: a typo (`staf_chat_id`) is an error naming
+    the closest key the loader knows, instead of silently turning off what it was meant to set.
+    A new key needs no list to be kept: reading it through the reader makes it known.
+    """
 
     def __init__(self, raw: Mapping[str, Any], path: Path) -> None:
         self.raw = raw
         self.path = path
+        self.asked: set[str] = set()
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, fix: str = ""):
+        self.asked.add(key)
         node: Any = self.raw
         for part in key.split("."):
             if not isinstance(node, Mapping) or part not in node:
@@ -118,6 +140,7 @@ class _Reader:
         return self.check(key, node, kind, fix)
 
     def check(self, key: str, value: Any, kind: type | tuple[type, ...], fix: str = "") -> Any:
+        self.asked.add(key)
         if isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind):
             ok = False
         else:
@@ -128,6 +151,59 @@ class _Reader:
                 f"{self.path}: `{key}` must be {names}, got {value!r}. {fix}".strip()
             )
         return value
+
+
+    def optional(self, key: str, item: Mapping[str, Any], name: str, default: Any) -> Any:
+        """`item[name]` of a table inside a list (a [[dialogues]] entry), recorded as asked."""
+        self.asked.add(f"{key}.{name}")
+        return item.get(name, default)
+
+    def reject_unknown(self) -> None:
+        """Raise ConfigError for the first key or table in the file the loader never read."""
+        asked = {_shape(k) for k in self.asked}
+        for key, is_table in _paths(self.raw):
+            shape = _shape(key)
+            if shape in asked or _free_form(key, self.asked) or any(
+                    a.startswith((f"{shape}.", f"{shape}[")) for a in asked):
+                continue
+            parent, _, name = shape.rpartition(".")
+            siblings = {_first(a[len(parent) + 1:] if parent else a) for a in asked
+                        if not parent or a.startswith(f"{parent}.")}
+            close = difflib.get_close_matches(name, sorted(siblings), n=1, cutoff=0.6)
+            where = f"{key.rpartition('.')[0]}." if parent else ""
+            hint = f" Did you mean `{where}{close[0]}`?" if close else ""
+            shown = f"table [{key}]" if is_table else f"key `{key}`"
+            raise ConfigError(f"{self.path}: unknown {shown}: nothing reads it, so it would be "
+                              f"silently ignored.{hint}")
+
+
+def _shape(key: str) -> str:
+    """`dialogues[3].id` → `dialogues[].id`: one entry of a list stands for all."""
+    return re.sub(r"\[\d+\]", "[]", key)
+
+
+def _first(key: str) -> str:
+    return re.split(r"[.\[]", key, maxsplit=1)[0]
+
+
+def _paths(node: Any, prefix: str = "") -> list[tuple[str, bool]]:
+    """Every (key, is_table) in the file, parents before children."""
+    out = []
+    if isinstance(node, Mapping):
+        for name, value in node.items():
+            key = f"{prefix}.{name}" if prefix else str(name)
+            out.append((key, isinstance(value, Mapping)))
+            out.extend(_paths(value, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if isinstance(value, Mapping):  # a list of tables; plain values are the list's own
+                out.extend(_paths(value, f"{prefix}[{i}]"))
+    return out
+
+
+def _free_form(key: str, asked: set[str]) -> bool:
+    """Keys inside a table read whole as a map (communes.rename: old name = new name)."""
+    return any(key.startswith(a[:-1]) for a in asked if a.endswith(".*"))
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -208,7 +284,20 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         communes_rename=_str_map(r, "communes.rename"),
         settings=settings,
         allow_no_staff_alerts=_safety(r),
+        demo=r.get("bot.demo", bool, False, fix="Write true or false (no quotes)."),
+        communes_legacy=_str_map(r, "communes.legacy"),
+        backup_dir=_relative(path, r.get("backup.dir", str, "data/backups")),
+        backup_time=_time(r, "backup.time", "02:30"),
+        backup_keep=_backup_keep(r),
     )
+
+
+def _backup_keep(r: _Reader) -> int:
+    value = r.get("backup.keep", int, 14, fix="How many daily copies to keep, e.g. 14.")
+    if not 0 <= value <= 3650:
+        raise ConfigError(f"{r.path}: `backup.keep` must be 0 (no scheduled backups) to 3650, "
+                          f"got {value}")
+    return value
 
 
 _SAFETY_KEYS = ("allow_no_staff_alerts",)
@@ -272,6 +361,7 @@ def _str_list(r: _Reader, key: str) -> list[str]:
 
 
 def _str_map(r: _Reader, key: str) -> dict[str, str]:
+    r.asked.add(f"{key}.*")  # its keys are names, not settings
     values = r.get(key, dict, {})
     for k, v in values.items():
         r.check(f"{key}.{k}", v, str)
@@ -356,7 +446,7 @@ def _dialogue(r: _Reader, key: str, item: Any) -> Dialogue:
         raise ConfigError(f"{r.path}: `{key}.topics` must list 1 to 20 topics")
     for j, t in enumerate(topics):
         r.check(f"{key}.topics[{j}]", t, str)
-    departments = item.get("departments", [])
+    departments = r.optional(key, item, "departments", [])
     r.check(f"{key}.departments", departments, list)
     for j, t in enumerate(departments):
         r.check(f"{key}.departments[{j}]", t, str)
@@ -371,7 +461,8 @@ def _dialogue(r: _Reader, key: str, item: Any) -> Dialogue:
         closes=field_("closes", dt.date, date_fix),
         answer_deadline=field_("answer_deadline", dt.date, date_fix),
         summary_deadline=field_("summary_deadline", dt.date, date_fix),
-        dialogue_when=item.get("dialogue_when", ""),
+        dialogue_when=r.check(f"{key}.dialogue_when",
+                              r.optional(key, item, "dialogue_when", ""), str),
         topics=tuple(topics),
         departments=tuple(departments),
     )

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from handlers import formats
 from handlers.domain import Dialogue, Settings, Status
 from handlers.locale import Locale
 from handlers.privacy import published_text
 from storage import queries as q
 from storage import reports
 from storage.db import Database
-
-from .charts import render_digest_chart
 
 __all__ = ["Digest", "build_digest", "due_today", "send_daily_digest"]
 
@@ -41,7 +40,7 @@ async def build_digest(
     day = now.astimezone(settings.timezone).date()
     new_count = await reports.new_questions_since(conn, since)
     dialogues = _digest_dialogues(settings, day)
-    parts = [locale.t("digest.title", date=day.strftime("%d/%m/%Y"))]
+    parts = [locale.t("digest.title", date=formats.day(day))]
     chart = None
     if new_count == 0:
         parts.append(locale.t("digest.nothing_new"))
@@ -120,8 +119,11 @@ async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialo
     for number, name in enumerate(dialogue.topics, 1):
         per_topic.append((f"{number}. {name}", sum(c.total for c in clusters
                                                     if c.topic == number)))
-    offset = settings.timezone.utcoffset(now.replace(tzinfo=None)).total_seconds() // 3600
+    utc_offset = settings.timezone.utcoffset(now.replace(tzinfo=None)) or dt.timedelta()
+    offset = utc_offset.total_seconds() // 3600
     per_day = await reports.counts_by_day(conn, dialogue.id, int(offset))
+    from .charts import render_digest_chart  # matplotlib costs ~1 s to import: only when drawn
+
     return render_digest_chart(per_topic, per_day, dialogue.title)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.ask_question import AskQuestion
-from handlers.engine import Dispatcher, Services
+from handlers.engine import Dispatcher, Flow, Services
 from handlers.escalation import Safety, escalate_danger
 from handlers.leader import Leader
 from handlers.locale import Locale
@@ -14,6 +14,7 @@ from handlers.my_data import MyData
 from handlers.safety import DangerDetector
 from handlers.sensitive import SensitiveConsent, SensitiveWords
 from handlers.staff import Staff
+from handlers.whoami import WhoAmI
 from storage.clock import Clock, system_clock
 from storage.db import Database
 from storage.spool import AlertSpool
@@ -61,14 +62,16 @@ async def _assemble(config: Config, db: Database, clock: Clock) -> Runtime:
     services = Services(
         settings=config.settings,
         locale=locale,
-        communes=commune_loader(config.communes_add, config.communes_rename),
+        communes=commune_loader(config.communes_add, config.communes_rename,
+                                config.communes_legacy),
         tools=StaffTools(config.settings, locale),
         danger=detector,
         sensitive=SensitiveWords.from_file().kinds,
         matcher=matcher,
         clock=clock,
     )
-    flows = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), AskQuestion()]
+    flows: list[Flow] = [Staff(), Leader(), MyData(), Safety(), SensitiveConsent(), WhoAmI(),
+                         AskQuestion()]
     spool = AlertSpool.beside(db.path)
     dispatcher = Dispatcher(db, services, flows, screens=[escalate_danger], alerts=spool)
     return Runtime(config, db, services, dispatcher, spool)

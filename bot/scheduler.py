@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -18,11 +19,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from storage import queries as q
 from storage.spool import Alert
 
+from .backups import backup_is_due, backup_now
 from .channels.base import Channel
 from .digest import due_today, send_daily_digest
 from .runtime import Runtime
 
-__all__ = ["drain_alert_spool", "prune_now", "run_digest_now", "start_scheduler"]
+__all__ = ["backup_job", "drain_alert_spool", "prune_now", "run_digest_now", "start_scheduler"]
 
 SPOOL_SECONDS = 5
 
@@ -73,6 +75,14 @@ async def run_digest_now(runtime: Runtime, channels: Sequence[Channel] = ()) -> 
     return sent
 
 
+async def backup_job(runtime: Runtime) -> None:
+    """[backup]: today's copy and rotation. A failure (full disk) is logged; the bot goes on."""
+    try:
+        await backup_now(runtime.db, runtime.config)
+    except Exception as exc:
+        log.error("scheduled backup failed (%s): see `python -m bot doctor`", type(exc).__name__)
+
+
 async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> AsyncIOScheduler:
     settings = runtime.config.settings
     at = runtime.config.digest_time
@@ -87,7 +97,18 @@ async def start_scheduler(runtime: Runtime, channels: Sequence[Channel]) -> Asyn
                       coalesce=True, max_instances=1)
     scheduler.add_job(prune_now, IntervalTrigger(hours=1), args=(runtime,), id="retention",
                       replace_existing=True, coalesce=True, max_instances=1)
+    config = runtime.config
+    if config.backup_keep:
+        at_backup = config.backup_time
+        scheduler.add_job(
+            backup_job, CronTrigger(hour=at_backup.hour, minute=at_backup.minute,
+                                    timezone=settings.timezone),
+            args=(runtime,), id="daily_backup", replace_existing=True,
+            misfire_grace_time=3600, coalesce=True, max_instances=1,
+        )
     scheduler.start()
+    if backup_is_due(config, Path(runtime.db.path), runtime.db.clock):
+        await backup_job(runtime)  # down at the slot, or the first start: copy now
     await drain_alert_spool(runtime, channels)  # alerts a dead process left on disk
     await prune_now(runtime)
     now = runtime.services.clock()

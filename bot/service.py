@@ -14,6 +14,7 @@ from pathlib import Path
 
 from storage.lock import instance_lock
 
+from .backups import backup_before_upgrade
 from .channels.base import Channel, StartFailed
 from .channels.registry import CHANNELS
 from .config import Config
@@ -56,6 +57,15 @@ async def run_service(config: Config, database: Path | None = None) -> int:
         print(gap, file=sys.stderr)
         return 2
     with instance_lock(database or config.database):
+        try:
+            backup_before_upgrade(config, Path(database or config.database))
+        except Exception as exc:  # no rollback copy: do not change the database
+            print(f"Không sao lưu được cơ sở dữ liệu trước khi nâng cấp ({type(exc).__name__}: "
+                  f"{exc}); bot không chạy migration khi chưa có bản sao lưu. Kiểm tra "
+                  f"`[backup] dir` ({config.backup_dir}) và chỗ trống trên đĩa.\n"
+                  "Could not back up the database before applying new migrations: nothing "
+                  "was changed. Check [backup] dir and the disk space.", file=sys.stderr)
+            return 2
         return await _serve(config, database)
 
 

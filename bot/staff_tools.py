@@ -64,10 +64,7 @@ class StaffTools:
     async def stats(self, conn: aiosqlite.Connection, dialogue: Dialogue,
                     today: dt.date) -> Stats:
         clusters = await reports.clusters_of_dialogue(conn, dialogue.id)
-        cur = await conn.execute(
-            "SELECT COUNT(*) FROM questions WHERE dialogue_id = ? AND kind != 'support'",
-            (dialogue.id,))
-        (questions,) = await cur.fetchone()
+        questions = await reports.question_count(conn, dialogue.id)
         overdue = Counter(c.department for c in clusters if c.overdue(today))
         by_topic: Counter[int] = Counter()
         for c in clusters:

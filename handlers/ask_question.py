@@ -7,13 +7,12 @@ Diagram: ask_question.mmd beside this file.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 from storage import queries as q
 
-from . import sensitive
+from . import formats, sensitive
 from .answers import tell_answer
 from .domain import Dialogue
 from .duplicates import propose_duplicate
@@ -22,6 +21,7 @@ from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
 from .text import fold
 from .types import Option
+from .yes_no import yes_or_no
 
 __all__ = ["AskQuestion", "State"]
 
@@ -58,10 +58,6 @@ _BACK = {
     State.SENSITIVE: State.CONFIRM,
     State.EDIT: State.CONFIRM,
 }
-
-
-def fmt_date(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 class AskQuestion:
@@ -208,27 +204,25 @@ class AskQuestion:
         # After a danger disclosure nothing cheerful: no welcome, straight to what is needed.
         welcome = "" if ctx.data.get("danger") else ctx.t(
             "ask.welcome", union=ctx.settings.union_name, title=dialogue.title,
-            theme=dialogue.theme, closes=fmt_date(dialogue.closes),
+            theme=dialogue.theme, closes=formats.day(dialogue.closes),
         )
         if ctx.user.consented:
             if welcome:
                 ctx.say(welcome)
             await ctx.show(State.COMMUNE)
             return
-        ctx.say("\n\n".join(t for t in (welcome, ctx.t("ask.consent")) if t), menu([
-            (ctx.t("button.agree"), "ask:consent:yes"),
-            (ctx.t("button.disagree"), "ask:consent:no"),
-        ]))
+        ctx.say("\n\n".join(t for t in (welcome, ctx.t("ask.consent")) if t), _consent_menu(ctx))
 
     async def on_consent(self, ctx: Context) -> None:
-        if ctx.action == "ask:consent:yes":
+        said = yes_or_no(ctx.text, ctx.services.locale) if ctx.text and not ctx.action else None
+        if ctx.action == "ask:consent:yes" or said is True:
             await ctx.record_consent()
             await ctx.show(State.COMMUNE)
-        elif ctx.action in ("ask:consent:no", CANCEL):
+        elif ctx.action in ("ask:consent:no", CANCEL) or said is False:
             await ctx.forget_declined()  # nothing of hers is kept, not even a typed draft
         else:
-            ctx.say(ctx.t("error.choose_from_list"))
-            await ctx.show(State.CONSENT)
+            # A short re-ask with the same two choices, not the whole welcome again.
+            ctx.say(ctx.t("consent_reask.text"), _consent_menu(ctx))
 
     # -- commune ----------------------------------------------------------------------------
 
@@ -237,6 +231,16 @@ class AskQuestion:
         if dialogue is None:
             return
         book = ctx.services.communes(dialogue.province_code)
+        confirm = ctx.data.get("commune_confirm")
+        if confirm in book.names:
+            old = ctx.data.get("commune_old", "")
+            text = (ctx.t("old_commune.confirm_legacy", old=old, commune=confirm) if old
+                    else ctx.t("old_commune.confirm", commune=confirm))
+            ctx.say(text, _nav_menu(ctx, [
+                (ctx.t("old_commune.yes", commune=confirm), "ask:cmok"),
+                (ctx.t("old_commune.no"), "ask:cmno"),
+            ], back=ctx.user.consented))
+            return
         candidates = ctx.data.get("commune_candidates")
         if candidates:
             choices = [(name, f"ask:cm:{book.names.index(name)}") for name in candidates
@@ -270,8 +274,23 @@ class AskQuestion:
         if index is not None and index < len(book):
             await self._commune_chosen(ctx, book.names[index])
             return
-        found = book.search(ctx.text) if ctx.text and not ctx.action else []
-        if len(found) == 1:
+        if ctx.data.get("commune_confirm") and await self._commune_confirmed(ctx):
+            return
+        typed = ctx.text if ctx.text and not ctx.action else ""
+        exact = book.exact(typed) if typed else None
+        if exact:
+            await self._commune_chosen(ctx, exact)
+            return
+        old = book.old_name(typed) if typed else None
+        if old:  # a pre-2025 name: the commune it merged into, only if she says yes
+            ctx.data["commune_confirm"], ctx.data["commune_old"] = old[1], old[0]
+            await ctx.show(State.COMMUNE)
+            return
+        found = book.search(typed) if typed else []
+        if len(found) == 1 and not book.confident(typed, found[0]):
+            ctx.data["commune_confirm"] = found[0]  # looks like it, may be another: ask
+            await ctx.show(State.COMMUNE)
+        elif len(found) == 1:
             await self._commune_chosen(ctx, found[0])
         elif found:
             ctx.data["commune_candidates"] = found
@@ -284,8 +303,28 @@ class AskQuestion:
                     else ctx.t("error.choose_from_list"))
             await ctx.show(State.COMMUNE)
 
+    async def _commune_confirmed(self, ctx: Context) -> bool:
+        """Her answer to "Ý chị là Xã …?"; False when she typed another name instead."""
+        name = ctx.data.pop("commune_confirm")
+        old = ctx.data.pop("commune_old", "")
+        said = yes_or_no(ctx.text, ctx.services.locale) if ctx.text and not ctx.action else None
+        if ctx.action == "ask:cmok" or said is True:
+            await self._commune_chosen(ctx, name)
+            return True
+        if ctx.action == "ask:cmno" or said is False:
+            await ctx.show(State.COMMUNE)  # the list, to choose from
+            return True
+        if ctx.text and not ctx.action:
+            return False  # another name: searched afresh
+        ctx.data["commune_confirm"], ctx.data["commune_old"] = name, old
+        ctx.say(ctx.t("old_commune.reask", commune=name))
+        await ctx.show(State.COMMUNE)
+        return True
+
     async def _commune_chosen(self, ctx: Context, name: str) -> None:
         ctx.data["commune"] = name
+        ctx.data.pop("commune_confirm", None)
+        ctx.data.pop("commune_old", None)
         ctx.data.pop("commune_candidates", None)
         ctx.data.pop("page", None)
         await self._next(ctx, State.TOPIC)
@@ -393,7 +432,7 @@ class AskQuestion:
         dialogue_id = ctx.data["dialogue"]
         found = await matcher.similar(ctx.conn, dialogue_id, ctx.data["text"],
                                       ctx.data.get("topic"))
-        items = []
+        items: list[dict[str, int]] = []
         for m in found:
             if len(items) == MAX_SIMILAR:
                 break
@@ -465,7 +504,7 @@ class AskQuestion:
                     _after_menu(ctx))
             return
         ctx.say(ctx.t("ask.supported", receipt=receipt,
-                      deadline=fmt_date(dialogue.answer_deadline)), _after_menu(ctx))
+                      deadline=formats.day(dialogue.answer_deadline)), _after_menu(ctx))
 
     # -- anonymity --------------------------------------------------------------------------
 
@@ -665,7 +704,8 @@ class AskQuestion:
             return True
         if ctx.action != BACK:
             return False
-        ctx.data.pop("commune_candidates", None)
+        for key in ("commune_candidates", "commune_confirm", "commune_old"):
+            ctx.data.pop(key, None)
         if ctx.data.pop("editing", None):
             await ctx.show(State.CONFIRM)
             return True
@@ -688,6 +728,11 @@ class AskQuestion:
 # -- helpers ------------------------------------------------------------------------------------
 
 
+def _consent_menu(ctx: Context) -> tuple[Option, ...]:
+    return menu([(ctx.t("button.agree"), "ask:consent:yes"),
+                 (ctx.t("button.disagree"), "ask:consent:no")])
+
+
 def _nav_menu(ctx: Context, choices: list[tuple[str, str]], back: bool = True) -> tuple[
         Option, ...]:
     return menu(choices, back_label=ctx.t("button.back") if back else None,
@@ -703,7 +748,7 @@ def _stored_message(ctx: Context, receipt: str, dialogue: Dialogue, urgent: bool
     # After a disclosure no written answer months away: staff write to her through the bot.
     if urgent:
         return ctx.t("danger.stored", receipt=receipt)
-    return ctx.t("ask.stored", receipt=receipt, deadline=fmt_date(dialogue.answer_deadline))
+    return ctx.t("ask.stored", receipt=receipt, deadline=formats.day(dialogue.answer_deadline))
 
 
 def _dialogue_or_none(ctx: Context) -> Dialogue | None:
@@ -719,11 +764,11 @@ def _closed_message(ctx: Context) -> str:
     upcoming = sorted((d for d in ctx.settings.dialogues if d.opens > today), key=lambda d: d.opens)
     if upcoming:
         d = upcoming[0]
-        return ctx.t("ask.not_open_yet", title=d.title, opens=fmt_date(d.opens),
-                     closes=fmt_date(d.closes))
+        return ctx.t("ask.not_open_yet", title=d.title, opens=formats.day(d.opens),
+                     closes=formats.day(d.closes))
     past = sorted(ctx.settings.dialogues, key=lambda d: d.closes)
     d = past[-1]
-    return ctx.t("ask.closed", title=d.title, closes=fmt_date(d.closes))
+    return ctx.t("ask.closed", title=d.title, closes=formats.day(d.closes))
 
 
 def _in_progress(ctx: Context) -> bool:

@@ -4,9 +4,9 @@ Every incoming is one unit of work in one transaction: drop a duplicate delivery
 conversation, run the state's handler, save the new state and anything stored. Replies are
 returned only after the commit, so a receipt is never shown for a question that is not stored.
 
-Error tree (handlers.errors):
-    FlowError
-      └─ InvalidInput   bad value for the current step; the user is told and stays
+Errors: a value that does not fit the current step is answered by the flow itself (she is told
+what to send and the state stays). Anything raised while handling rolls the transaction back and
+she is told, truthfully, that her message was not stored (handlers/fallback.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -178,8 +178,11 @@ Screen = Callable[[Context], Awaitable[bool]]
 class Flow(Protocol):
     """A conversation flow: owns some states and some commands."""
 
-    states: dict[str, Callable[[Context], Awaitable[None]]]
-    prompts: dict[str, Callable[[Context], Awaitable[None]]]
+    @property
+    def states(self) -> Mapping[str, Handler]: ...  # state name -> what handles a message in it
+
+    @property
+    def prompts(self) -> Mapping[str, Handler]: ...  # state name -> what asks for it again
 
     async def command(self, ctx: Context, name: str, args: str) -> bool: ...
 
@@ -187,7 +190,7 @@ class Flow(Protocol):
 class Dispatcher:
     """Routes each incoming to the flow that owns the conversation's state."""
 
-    def __init__(self, db: Database, services: Services, flows: list[Any],
+    def __init__(self, db: Database, services: Services, flows: list[Flow],
                  screens: list[Screen] | None = None, alerts: Any = None) -> None:
         self.db = db
         # Where a danger alert goes when the database refuses the message (AlertSpool).
@@ -225,6 +228,8 @@ class Dispatcher:
         try:
             async with lock:
                 replies = await self._handle(incoming)
+                # Counts only: a debug line must never carry her words, name or chat id.
+                log.debug("%s message handled, %d replies", incoming.channel, len(replies))
                 if deliver is not None and replies:
                     await deliver(replies)
                 return replies
@@ -267,8 +272,12 @@ class Dispatcher:
         return ctx.replies
 
     def _addressed_in_group(self, incoming: Incoming) -> bool:
-        # In a group only staff commands are answered (the staff group uses them).
-        return incoming.text.startswith("/") and self.services.settings.is_staff(
+        # In a group only staff commands are answered (the staff group uses them), and /id,
+        # which tells whoever asks the group's id: how the staff group is found at set-up.
+        if not incoming.text.startswith("/"):
+            return False
+        word = incoming.text[1:].split(maxsplit=1)[0].lower() if len(incoming.text) > 1 else ""
+        return word in ("id", "chatid") or self.services.settings.is_staff(
             incoming.channel, incoming.user_id)
 
     def _flooding(self, incoming: Incoming) -> bool:

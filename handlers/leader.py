@@ -13,6 +13,7 @@ import secrets
 
 from storage import queries as q
 
+from . import formats
 from .answers import tell_answer
 from .domain import Dialogue
 from .duplicates import propose_duplicate
@@ -97,14 +98,15 @@ class Leader:
         await q.create_invite(ctx.conn, code, found[0], f"{ctx.incoming.channel}:"
                               f"{ctx.incoming.user_id}", now=ctx.now, expires=expires)
         ctx.say(ctx.t("leader.invite_created", code=code, commune=found[0], days=days,
-                      expires=_local(ctx, expires)))
+                      expires=formats.moment(expires, ctx.settings.timezone)))
 
     async def redeem(self, ctx: Context, args: str) -> None:
         """A code works once, until it expires; wrong codes lock this user out for a while."""
         settings = ctx.settings
         locked = await q.invite_locked_until(ctx.conn, ctx.user.id, now=ctx.now)
         if locked:
-            ctx.say(ctx.t("leader.locked", until=_local(ctx, dt.datetime.fromisoformat(locked))))
+            ctx.say(ctx.t("leader.locked", until=formats.moment(dt.datetime.fromisoformat(locked),
+                                                               ctx.settings.timezone)))
             return
         code = args.strip().upper()
         commune = await q.redeem_invite(ctx.conn, code, ctx.user.id,
@@ -114,7 +116,8 @@ class Leader:
             lock = dt.timedelta(minutes=settings.invite_lock_minutes)
             if await q.record_invite_failure(ctx.conn, ctx.user.id, settings.invite_max_failures,
                                              lock, now=ctx.now):
-                ctx.say(ctx.t("leader.locked", until=_local(ctx, ctx.now + lock)))
+                ctx.say(ctx.t("leader.locked", until=formats.moment(ctx.now + lock,
+                                                                   ctx.settings.timezone)))
             else:
                 ctx.say(ctx.t("leader.expired_code" if expired else "leader.bad_code"))
             return
@@ -393,10 +396,6 @@ class Leader:
 def _status_line(ctx: Context, row: q.CommuneQuestion) -> str:
     return ctx.t("leader.commune_item", receipt=row.receipt, status=ctx.t(f"status.{row.status}"),
                  text=row.text[:100], count=row.represented)
-
-
-def _local(ctx: Context, moment: dt.datetime) -> str:
-    return moment.astimezone(ctx.settings.timezone).strftime("%H:%M %d/%m/%Y")
 
 
 def _commune(ctx: Context) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +43,11 @@ class Locale:
         except (KeyError, IndexError, ValueError) as exc:
             raise LocaleError(f"{self.path}: `{key}` has a bad placeholder: {exc}") from exc
 
-    def words(self, key: str) -> tuple[str, ...]:
-        """A comma-separated list of keywords, e.g. the words that mean "yes"."""
-        return tuple(w.strip() for w in self.t(key).split(",") if w.strip())
 
-    def placeholders(self, key: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(self.messages[key]) if name}
+
+    def words(self, key: str) -> tuple[str, ...]:
+        """A comma-separated list of words staff can edit, e.g. the answers that mean "yes"."""
+        return tuple(w.strip() for w in self.t(key).split(",") if w.strip())
 
 
 def _flatten(prefix: str, node: dict, out: dict[str, str]) -> None:

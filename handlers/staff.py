@@ -13,6 +13,7 @@ import re
 from storage import queries as q
 from storage import reports
 
+from . import formats
 from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
@@ -166,7 +167,8 @@ class Staff:
             current = _dialogue(ctx)
             for d in ctx.settings.dialogues:
                 mark = "👉 " if d.id == current.id else ""
-                lines.append(f"{mark}{d.id} — {d.title} ({_fmt(d.opens)}–{_fmt(d.closes)})")
+                dates = f"{formats.day(d.opens)}–{formats.day(d.closes)}"
+                lines.append(f"{mark}{d.id} — {d.title} ({dates})")
             ctx.say("\n".join(lines))
             return
         ctx.data["staff_dialogue"] = chosen.id
@@ -236,7 +238,7 @@ class Staff:
             deadline = parsed
         await q.forward_cluster(ctx.conn, cluster.id, department, deadline.isoformat(), now=ctx.now)
         ctx.say(ctx.t("staff.forwarded", id=cluster.id, department=department,
-                      deadline=_fmt(deadline)))
+                      deadline=formats.day(deadline)))
 
     async def answer(self, ctx: Context, args: str) -> None:
         cluster = await self._cluster(ctx, args)
@@ -628,7 +630,7 @@ async def _recipient(ctx: Context, reference: str) -> q.Recipient | None:
 
 def _announcement(ctx: Context, dialogue: Dialogue) -> str:
     return ctx.t("notify.announcement", union=ctx.settings.union_name, title=dialogue.title,
-                 theme=dialogue.theme, closes=_fmt(dialogue.closes))
+                 theme=dialogue.theme, closes=formats.day(dialogue.closes))
 
 
 def _department(dialogue: Dialogue, value: str) -> str | None:
@@ -645,10 +647,6 @@ def _parse_date(value: str) -> dt.date | None:
         return dt.date(int(match[3]), int(match[2]), int(match[1]))
     except ValueError:
         return None
-
-
-def _fmt(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
@@ -674,7 +672,7 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
         lines.append(ctx.t("staff.is_urgent"))
     if c.department:
         lines.append(ctx.t("staff.cluster_department", department=c.department,
-                           deadline=_fmt(c.deadline) if c.deadline else "—"))
+                           deadline=formats.day(c.deadline) if c.deadline else "—"))
     if current is not None:
         lines.append(ctx.t("staff.cluster_answer", agency=current.agency,
                            answer=current.answer[:500], revision=current.revision))

@@ -7,7 +7,7 @@ Zalo and the terminal. Flows never see a platform object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .text import from_outside
@@ -90,4 +90,3 @@ class Reply:
     # The dedupe key of an outbox copy of this reply, queued in case the process dies before
     # the reply is sent (the hotlines); withdrawn once the reply was sent (Dispatcher.delivered).
     cancels: str = ""
-    extra: dict = field(default_factory=dict, compare=False)

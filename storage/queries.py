@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 
 from .clock import stamp
+from .rows import first_row, new_id, scalar
 
 Conn = aiosqlite.Connection
 
@@ -39,11 +40,7 @@ class User:
         return self.consent_at is not None
 
 
-async def _one(conn: Conn, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-    """The first row, in one trip to the database thread instead of two (execute, fetch):
-    these run on every message, inside the transaction every other message waits for."""
-    rows = await conn.execute_fetchall(sql, params)
-    return next(iter(rows), None)
+_one = first_row
 
 
 def _user(row: aiosqlite.Row) -> User:
@@ -279,10 +276,8 @@ async def next_receipt(conn: Conn, dialogue_id: str, code: str) -> str:
         """,
         (dialogue_id,),
     )
-    cur = await conn.execute(
-        "SELECT last FROM receipt_counters WHERE dialogue_id = ?", (dialogue_id,)
-    )
-    (last,) = await cur.fetchone()
+    last = await scalar(conn, "SELECT last FROM receipt_counters WHERE dialogue_id = ?",
+                        (dialogue_id,))
     return f"{code}-{last:06d}"
 
 
@@ -293,7 +288,7 @@ async def create_cluster(
         "INSERT INTO clusters (dialogue_id, topic, urgent, created_at) VALUES (?, ?, ?, ?)",
         (dialogue_id, topic, int(urgent), stamp(now)),
     )
-    return cur.lastrowid
+    return new_id(cur)
 
 
 async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.datetime) -> int:
@@ -310,7 +305,7 @@ async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.d
     )
     if q.urgent:
         await conn.execute("UPDATE clusters SET urgent = 1 WHERE id = ?", (q.cluster_id,))
-    return cur.lastrowid
+    return new_id(cur)
 
 
 async def cluster_exists(conn: Conn, cluster_id: int, dialogue_id: str) -> bool:
@@ -475,9 +470,7 @@ async def complete_urgent_question(
         "UPDATE clusters SET topic = ? WHERE id = (SELECT cluster_id FROM questions WHERE id = ?)",
         (topic, question_id),
     )
-    cur = await conn.execute("SELECT receipt FROM questions WHERE id = ?", (question_id,))
-    (receipt,) = await cur.fetchone()
-    return receipt
+    return await scalar(conn, "SELECT receipt FROM questions WHERE id = ?", (question_id,))
 
 
 async def question_by_receipt(conn: Conn, receipt: str) -> aiosqlite.Row | None:
@@ -627,9 +620,7 @@ async def set_cluster_topic(conn: Conn, cluster_id: int, topic: int) -> None:
 
 async def toggle_cluster_urgent(conn: Conn, cluster_id: int) -> bool:
     await conn.execute("UPDATE clusters SET urgent = 1 - urgent WHERE id = ?", (cluster_id,))
-    cur = await conn.execute("SELECT urgent FROM clusters WHERE id = ?", (cluster_id,))
-    (urgent,) = await cur.fetchone()
-    return bool(urgent)
+    return bool(await scalar(conn, "SELECT urgent FROM clusters WHERE id = ?", (cluster_id,)))
 
 
 async def forward_cluster(
@@ -980,7 +971,7 @@ async def record_invite_failure(
     row = await _one(conn, "SELECT failures, first_at FROM invite_failures WHERE user_id = ?",
                      (user_id,))
     fresh = row is None or row["first_at"] <= stamp(now - lock)
-    failures = 1 if fresh else row["failures"] + 1
+    failures = 1 if fresh or row is None else row["failures"] + 1
     locked = failures >= max_failures
     await conn.execute(
         """

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from .rows import scalar
+
 __all__ = ["ClusterSummary", "QuestionLine"]
 
 Conn = aiosqlite.Connection
@@ -152,12 +154,11 @@ async def questions_in_cluster(conn: Conn, cluster_id: int) -> list[QuestionLine
 
 
 async def new_questions_since(conn: Conn, since: str, dialogue_id: str | None = None) -> int:
-    cur = await conn.execute(
+    return await scalar(
+        conn,
         "SELECT COUNT(*) FROM questions WHERE created_at > ? AND (? IS NULL OR dialogue_id = ?)",
         (since, dialogue_id, dialogue_id),
     )
-    (count,) = await cur.fetchone()
-    return count
 
 
 async def counts_by_commune(conn: Conn, dialogue_id: str, since: str = "") -> list[tuple[str, int]]:
@@ -187,9 +188,7 @@ async def counts_by_day(conn: Conn, dialogue_id: str, tz_offset_hours: int = 7,
 
 async def last_digest(conn: Conn) -> str:
     """When the last digest was claimed (UTC ISO), or "" before the first one."""
-    cur = await conn.execute("SELECT MAX(claimed_at) FROM digest_runs")
-    (value,) = await cur.fetchone()
-    return value or ""
+    return await scalar(conn, "SELECT MAX(claimed_at) FROM digest_runs") or ""
 
 
 async def claim_digest_day(conn: Conn, day: dt.date, now: str, since: str) -> bool:
@@ -201,6 +200,8 @@ async def claim_digest_day(conn: Conn, day: dt.date, now: str, since: str) -> bo
     return cur.rowcount == 1
 
 
-async def digest_claimed(conn: Conn, day: dt.date) -> bool:
-    cur = await conn.execute("SELECT 1 FROM digest_runs WHERE digest_date = ?", (day.isoformat(),))
-    return await cur.fetchone() is not None
+async def question_count(conn: Conn, dialogue_id: str) -> int:
+    """Questions a dialogue received (supports of someone else's question not counted)."""
+    return await scalar(
+        conn, "SELECT COUNT(*) FROM questions WHERE dialogue_id = ? AND kind != 'support'",
+        (dialogue_id,))

@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
 
 from bot.config import load_config  # noqa: E402
 from bot.runtime import open_runtime  # noqa: E402
+from tests.fakes.cli import Cli, cli_runner  # noqa: E402
 
 # 1 December 2026, 10:00 in Vietnam: the shipped Lai Châu 2027 dialogue is collecting.
 FIXED_NOW = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
@@ -70,18 +71,25 @@ async def staff_runtime(staff_config, clock, tmp_path):
 
 
 @pytest.fixture
-def restore_logging():
-    """For tests calling `bot.cli.main` in-process: its `setup_logging` installs a handler whose
-    filter rewrites records, and logger levels; later tests' caplog must not inherit them."""
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """`python -m bot ARGS` run in this process (tests/fakes/cli.py)."""
+    return cli_runner(monkeypatch, capsys)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """`main()` run in this process sets up logging for the process (a handler on the test's
+    captured stderr, quieter levels): put it back, so no later test logs into a closed stream
+    or misses the records it looks for."""
     import logging
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    levels = {name: logger.level for name, logger in logging.root.manager.loggerDict.items()
-              if isinstance(logger, logging.Logger)}
+    levels = {name: lg.level for name, lg in logging.root.manager.loggerDict.items()
+              if isinstance(lg, logging.Logger)}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-    for name, logger in logging.root.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger):
-            logger.setLevel(levels.get(name, logging.NOTSET))
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if isinstance(lg, logging.Logger):
+            lg.setLevel(levels.get(name, logging.NOTSET))

@@ -1,4 +1,4 @@
-"""Helpers for tests/test_crash_safety.py: the bot as a real process, scripted members, and
+"""Helpers for tests/bot/test_crash_safety.py: the bot as a real process, scripted members, and
 what the database says after a SIGKILL.
 
 A member behaves like a woman on Telegram: she sends one message, waits for the bot's answer,
@@ -328,3 +328,20 @@ def push_next(fake: FakeBotAPI, member: Member) -> int:
 def bot_messages(fake: FakeBotAPI, chat_id: int) -> list[dict[str, Any]]:
     # Edits only acknowledge a pressed button; every answer is a new message.
     return [r for r in fake.sent(chat_id) if not r.get("edited")]
+
+
+def write_config(folder: Path, fake: FakeBotAPI, database: Path) -> Path:
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    replacements = {
+        'base_url = "https://api.telegram.org/bot"': f'base_url = "{fake.base_url}"',
+        'locale = "locales/vi.toml"': f'locale = "{ROOT / "locales" / "vi.toml"}"',
+        'database = "data/doithoai.db"': f'database = "{database}"',
+        # Crash safety, not alerts, is tested here: run without a staff chat, on purpose.
+        "allow_no_staff_alerts = false": "allow_no_staff_alerts = true",
+    }
+    for old, new in replacements.items():
+        assert old in text, f"config.toml no longer has {old!r}"
+        text = text.replace(old, new, 1)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -87,4 +87,3 @@ class ChannelSpec:
     open: Callable[[Runtime], Channel] | None = None
     webhook_admin: Callable[[ChannelSettings], WebhookAdmin] | None = None
     env_token: str = ""  # the environment variable holding its token, for messages
-    keys: tuple[str, ...] = ("staff_ids", "staff_chat_id")  # every key its [name] may hold

@@ -64,9 +64,8 @@ class TerminalSettings:
 
 CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("telegram", _telegram_settings, _telegram, _telegram_admin,
-                env_token="TELEGRAM_BOT_TOKEN", keys=telegram_settings.KEYS),
-    ChannelSpec("zalo", _zalo_settings, _zalo, _zalo_admin, env_token="ZALO_BOT_TOKEN",
-                keys=zalo_settings.KEYS),
+                env_token="TELEGRAM_BOT_TOKEN"),
+    ChannelSpec("zalo", _zalo_settings, _zalo, _zalo_admin, env_token="ZALO_BOT_TOKEN"),
     ChannelSpec("terminal", lambda r, env: TerminalSettings()),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in CHANNELS)

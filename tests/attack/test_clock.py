@@ -21,7 +21,7 @@ def test_storage_exports_and_zalo_suites_pass_whatever_the_real_date(wall):
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
         ["faketime", wall, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/storage", "tests/test_exports.py", "tests/handlers/test_staff.py"],
+         "tests/storage", "tests/bot/test_exports.py", "tests/handlers/test_staff.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

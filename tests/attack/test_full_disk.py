@@ -18,9 +18,8 @@ from tests.attack.test_processes import (
     with_staff_group,
 )
 from tests.bot.test_full_disk import fill, small_disk  # noqa: F401  (fixture: mount, unmount)
-from tests.crash_driver import BotProcess
+from tests.crash_driver import BotProcess, write_config
 from tests.fakes.fake_bot_api import FakeBotAPI
-from tests.test_crash_safety import write_config
 
 pytestmark = pytest.mark.slow
 

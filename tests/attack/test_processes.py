@@ -11,9 +11,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.crash_driver import BotProcess
+from tests.crash_driver import BotProcess, write_config
 from tests.fakes.fake_bot_api import FakeBotAPI
-from tests.test_crash_safety import write_config
 
 pytestmark = pytest.mark.slow
 

@@ -77,3 +77,28 @@ def test_danger_alerts_need_a_staff_chat_unless_said_on_purpose(tmp_path):
     assert load_config(ROOT / "config.toml", environ={}).allow_no_staff_alerts is False
     config = load_with(tmp_path, "allow_no_staff_alerts = false", "allow_no_staff_alerts = true")
     assert config.allow_no_staff_alerts is True
+
+
+@pytest.mark.parametrize(("old", "new", "unknown", "closest"), [
+    ('time = "07:30"', 'tme = "07:30"', "`digest.tme`", "`digest.time`"),
+    ("[digest]", "[digets]", "[digets]", "`digest`"),
+    ("staff_ids = []\nstaff_chat_id = 0", "staff_ids = []\nstaf_chat_id = -100123",
+     "`telegram.staf_chat_id`", "`telegram.staff_chat_id`"),
+    ('dialogue_when = "tháng 8 năm 2027"', 'dialog_when = "tháng 8"',
+     "`dialogues[0].dialog_when`", "`dialogues[0].dialogue_when`"),
+    ("[[hotlines]]\nname", "[[hotlines]]\nnote = 1\nname", "`hotlines[0].note`", ""),
+])
+def test_an_unknown_key_or_table_is_an_error_naming_the_closest_one(tmp_path, old, new,
+                                                                     unknown, closest):
+    # A typo in staff_chat_id would silently turn off danger alerts: it must stop start-up.
+    with pytest.raises(ConfigError) as error:
+        load_with(tmp_path, old, new)
+    message = str(error.value)
+    assert f"unknown {'table' if unknown.startswith('[') else 'key'} {unknown}" in message
+    assert (f"Did you mean {closest}?" in message) if closest else "Did you mean" not in message
+
+
+def test_free_form_tables_take_any_names_and_the_shipped_config_has_no_unknown_key(tmp_path):
+    config = load_with(tmp_path, "[communes.rename]", '[communes.rename]\n"Xã Cũ" = "Xã Mới"')
+    assert config.communes_rename == {"Xã Cũ": "Xã Mới"}
+    load_config(ROOT / "config.toml", environ={})

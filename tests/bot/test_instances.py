@@ -13,9 +13,8 @@ import pytest
 from storage import queries as q
 from storage.db import Database
 from tests.conftest import ROOT
-from tests.crash_driver import BotProcess
+from tests.crash_driver import BotProcess, write_config
 from tests.fakes.fake_bot_api import FakeBotAPI
-from tests.test_crash_safety import write_config
 
 pytestmark = pytest.mark.slow  # real bot processes: its own CI step
 

@@ -13,9 +13,9 @@ from bot.channels.telegram import TelegramChannel
 from bot.logs import QUIET_LOGGERS, setup_logging
 from bot.outbox import OutboxWorker, Undeliverable
 from storage import queries as q
-from tests.bot.test_cli import run, wide_open_config
 from tests.channels.conftest import fake  # noqa: F401  (the fake Bot API fixture)
 from tests.channels.test_telegram import send
+from tests.fakes.cli import real_process, wide_open_config
 from tests.handlers.test_offer_privacy import ask, chat
 
 PHONE = "0912345678"
@@ -91,7 +91,7 @@ async def test_flows_at_debug_log_no_text_name_or_phone(staff_runtime, caplog, f
 def test_cli_chat_with_v_logs_no_text_name_or_phone(tmp_path):
     config = wide_open_config(tmp_path)
     script = "\n".join(["/start", "1", "nam tam", "1", QUESTION, "1", "1", "/cua_toi"]) + "\n"
-    result = run("chat", "-v", "--config", str(config), "--db", str(tmp_path / "v.db"),
+    result = real_process("chat", "-v", "--config", str(config), "--db", str(tmp_path / "v.db"),
                  stdin=script)
     assert result.returncode == 0, result.stderr
     assert "[SĐT ẩn" not in result.stderr and "DEBUG" in result.stderr  # debug was on

@@ -92,8 +92,7 @@ async def test_run_with_no_staff_chat_on_purpose_tells_her_the_truth(tmp_path):
         await telegram.stop()
 
 
-def test_run_with_telegram_unreachable_exits_with_one_clear_message(tmp_path, capsys, caplog,
-                                                                   restore_logging):
+def test_run_with_telegram_unreachable_exits_with_one_clear_message(tmp_path, capsys, caplog):
     """A closed port as Telegram: one message naming the channel, exit 4, and no aiohttp
     "Unclosed client session" noise (the sessions opened for getMe are closed)."""
     import gc

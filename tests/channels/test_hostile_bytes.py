@@ -11,9 +11,9 @@ import sys
 import httpx
 
 from bot.channels.zalo import ZaloChannel
-from tests.bot.test_cli import run, wide_open_config
 from tests.channels.test_telegram import send, start_channel, text_of
 from tests.conftest import ROOT
+from tests.fakes.cli import wide_open_config
 from tests.fakes.fake_zalo import TOKEN, FakeZalo
 
 HOSTILE = ("Xin hỏi\ud800 vay vốn\u0000 chăn nuôi\u007f bò\u0085 sinh sản\u2028thủ tục"
@@ -102,7 +102,7 @@ async def test_zalo_webhook_body_is_capped_while_reading_even_when_chunked(runti
         await fake.stop()
 
 
-def test_terminal_survives_invalid_utf8_and_controls(tmp_path):
+def test_terminal_survives_invalid_utf8_and_controls(tmp_path, cli):
     config = wide_open_config(tmp_path)
     hostile = HOSTILE.encode("utf-8", "surrogatepass")  # the raw bytes ED A0 80: invalid UTF-8
     script = b"/start\n1\nnam tam\n1\n" + hostile.replace(b"\r\n", b" ") + b"\n2\n1\n"
@@ -113,6 +113,6 @@ def test_terminal_survives_invalid_utf8_and_controls(tmp_path):
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
     assert b"Traceback" not in done.stderr
     assert "LC27-000001" in done.stdout.decode("utf-8")
-    again = run("chat", "--config", str(config), "--db", str(tmp_path / "t.db"),
+    again = cli("chat", "--config", str(config), "--db", str(tmp_path / "t.db"),
                 stdin="/cua_toi\n")
     assert "LC27-000001" in again.stdout

@@ -127,7 +127,7 @@ async def test_webhook_info_and_delete_through_the_admin(runtime, fake, config):
     assert (await admin.info())["url"] == "" and fake.webhook == {}
 
 
-def test_webhook_command_without_a_token_says_so(monkeypatch, capsys, restore_logging):
+def test_webhook_command_without_a_token_says_so(monkeypatch, capsys):
     from bot.cli import main
 
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_deletion import Person, leaks
+from tests.fakes.her_words import Person, leaks
 
 HER_ID = "5800123479"
 DISPLAY = "Vàng Thị Dung"

@@ -138,7 +138,7 @@ async def test_offer_dropped_when_flagged_while_she_looks(staff_runtime):
 
 async def test_her_display_name_written_without_a_cue_is_masked_too(staff_runtime):
     """She signs with her Telegram name ("Giàng Thị Mỷ ở bản…"): no "tên" cue, still masked."""
-    from tests.test_deletion import Person
+    from tests.fakes.her_words import Person
 
     her = Person(staff_runtime, "5800111222", "Giàng Thị Mỷ")
     signed = ("Giàng Thị Mỷ ở bản Pa Ủ xin hỏi vay vốn ưu đãi chăn nuôi bò sinh sản thì làm thủ "

@@ -15,7 +15,7 @@ from handlers.sensitive import SensitiveWords
 from storage.clock import stamp
 from tests.chat import Member
 from tests.conftest import FIXED_NOW, STAFF_GROUP
-from tests.test_deletion import drain
+from tests.fakes.her_words import drain
 
 # Distinctive words, so a search of the raw bytes can only find her text.
 HEALTH = "Em bị bệnh tiểu đường ở bản Pá Khôm, xin hỏi tiền thuốc có được bảo hiểm chi trả không"

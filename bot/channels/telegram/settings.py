@@ -9,13 +9,9 @@ from typing import Any
 
 from ...config import ConfigError, Secret
 
-__all__ = ["KEYS", "MODES", "TelegramSettings", "check_webhook_secret", "read_settings"]
+__all__ = ["MODES", "TelegramSettings", "check_webhook_secret", "read_settings"]
 
 NO_SECRET = Secret("")  # frozen: one shared empty value is safe
-# Every key of [telegram] (staff ids and chat are read by bot.config for every channel alike), for a
-# check that rejects unknown ones.
-KEYS = ("base_url", "mode", "webhook_host", "webhook_port", "webhook_path", "webhook_url",
-        "staff_ids", "staff_chat_id")
 
 MODES = ("polling", "webhook")
 # What Telegram accepts as setWebhook's secret_token (Bot API docs).

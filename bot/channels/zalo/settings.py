@@ -8,13 +8,9 @@ from typing import Any
 
 from ...config import ConfigError, Secret
 
-__all__ = ["KEYS", "MODES", "ZaloSettings", "read_settings"]
+__all__ = ["MODES", "ZaloSettings", "read_settings"]
 
 NO_SECRET = Secret("")  # frozen: one shared empty value is safe
-# Every key of [zalo] (staff ids and chat are read by bot.config for every channel alike), for a
-# check that rejects unknown ones.
-KEYS = ("base_url", "mode", "webhook_host", "webhook_port", "webhook_path", "webhook_url",
-        "staff_ids", "staff_chat_id")
 
 MODES = ("polling", "webhook")
 

@@ -25,8 +25,8 @@ from handlers.safety import (
 )
 from handlers.text import fold
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _load(name: str) -> list[dict]:

@@ -34,7 +34,6 @@ import pytest
 from tests.crash_driver import (
     NEXT,
     RECEIPT,
-    ROOT,
     BotProcess,
     Member,
     Screens,
@@ -44,6 +43,7 @@ from tests.crash_driver import (
     describe,
     push_next,
     read_snapshot,
+    write_config,
 )
 from tests.fakes.fake_bot_api import FakeBotAPI
 
@@ -332,23 +332,6 @@ class Outcome:
     duplicates_dropped: int
     summary: str
     report: str
-
-
-def write_config(folder: Path, fake: FakeBotAPI, database: Path) -> Path:
-    text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    replacements = {
-        'base_url = "https://api.telegram.org/bot"': f'base_url = "{fake.base_url}"',
-        'locale = "locales/vi.toml"': f'locale = "{ROOT / "locales" / "vi.toml"}"',
-        'database = "data/doithoai.db"': f'database = "{database}"',
-        # Crash safety, not alerts, is tested here: run without a staff chat, on purpose.
-        "allow_no_staff_alerts = false": "allow_no_staff_alerts = true",
-    }
-    for old, new in replacements.items():
-        assert old in text, f"config.toml no longer has {old!r}"
-        text = text.replace(old, new, 1)
-    path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def make_members() -> list[Member]:

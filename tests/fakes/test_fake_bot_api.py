@@ -30,7 +30,7 @@ from telegram.ext import (
 
 from tests.fakes.fake_bot_api import FakeBotAPI, FakeBotAPIClient, RateLimits
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEYBOARD = InlineKeyboardMarkup(
     [
         [

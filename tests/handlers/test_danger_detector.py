@@ -22,7 +22,7 @@ from handlers.safety import (
 )
 from tests.conftest import ROOT
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _rows(name: str) -> list[dict]:

@@ -12,7 +12,7 @@ import pytest
 from handlers.privacy import mask_pii
 from handlers.text import clean
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 BAD_INPUT = [
     json.loads(line)
     for line in (DATA / "bad_input.jsonl").read_text(encoding="utf-8").splitlines()

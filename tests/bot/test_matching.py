@@ -16,7 +16,7 @@ from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise, split_
 from bot.matching import ClusterIndex, Match, MatchSettings, cluster_jsonl, cluster_records
 from handlers.text import Normalizer, fold
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
 BLIND_SET = ROOT / "tests" / "data" / "cluster_blind.jsonl"

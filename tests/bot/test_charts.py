@@ -6,7 +6,6 @@ import io
 import struct
 import subprocess
 import sys
-import time
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
@@ -94,13 +93,6 @@ def test_sparse_or_one_sided_data_renders(
     assert (pixels_of(data, DAY_BAR_RGB) > 0) == bool(per_day)
 
 
-def test_chart_is_quick() -> None:
-    render_digest_chart(TOPICS, DAYS, TITLE)  # first call loads fonts
-    start = time.perf_counter()
-    render_digest_chart(TOPICS, DAYS, TITLE)
-    assert time.perf_counter() - start < 1.0
-
-
 def test_chart_leaves_matplotlib_global_state_alone() -> None:
     before = dict(matplotlib.rcParams)
     render_digest_chart(TOPICS, DAYS, TITLE)
@@ -116,6 +108,6 @@ def test_chart_leaves_matplotlib_global_state_alone() -> None:
         text=True,
         check=True,
         timeout=60,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.stdout.strip() == "False"
