@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import resource
@@ -108,16 +109,24 @@ async def one_trip_per_statement(self, incoming):
     return ctx.replies
 
 
-async def full_flow(members: int, mode: str, workdir: Path, before: bool = False) -> dict:
+async def full_flow(members: int, mode: str, workdir: Path, before: bool = False,
+                    unscreened: bool = False) -> dict:
     workdir.mkdir(exist_ok=True)
-    async with fake_bot_api(workdir, f"full-{mode}-{before}") as client:
+    async with fake_bot_api(workdir, f"full-{mode}-{before}-{unscreened}") as client:
         config = load_config(ROOT / "config.toml", environ={})
         if mode == "webhook":
             config = config.with_channel("telegram", mode="webhook", webhook_port=0,
                                          webhook_secret=Secret(SECRET))
-        runtime = await open_runtime(config, workdir / f"bench-{mode}-{before}.db")
+        runtime = await open_runtime(config, workdir / f"bench-{mode}-{before}-{unscreened}.db")
         if before:
             runtime.dispatcher._handle = one_trip_per_statement.__get__(runtime.dispatcher)
+        if unscreened:
+            # Diagnostic only: what the flow costs without screening her text (the danger
+            # detector, the sensitive-data words). The bench's question names neither, so
+            # the flow and its replies are the same; the bot never runs like this.
+            runtime.dispatcher.services = dataclasses.replace(
+                runtime.dispatcher.services, danger=None, sensitive=None)
+            runtime.dispatcher.screens = []
         channel = TelegramChannel(runtime, token=TOKEN, base_url=client.base_url,
                                   rate_limit=False, mode=mode)
         latencies: list[float] = []
@@ -224,6 +233,10 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--before", action="store_true",
                         help="also run the full flow with one database trip per statement")
+    parser.add_argument("--unscreened", action="store_true",
+                        help="also run the full flow without the danger and sensitive-data "
+                             "screens (diagnostic: what they cost)")
+    parser.add_argument("--modes", default="polling,webhook")
     args = parser.parse_args()
     out: dict = {"bench": "throughput", "cores": os.cpu_count(), "members": args.members}
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,12 +245,17 @@ async def main() -> None:
         # process, and would otherwise be charged to whichever arm runs first.
         await full_flow(20, "polling", workdir / "warm")
         await echo_bot(20, "polling", workdir / "warm")
-        for mode in ("polling", "webhook"):
+        for mode in args.modes.split(","):
             echo = await echo_bot(args.members, mode, workdir)
             full = await full_flow(args.members, mode, workdir)
             out[mode] = {"full": full, "echo_ceiling": echo,
                          "share_of_ceiling": round(full["updates_per_s"]
                                                    / echo["updates_per_s"], 2)}
+            if args.unscreened:
+                bare = await full_flow(args.members, mode, workdir, unscreened=True)
+                out[mode]["full_without_text_screening"] = bare
+                out[mode]["share_without_text_screening"] = round(
+                    bare["updates_per_s"] / echo["updates_per_s"], 2)
             if args.before:
                 old = await full_flow(args.members, mode, workdir, before=True)
                 out[mode]["full_one_trip_per_statement"] = old
