@@ -211,7 +211,7 @@ def figures(askers: int, stamps: list[float], seconds: float, stats: dict[str, A
 
 async def run_production(scenario: Scenario, workdir: Path, name: str, deadline_s: float,
                          patch: Patch | None = None,
-                         limiter: str = "production: bot/channels/telegram.py") -> dict[str, Any]:
+                         limiter: str = "production: bot/channels/telegram/") -> dict[str, Any]:
     """TelegramChannel + its rate limiter + OutboxWorker, as the bot runs them, until all sent."""
     async with fake_bot_api(workdir, name, limits=True) as client:
         config = load_config(ROOT / "config.toml", environ={})
@@ -405,7 +405,7 @@ def _private_chat(chat_id: object) -> int | None:
 
 
 def proposed(kind: str, rate: float) -> tuple[Patch, str]:
-    """The channel as `bot/channels/telegram.py` would build it with the proposed limiter."""
+    """The channel as `bot/channels/telegram/` would build it with the proposed limiter."""
     if kind == "smooth":  # the one-line alternative: a leaky bucket holding one, no burst
 
         def limiter() -> AIORateLimiter:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import resource
@@ -51,6 +52,8 @@ from bot.channels.telegram.admin import TelegramWebhookAdmin  # noqa: E402
 from bot.channels.telegram.http import AiohttpRequest  # noqa: E402
 from bot.config import Secret, load_config  # noqa: E402
 from bot.runtime import open_runtime  # noqa: E402
+from handlers.engine import IDLE, Context, offered_from  # noqa: E402
+from storage import queries as q  # noqa: E402
 
 TOKEN = "123456:TEST"
 SECRET = "bench-webhook-secret-0123456789"
@@ -82,13 +85,48 @@ async def wait_until(done, deadline: float = 600) -> None:
         await asyncio.sleep(0.05)
 
 
-async def full_flow(members: int, mode: str, workdir: Path) -> dict:
-    async with fake_bot_api(workdir, f"full-{mode}") as client:
+async def one_trip_per_statement(self, incoming):
+    """Dispatcher._handle as it was before storage.message: each bookkeeping statement its own
+    trip to the database thread (6 a message). Only for the before/after figure of this run;
+    no group, flood or failure paths, which the bench never takes."""
+    async with self.db.transaction() as conn:
+        if incoming.update_key and not await q.claim_update(
+                conn, incoming.channel, incoming.bot, incoming.update_key,
+                now=self.services.clock()):
+            return []
+        user = await q.ensure_user(conn, incoming.channel, incoming.user_id, incoming.chat_id,
+                                   incoming.display_name, now=self.services.clock())
+        conv = await q.get_conversation(conn, incoming.channel, incoming.chat_id)
+        state, data, offered = (conv.state, conv.data, conv.offered) if conv else (IDLE, {}, [])
+        ctx = Context(incoming, conn, user, state, data, offered, self.services,
+                      prompts=self.prompts)
+        await self._route(ctx)
+        await q.save_conversation(
+            conn, incoming.channel, incoming.chat_id, ctx.state, ctx.data,
+            offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []), now=ctx.now)
+    for hook in ctx.after_commit:
+        hook()
+    return ctx.replies
+
+
+async def full_flow(members: int, mode: str, workdir: Path, before: bool = False,
+                    unscreened: bool = False) -> dict:
+    workdir.mkdir(exist_ok=True)
+    async with fake_bot_api(workdir, f"full-{mode}-{before}-{unscreened}") as client:
         config = load_config(ROOT / "config.toml", environ={})
         if mode == "webhook":
             config = config.with_channel("telegram", mode="webhook", webhook_port=0,
                                          webhook_secret=Secret(SECRET))
-        runtime = await open_runtime(config, workdir / f"bench-{mode}.db")
+        runtime = await open_runtime(config, workdir / f"bench-{mode}-{before}-{unscreened}.db")
+        if before:
+            runtime.dispatcher._handle = one_trip_per_statement.__get__(runtime.dispatcher)
+        if unscreened:
+            # Diagnostic only: what the flow costs without screening her text (the danger
+            # detector, the sensitive-data words). The bench's question names neither, so
+            # the flow and its replies are the same; the bot never runs like this.
+            runtime.dispatcher.services = dataclasses.replace(
+                runtime.dispatcher.services, danger=None, sensitive=None)
+            runtime.dispatcher.screens = []
         channel = TelegramChannel(runtime, token=TOKEN, base_url=client.base_url,
                                   rate_limit=False, mode=mode)
         latencies: list[float] = []
@@ -139,6 +177,7 @@ async def full_flow(members: int, mode: str, workdir: Path) -> dict:
 
 async def echo_bot(members: int, mode: str, workdir: Path) -> dict:
     """The ceiling: PTB with nothing of ours but the transport."""
+    workdir.mkdir(exist_ok=True)
     async with fake_bot_api(workdir, f"echo-{mode}") as client:
         base = client.base_url
         app = (ApplicationBuilder().token(TOKEN).base_url(base)
@@ -192,16 +231,36 @@ async def echo_bot(members: int, mode: str, workdir: Path) -> dict:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--before", action="store_true",
+                        help="also run the full flow with one database trip per statement")
+    parser.add_argument("--unscreened", action="store_true",
+                        help="also run the full flow without the danger and sensitive-data "
+                             "screens (diagnostic: what they cost)")
+    parser.add_argument("--modes", default="polling,webhook")
     args = parser.parse_args()
     out: dict = {"bench": "throughput", "cores": os.cpu_count(), "members": args.members}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for mode in ("polling", "webhook"):
+        # Warm-up, not reported: compiled patterns, caches and imports are paid once per
+        # process, and would otherwise be charged to whichever arm runs first.
+        await full_flow(20, "polling", workdir / "warm")
+        await echo_bot(20, "polling", workdir / "warm")
+        for mode in args.modes.split(","):
             echo = await echo_bot(args.members, mode, workdir)
             full = await full_flow(args.members, mode, workdir)
             out[mode] = {"full": full, "echo_ceiling": echo,
                          "share_of_ceiling": round(full["updates_per_s"]
                                                    / echo["updates_per_s"], 2)}
+            if args.unscreened:
+                bare = await full_flow(args.members, mode, workdir, unscreened=True)
+                out[mode]["full_without_text_screening"] = bare
+                out[mode]["share_without_text_screening"] = round(
+                    bare["updates_per_s"] / echo["updates_per_s"], 2)
+            if args.before:
+                old = await full_flow(args.members, mode, workdir, before=True)
+                out[mode]["full_one_trip_per_statement"] = old
+                out[mode]["share_before"] = round(old["updates_per_s"]
+                                                  / echo["updates_per_s"], 2)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["target_share"] = 0.6
     print(json.dumps(out, ensure_ascii=False))

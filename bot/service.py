@@ -15,7 +15,7 @@ from pathlib import Path
 from storage.lock import instance_lock
 
 from .backups import backup_before_upgrade
-from .channels.base import Channel
+from .channels.base import Channel, StartFailed
 from .channels.registry import CHANNELS
 from .config import Config
 from .runtime import open_runtime
@@ -96,15 +96,17 @@ async def _serve(config: Config, database: Path | None) -> int:
                 await channel.start()
             except Exception as exc:
                 failures.append(f"{spec.name}: {_why(exc)}")
-                log.warning("channel %s failed to start (%s); the others keep running",
-                            spec.name, _why(exc), exc_info=not _expected(exc))
+                if not _expected(exc):  # a bug: its traceback is worth having
+                    log.error("channel %s failed to start", spec.name, exc_info=exc)
                 continue
             log.info("channel %s started", spec.name)
             started.append(channel)
-        if not started:
+        if not started:  # one message, on stderr, and a distinct exit code
             print(NO_CHANNEL.format(reasons="\n".join(f"  - {f}" for f in failures)),
                   file=sys.stderr)
             return NO_CHANNEL_EXIT
+        for failure in failures:
+            log.warning("channel %s did not start; the others keep running", failure)
         from .scheduler import start_scheduler
 
         scheduler = await start_scheduler(runtime, started)
@@ -141,15 +143,17 @@ NO_CHANNEL = (
 
 
 def _expected(exc: BaseException) -> bool:
-    """Failures an operator fixes (network, token, config): no traceback, one line."""
+    """Failures an operator fixes (network, token, config, a port in use): one line, no
+    traceback."""
     from .config import ConfigError
 
-    return isinstance(exc, ConfigError | OSError | ConnectionError) or type(exc).__name__ in (
-        "NetworkError", "TimedOut", "InvalidToken", "ZaloNetworkError", "ZaloAuthError")
+    return isinstance(exc, StartFailed | ConfigError | OSError)
 
 
 def _why(exc: BaseException) -> str:
     from .logs import redact
 
-    text = redact(str(exc))[:200]
+    text = redact(str(exc))[:300]
+    if isinstance(exc, StartFailed):
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 __all__ = ["Channel", "ChannelSettings", "ChannelSpec", "DeliveryError", "RetryLater",
-           "Undeliverable", "WebhookAdmin"]
+           "StartFailed", "Undeliverable", "WebhookAdmin"]
+
+
+class StartFailed(Exception):
+    """`start()` could not reach the platform, or it refused the token: something the operator
+    fixes, told in one line (no traceback). The text never holds the token."""
 
 
 @runtime_checkable
@@ -35,7 +40,8 @@ class Channel(Protocol):
     outbox: OutboxWorker  # its queued messages (answers, alerts); `wake()` sends now
 
     async def start(self) -> None:
-        """Connect and begin receiving; raise (with nothing left open) if it cannot."""
+        """Connect and begin receiving; raise (with nothing left open) if it cannot:
+        StartFailed or ConfigError for what the operator fixes, anything else is a bug."""
 
     async def stop(self) -> None:
         """Finish the updates in hand, stop receiving and sending, close connections."""

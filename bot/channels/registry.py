@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .base import Channel, ChannelSettings, ChannelSpec, WebhookAdmin
+from .telegram import settings as telegram_settings  # light: no SDK behind them
+from .zalo import settings as zalo_settings
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -17,9 +19,7 @@ __all__ = ["CHANNELS", "NAMES", "spec"]
 
 
 def _telegram_settings(r: Any, env: Mapping[str, str]) -> ChannelSettings:
-    from .telegram.settings import read_settings
-
-    return read_settings(r, env)
+    return telegram_settings.read_settings(r, env)
 
 
 def _telegram(runtime: Runtime) -> Channel:
@@ -35,9 +35,7 @@ def _telegram_admin(settings: ChannelSettings) -> WebhookAdmin:
 
 
 def _zalo_settings(r: Any, env: Mapping[str, str]) -> ChannelSettings:
-    from .zalo.settings import read_settings
-
-    return read_settings(r, env)
+    return zalo_settings.read_settings(r, env)
 
 
 def _zalo(runtime: Runtime) -> Channel:

@@ -34,7 +34,7 @@ def zalo_config(folder, fake: FakeZalo, database, port: int):
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
     for old, new in {
         'base_url = "https://bot-api.zaloplatforms.com/bot"': f'base_url = "{fake.base_url}"',
-        'mode = "polling"': 'mode = "webhook"',
+        'development only.\nmode = "polling"': 'development only.\nmode = "webhook"',  # [zalo]
         "webhook_port = 8088": f"webhook_port = {port}",
         'locale = "locales/vi.toml"': f'locale = "{ROOT / "locales" / "vi.toml"}"',
         'database = "data/doithoai.db"': f'database = "{database}"',

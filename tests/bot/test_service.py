@@ -121,7 +121,8 @@ def test_run_with_telegram_unreachable_exits_with_one_clear_message(tmp_path, ca
         monkeypatch.undo()
     err = capsys.readouterr().err
     assert code == NO_CHANNEL_EXIT
-    assert "Không kênh nào khởi động được" in err and "telegram: NetworkError" in err
+    assert "Không kênh nào khởi động được" in err
+    assert f"telegram: Telegram unreachable at http://127.0.0.1:{port}" in err
     assert "UNREACHABLE" not in err and "UNREACHABLE" not in caplog.text
     everything = err + caplog.text
     assert "Unclosed" not in everything and "Traceback" not in everything

@@ -136,3 +136,35 @@ def test_webhook_command_without_a_token_says_so(monkeypatch, capsys):
     assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
     assert main(["webhook", "set", "--channel", "telegram"]) == 2
     assert "TELEGRAM_BOT_TOKEN is not set" in capsys.readouterr().err
+
+
+async def test_an_update_redelivered_after_a_restart_is_handled_once(runtime, fake, config):
+    """The in-memory memory of handled updates dies with the process; the database's does not."""
+    runtime.config = config.with_channel("telegram", mode="webhook", webhook_port=0,
+                                         webhook_secret=Secret(SECRET), token=Secret(fake.token),
+                                         base_url=fake.base_url)
+
+    async def serve() -> TelegramChannel:
+        channel = TelegramChannel(runtime, rate_limit=False)
+        await channel.start()
+        url = f"http://127.0.0.1:{channel.webhook_port}/telegram/webhook"
+        await TelegramWebhookAdmin(runtime.config.with_channel(
+            "telegram", webhook_url=url).channel("telegram")).set()
+        return channel
+
+    first = await serve()
+    update = fake.push_message(46, "/start")
+    await fake.wait_sent(46, 1, timeout=10)
+    await first.stop()
+    second = await serve()  # a new process: nothing in memory
+    try:
+        fake.push_raw(dict(update))
+        await fake.wait_for(lambda f: [s for u, s in f.webhook_posts if u == update["update_id"]]
+                            == [200, 200], 10, what="the redelivery answered 200")
+        fake.push_message(46, "/help")
+        await fake.wait_for(lambda f: any("Hướng dẫn" in m["text"] for m in f.sent(46)), 10,
+                            what="the help text")
+        texts = [m["text"] for m in fake.sent(46)]
+        assert len(texts[:next(i for i, t in enumerate(texts) if "Hướng dẫn" in t)]) == 1
+    finally:
+        await second.stop()

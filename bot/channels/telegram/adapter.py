@@ -34,6 +34,7 @@ from telegram import (
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -53,6 +54,7 @@ from ...outbox import OutboxWorker, RetryLater, Undeliverable
 from ...runtime import Runtime
 from .._split import split_text
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
+from ..base import StartFailed
 from ..fair_limiter import FairRateLimiter
 from .http import AiohttpRequest
 from .settings import TelegramSettings, check_webhook_secret
@@ -159,7 +161,14 @@ class TelegramChannel:
 
     async def start(self, poll_timeout: int = 30, poll_interval: float = 0.0) -> None:
         try:
-            await self._start(poll_timeout, poll_interval)
+            try:
+                await self._start(poll_timeout, poll_interval)
+            except InvalidToken as exc:
+                raise StartFailed(f"Telegram refused TELEGRAM_BOT_TOKEN ({exc}); set the token "
+                                  "@BotFather gave") from None
+            except NetworkError as exc:  # TimedOut included
+                raise StartFailed(f"Telegram unreachable at {_host(self.settings.base_url)} "
+                                  f"({type(exc).__name__}: {exc})") from None
         except BaseException:
             # Telegram unreachable or the token refused: close what was opened, or aiohttp
             # complains of unclosed sessions at exit and hides the one message that matters.
@@ -501,6 +510,12 @@ class TelegramChannel:
                     update.effective_chat.id, self.runtime.services.locale.t("error.internal"))
             except Exception:
                 log.warning("could not tell the user about the error")
+
+
+def _host(url: str) -> str:
+    """scheme://host[:port] of a Bot API URL: never the path, which may hold the token."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _file_url(base: str) -> str:
