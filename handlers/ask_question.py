@@ -817,7 +817,7 @@ async def _offers(ctx: Context) -> list[q.Offer]:
 
 
 def _my_line(ctx: Context, row: q.MyQuestion) -> str:
-    status = ctx.t(f"status.{row.status}")
+    status = ctx.status_name(row.status)
     text = _shorten(mask_for_member(row.text, row.asker_name) if row.shared else row.text, 120)
     line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
     if row.kind == "support":

@@ -86,7 +86,7 @@ class Leader:
         if not ctx.is_staff:
             ctx.say(ctx.t("staff.not_allowed"))
             return
-        dialogue = _any_dialogue(ctx)
+        dialogue = ctx.settings.current_dialogue(ctx.today)
         found = ctx.services.communes(dialogue.province_code).search(args) if args else []
         if len(found) != 1:
             ctx.say(ctx.t("leader.invite_usage") if not found else
@@ -357,7 +357,7 @@ class Leader:
         if not total and not relays:
             ctx.say(ctx.t("leader.commune_empty", commune=commune))
         else:
-            by_status = ", ".join(f"{ctx.t(f'status.{status}')}: {n}"
+            by_status = ", ".join(f"{ctx.status_name(status)}: {n}"
                                   for status, n in sorted(counts.items()))
             lines = [ctx.t("leader.commune_header", commune=commune, count=total,
                            statuses=by_status or "0")]
@@ -369,7 +369,7 @@ class Leader:
                 if shared:
                     lines.append(ctx.t("leader.commune_members"))
                     lines.extend(ctx.t("leader.commune_member_item",
-                                       status=ctx.t(f"status.{row.status}"),
+                                       status=ctx.status_name(row.status),
                                        text=mask_for_member(row.text, row.asker_name)[:100])
                                  for row in shared)
             ctx.say("\n".join(lines))
@@ -378,7 +378,7 @@ class Leader:
 
 
 def _status_line(ctx: Context, row: q.CommuneQuestion) -> str:
-    return ctx.t("leader.commune_item", receipt=row.receipt, status=ctx.t(f"status.{row.status}"),
+    return ctx.t("leader.commune_item", receipt=row.receipt, status=ctx.status_name(row.status),
                  text=row.text[:100], count=row.represented)
 
 
@@ -393,11 +393,6 @@ def _dialogue(ctx: Context, quiet: bool = False) -> Dialogue | None:
         ctx.reset()
         ctx.say(ctx.t("error.dialogue_gone"))
     return dialogue
-
-
-def _any_dialogue(ctx: Context) -> Dialogue:
-    open_now = ctx.settings.open_dialogues(ctx.today)
-    return open_now[0] if open_now else max(ctx.settings.dialogues, key=lambda d: d.opens)
 
 
 def _nav(ctx: Context):

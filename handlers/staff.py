@@ -592,13 +592,7 @@ async def _merge(ctx: Context, source: reports.ClusterSummary,
 
 def _dialogue(ctx: Context) -> Dialogue:
     """The dialogue staff are working on: their choice, else the open one, else the latest."""
-    chosen = ctx.settings.dialogue(ctx.data.get("staff_dialogue") or "")
-    if chosen:
-        return chosen
-    open_now = ctx.settings.open_dialogues(ctx.today)
-    if open_now:
-        return open_now[0]
-    return max(ctx.settings.dialogues, key=lambda d: d.opens)
+    return ctx.settings.current_dialogue(ctx.today, ctx.data.get("staff_dialogue"))
 
 
 current_dialogue = _dialogue  # the same choice for handlers/followup.py
@@ -642,7 +636,7 @@ def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
     text = mask_pii(c.text) or ctx.t("staff.voice_only")
     short = text if len(text) <= 90 else text[:89] + "…"
     return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=_count(ctx, c),
-                 status=ctx.t(f"status.{c.status}"), text=short)
+                 status=ctx.status_name(c.status), text=short)
 
 
 def _count(ctx: Context, c: reports.ClusterSummary) -> str:
@@ -655,7 +649,7 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
                     current: q.AnswerRevision | None = None) -> str:
     topic = dialogue.topic_name(c.topic) if dialogue else str(c.topic)
     lines = [ctx.t("staff.cluster_header", id=c.id, count=_count(ctx, c), topic=topic,
-                   status=ctx.t(f"status.{c.status}"))]
+                   status=ctx.status_name(c.status))]
     if c.urgent:
         lines.append(ctx.t("staff.is_urgent"))
     if c.department:
