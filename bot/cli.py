@@ -226,8 +226,7 @@ def _pick_dialogue(config: Config, dialogue_id: str | None, today):
             known = ", ".join(d.id for d in settings.dialogues)
             raise SystemExit(f"Unknown dialogue {dialogue_id!r}. Known: {known}")
         return dialogue
-    open_now = settings.open_dialogues(today)
-    return open_now[0] if open_now else max(settings.dialogues, key=lambda d: d.opens)
+    return settings.current_dialogue(today)
 
 
 @command(_stats_options)

@@ -15,11 +15,11 @@ from storage import queries as q
 from . import formats, sensitive
 from .answers import tell_answer
 from .domain import Dialogue
-from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .followup import member_lines
 from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
+from .questions import Filing, file_question
 from .text import fold
 from .types import Option
 from .yes_no import yes_or_no
@@ -492,13 +492,10 @@ class AskQuestion:
             key = "ask.already_supported_answered" if answered else "ask.already_supported"
             ctx.say(ctx.t(key, receipt=existing), _after_menu(ctx))
             return
-        receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
-        await q.insert_question(ctx.conn, q.NewQuestion(
-            dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
+        receipt = (await file_question(ctx, dialogue, Filing(
             kind="support", commune=ctx.data.get("commune", ""), topic=ctx.data["topic"],
-            text="", anonymous=True, cluster_id=cluster_id,
-            supports_question_id=int(item["question"]),
-        ), receipt, now=ctx.now)
+            text="", anonymous=True, supports_question_id=int(item["question"]),
+        ), cluster_id=cluster_id)).receipt
         ctx.reset()
         await tell_answer(ctx, cluster_id)  # what she joined: answer, commitment, result
         answer = await q.current_answer(ctx.conn, cluster_id)
@@ -576,32 +573,16 @@ class AskQuestion:
             ctx.reset()
             ctx.say(_closed_message(ctx))
             return
-        text, topic = data["text"], int(data["topic"])
-        matcher = ctx.services.matcher
-        match = await matcher.best_cluster(ctx.conn, dialogue.id, text, topic) if matcher else None
         urgent = bool(data.get("danger"))
-        if (match is not None and int(match.cluster_id) not in data.get("declined", [])
-                and await q.cluster_exists(ctx.conn, int(match.cluster_id), dialogue.id)):
-            cluster_id = int(match.cluster_id)
-        else:
-            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent, now=ctx.now)
-            if matcher is not None and not urgent:
-                # Even a cluster she said differs from hers: staff judge (one press each).
-                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
-        receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
-        question_id = await q.insert_question(ctx.conn, q.NewQuestion(
-            dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
-            kind="member", commune=data.get("commune", ""), topic=topic, text=text,
-            anonymous=bool(data.get("anonymous")), cluster_id=cluster_id,
+        # A new cluster even near one she said differs from hers goes on staff's list of
+        # possible duplicates: staff judge (one press each).
+        filed = await file_question(ctx, dialogue, Filing(
+            kind="member", commune=data.get("commune", ""), topic=int(data["topic"]),
+            text=data["text"], anonymous=bool(data.get("anonymous")),
             voice_url=data.get("voice_url"), urgent=urgent, danger=data.get("danger"),
-        ), receipt, now=ctx.now)
-        await sensitive.record_consent(ctx, question_id)
-        if matcher is not None and urgent:
-            # Her words speak of danger: never offered to another member, nothing joins them.
-            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
-        elif matcher is not None and not data.get("voice_url"):
-            ctx.after_commit.append(
-                lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
+        ), declined=data.get("declined", []))
+        receipt, cluster_id = filed.receipt, filed.cluster_id
+        await sensitive.record_consent(ctx, filed.question_id)
         if urgent:
             await _alert_staff_urgent(ctx, receipt)
         ctx.reset()
@@ -836,7 +817,7 @@ async def _offers(ctx: Context) -> list[q.Offer]:
 
 
 def _my_line(ctx: Context, row: q.MyQuestion) -> str:
-    status = ctx.t(f"status.{row.status}")
+    status = ctx.status_name(row.status)
     text = _shorten(mask_for_member(row.text, row.asker_name) if row.shared else row.text, 120)
     line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
     if row.kind == "support":

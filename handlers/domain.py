@@ -130,6 +130,15 @@ class Settings:
     def open_dialogues(self, today: dt.date) -> list[Dialogue]:
         return [d for d in self.dialogues if d.is_open(today)]
 
+    def current_dialogue(self, today: dt.date, chosen: str | None = None) -> Dialogue:
+        """The dialogue staff (or a report) work on: the one chosen, else the first open one,
+        else the one that opened last."""
+        found = self.dialogue(chosen or "")
+        if found:
+            return found
+        open_now = self.open_dialogues(today)
+        return open_now[0] if open_now else max(self.dialogues, key=lambda d: d.opens)
+
     def is_staff(self, channel: str, user_id: str) -> bool:
         return user_id in self.staff_ids.get(channel, frozenset())
 

@@ -113,6 +113,9 @@ class Context:
     def t(self, key: str, /, **values: object) -> str:
         return self.services.locale.t(key, **values)
 
+    def status_name(self, status: str) -> str:
+        return self.services.locale.status_name(status)
+
     def say(self, text: str, options: tuple[Option, ...] = (), columns: int = 1) -> None:
         self.replies.append(Reply(text, options, columns))
 

@@ -29,6 +29,7 @@ from .domain import Settings
 from .engine import IDLE, Context
 from .menus import menu
 from .privacy import mask_pii
+from .questions import Filing, file_question
 from .text import fold
 from .types import Reply
 
@@ -274,18 +275,15 @@ async def _store_urgent(ctx: Context, category: str, commune: str, text: str) ->
     if dialogue is None or not dialogue.is_open(ctx.today):
         return ""
     topic = ctx.data.get("topic") or _protection_topic(dialogue.topics)
-    cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, urgent=True, now=ctx.now)
-    receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
-    question_id = await q.insert_question(ctx.conn, q.NewQuestion(
-        dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
+    filed = await file_question(ctx, dialogue, Filing(
         kind="member", commune=commune, topic=topic,
         text=text[: ctx.settings.question_max_chars], anonymous=True,
-        cluster_id=cluster_id, urgent=True, danger=category,
-    ), receipt, now=ctx.now)
-    ctx.data["urgent_question"] = question_id
-    ctx.data["urgent_receipt"] = receipt
+        urgent=True, danger=category,
+    ), match=False)  # a cluster of its own: never joined to another's question
+    ctx.data["urgent_question"] = filed.question_id
+    ctx.data["urgent_receipt"] = filed.receipt
     ctx.data.setdefault("dialogue", dialogue.id)
-    return receipt
+    return filed.receipt
 
 
 def _protection_topic(topics: tuple[str, ...]) -> int:

@@ -16,10 +16,10 @@ from storage import queries as q
 from . import formats
 from .answers import tell_answer
 from .domain import Dialogue
-from .duplicates import propose_duplicate
 from .engine import IDLE, Context
 from .menus import BACK, CANCEL, menu
 from .privacy import mask_for_member
+from .questions import Filing, file_question
 
 __all__ = ["Leader"]
 
@@ -86,7 +86,7 @@ class Leader:
         if not ctx.is_staff:
             ctx.say(ctx.t("staff.not_allowed"))
             return
-        dialogue = _any_dialogue(ctx)
+        dialogue = ctx.settings.current_dialogue(ctx.today)
         found = ctx.services.communes(dialogue.province_code).search(args) if args else []
         if len(found) != 1:
             ctx.say(ctx.t("leader.invite_usage") if not found else
@@ -264,35 +264,19 @@ class Leader:
         if dialogue is None:
             return
         data = ctx.data
-        text, topic = data["text"], int(data["topic"])
-        matcher = ctx.services.matcher
-        match = await matcher.best_cluster(ctx.conn, dialogue.id, text, topic) if matcher else None
-        if match is not None and await q.cluster_exists(ctx.conn, int(match.cluster_id),
-                                                        dialogue.id):
-            cluster_id = int(match.cluster_id)
-        else:
-            cluster_id = await q.create_cluster(ctx.conn, dialogue.id, topic, now=ctx.now)
-            if matcher is not None and not data.get("danger"):
-                await propose_duplicate(ctx, dialogue.id, cluster_id, text, topic)
-        receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
         danger = data.get("danger")
+        topic = int(data["topic"])
         # No separate sensitive-data consent here (handlers.sensitive): a relay speaks for a
         # group of members at a branch meeting, not about the leader herself; asking her per
         # relay would record a consent that is not hers to give. It is stored as before, under
         # her own consent, and /rut_dong_y does not touch relays.
-        question_id = await q.insert_question(ctx.conn, q.NewQuestion(
-            dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
-            kind="relay", commune=_commune(ctx), topic=topic, text=text, anonymous=False,
-            cluster_id=cluster_id, represented=int(data["count"]),
+        filed = await file_question(ctx, dialogue, Filing(
+            kind="relay", commune=_commune(ctx), topic=topic, text=data["text"],
+            anonymous=False, represented=int(data["count"]),
             meeting_date=meeting.isoformat() if meeting else None,
             urgent=bool(danger), danger=danger,
-        ), receipt, now=ctx.now)
-        if matcher is not None and danger:
-            # The cluster is urgent now (storage.queries.insert_question): out of the index.
-            ctx.after_commit.append(lambda: matcher.remove_cluster(dialogue.id, cluster_id))
-        elif matcher is not None:
-            ctx.after_commit.append(
-                lambda: matcher.add(dialogue.id, question_id, text, cluster_id, topic))
+        ))
+        receipt, cluster_id = filed.receipt, filed.cluster_id
         if danger:  # a relay telling of someone in danger now: staff hear of it now
             for channel, chat_id in ctx.settings.staff_chats.items():
                 await q.enqueue(ctx.conn, channel, chat_id, ctx.t(
@@ -373,7 +357,7 @@ class Leader:
         if not total and not relays:
             ctx.say(ctx.t("leader.commune_empty", commune=commune))
         else:
-            by_status = ", ".join(f"{ctx.t(f'status.{status}')}: {n}"
+            by_status = ", ".join(f"{ctx.status_name(status)}: {n}"
                                   for status, n in sorted(counts.items()))
             lines = [ctx.t("leader.commune_header", commune=commune, count=total,
                            statuses=by_status or "0")]
@@ -385,7 +369,7 @@ class Leader:
                 if shared:
                     lines.append(ctx.t("leader.commune_members"))
                     lines.extend(ctx.t("leader.commune_member_item",
-                                       status=ctx.t(f"status.{row.status}"),
+                                       status=ctx.status_name(row.status),
                                        text=mask_for_member(row.text, row.asker_name)[:100])
                                  for row in shared)
             ctx.say("\n".join(lines))
@@ -394,7 +378,7 @@ class Leader:
 
 
 def _status_line(ctx: Context, row: q.CommuneQuestion) -> str:
-    return ctx.t("leader.commune_item", receipt=row.receipt, status=ctx.t(f"status.{row.status}"),
+    return ctx.t("leader.commune_item", receipt=row.receipt, status=ctx.status_name(row.status),
                  text=row.text[:100], count=row.represented)
 
 
@@ -409,11 +393,6 @@ def _dialogue(ctx: Context, quiet: bool = False) -> Dialogue | None:
         ctx.reset()
         ctx.say(ctx.t("error.dialogue_gone"))
     return dialogue
-
-
-def _any_dialogue(ctx: Context) -> Dialogue:
-    open_now = ctx.settings.open_dialogues(ctx.today)
-    return open_now[0] if open_now else max(ctx.settings.dialogues, key=lambda d: d.opens)
 
 
 def _nav(ctx: Context):

@@ -45,6 +45,10 @@ class Locale:
 
 
 
+    def status_name(self, status: str) -> str:
+        """A cluster's status as members, leaders and staff read it ([status] in the locale)."""
+        return self.t(f"status.{status}")
+
     def words(self, key: str) -> tuple[str, ...]:
         """A comma-separated list of words staff can edit, e.g. the answers that mean "yes"."""
         return tuple(w.strip() for w in self.t(key).split(",") if w.strip())

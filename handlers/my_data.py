@@ -7,6 +7,7 @@ from storage import queries as q
 from .engine import IDLE, Context
 from .menus import menu
 from .privacy import mask_pii
+from .questions import forget_questions
 
 __all__ = ["MyData"]
 
@@ -45,11 +46,7 @@ class MyData:
             deleted = await q.delete_user_data(ctx.conn, ctx.user.id, now=ctx.now,
                                                masked=mask_pii, scrubbed=ctx.t("data.scrubbed"))
             ctx.erased = True
-            matcher = ctx.services.matcher
-            if matcher is not None:
-                # Her words are erased: no later question may join because of them.
-                ctx.after_commit.append(
-                    lambda: [matcher.remove(dialogue_id, qid) for qid, dialogue_id in gone])
+            forget_questions(ctx, gone)  # erased: no later question may join because of them
             ctx.reset(IDLE)
             ctx.say(ctx.t("data.deleted", questions=deleted.questions, outbox=deleted.outbox))
         elif ctx.action == "data:keep":

@@ -20,6 +20,7 @@ from .engine import IDLE, Context
 from .followup import FollowUp, cluster_lines
 from .menus import CANCEL, menu
 from .privacy import mask_pii
+from .questions import forget_questions, merge_in_index, resync_clusters
 from .text import fold
 from .types import Reply
 
@@ -268,7 +269,7 @@ class Staff:
         now_urgent = await q.toggle_cluster_urgent(ctx.conn, cluster.id)
         # Urgent: out of the index (never offered to another member, nothing joins it); back
         # in when the mark is taken off.
-        await _resync(ctx, cluster.dialogue_id, cluster.id)
+        await resync_clusters(ctx, cluster.dialogue_id, cluster.id)
         ctx.say(ctx.t("staff.urgent_on" if now_urgent else "staff.urgent_off", id=cluster.id))
 
     async def public_text(self, ctx: Context, args: str) -> None:
@@ -317,7 +318,7 @@ class Staff:
         await q.move_question(ctx.conn, row["id"], cluster_id)
         # Both clusters as a restart would load them: the split question is the new cluster's
         # core, and no longer part of the old one's.
-        await _resync(ctx, row["dialogue_id"], row["cluster_id"], cluster_id)
+        await resync_clusters(ctx, row["dialogue_id"], row["cluster_id"], cluster_id)
         ctx.say(ctx.t("staff.split", receipt=receipt, id=cluster_id))
 
     async def change_topic(self, ctx: Context, args: str) -> None:
@@ -331,7 +332,8 @@ class Staff:
             ctx.say(ctx.t("staff.usage.topic", count=len(dialogue.topics)))
             return
         await q.set_cluster_topic(ctx.conn, cluster.id, int(words[1]))
-        await _resync(ctx, cluster.dialogue_id, cluster.id)  # later questions: the new topic
+        # Later questions: the new topic.
+        await resync_clusters(ctx, cluster.dialogue_id, cluster.id)
         ctx.say(ctx.t("staff.topic_changed", id=cluster.id,
                       topic=dialogue.topic_name(int(words[1]))))
 
@@ -506,7 +508,7 @@ class Staff:
         await q.reject_cluster(ctx.conn, cluster_id, reason)
         found = await reports.cluster_dialogue(ctx.conn, cluster_id)
         if found is not None:
-            await _resync(ctx, found[0], cluster_id)
+            await resync_clusters(ctx, found[0], cluster_id)
         told = await notify_cluster(ctx, cluster_id, "rejected", reason=reason)
         ctx.say(ctx.t("staff.rejected", id=cluster_id, count=told))
 
@@ -516,9 +518,7 @@ class Staff:
             ctx.say(ctx.t("staff.usage.reject"))
             return
         await q.reject_question(ctx.conn, row["id"], reason[:500])
-        matcher = ctx.services.matcher
-        if matcher is not None:
-            ctx.after_commit.append(lambda: matcher.remove(row["dialogue_id"], row["id"]))
+        forget_questions(ctx, [(row["id"], row["dialogue_id"])])
         recipient = await q.recipient_of_question(ctx.conn, row["id"])
         if recipient is not None:
             await q.enqueue(ctx.conn, recipient.channel, recipient.chat_id,
@@ -584,38 +584,15 @@ async def _merge(ctx: Context, source: reports.ClusterSummary,
     merged urgent cluster makes the target urgent: then the whole target stays out of the
     index."""
     moved = await q.merge_clusters(ctx.conn, source.id, target.id)
-    matcher = ctx.services.matcher
-    if matcher is not None:
-        ctx.after_commit.append(lambda: matcher.merge(source.dialogue_id, source.id, target.id))
-        if source.urgent or target.urgent:
-            await _resync(ctx, target.dialogue_id, target.id)
+    merge_in_index(ctx, source.dialogue_id, source.id, target.id)
+    if source.urgent or target.urgent:
+        await resync_clusters(ctx, target.dialogue_id, target.id)
     return moved
-
-
-async def _resync(ctx: Context, dialogue_id: str, *cluster_ids: int) -> None:
-    """After commit, hold exactly what a restart would load for these clusters."""
-    matcher = ctx.services.matcher
-    if matcher is None:
-        return
-    rows = {cid: await q.indexable_questions(ctx.conn, cid) for cid in cluster_ids}
-
-    def apply() -> None:
-        for cid, cluster_rows in rows.items():
-            matcher.remove_cluster(dialogue_id, cid)
-            matcher.add_rows(cluster_rows)
-
-    ctx.after_commit.append(apply)
 
 
 def _dialogue(ctx: Context) -> Dialogue:
     """The dialogue staff are working on: their choice, else the open one, else the latest."""
-    chosen = ctx.settings.dialogue(ctx.data.get("staff_dialogue") or "")
-    if chosen:
-        return chosen
-    open_now = ctx.settings.open_dialogues(ctx.today)
-    if open_now:
-        return open_now[0]
-    return max(ctx.settings.dialogues, key=lambda d: d.opens)
+    return ctx.settings.current_dialogue(ctx.today, ctx.data.get("staff_dialogue"))
 
 
 current_dialogue = _dialogue  # the same choice for handlers/followup.py
@@ -659,7 +636,7 @@ def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
     text = mask_pii(c.text) or ctx.t("staff.voice_only")
     short = text if len(text) <= 90 else text[:89] + "…"
     return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=_count(ctx, c),
-                 status=ctx.t(f"status.{c.status}"), text=short)
+                 status=ctx.status_name(c.status), text=short)
 
 
 def _count(ctx: Context, c: reports.ClusterSummary) -> str:
@@ -672,7 +649,7 @@ def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue 
                     current: q.AnswerRevision | None = None) -> str:
     topic = dialogue.topic_name(c.topic) if dialogue else str(c.topic)
     lines = [ctx.t("staff.cluster_header", id=c.id, count=_count(ctx, c), topic=topic,
-                   status=ctx.t(f"status.{c.status}"))]
+                   status=ctx.status_name(c.status))]
     if c.urgent:
         lines.append(ctx.t("staff.is_urgent"))
     if c.department:

@@ -55,6 +55,7 @@ class Console:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                       autoescape=True, undefined=jinja2.StrictUndefined)
         self.env.globals["t"] = self.runtime.services.locale.t
+        self.env.globals["status_name"] = self.runtime.services.locale.status_name
         tz = self.runtime.config.settings.timezone
         self.env.filters["vndate"] = lambda value: _vndate(value, tz)
 
@@ -80,11 +81,7 @@ class Console:
 
     def dialogue(self, chosen: str | None) -> Dialogue:
         """The dialogue asked for, else the open one, else the latest."""
-        found = self.settings.dialogue(chosen or "")
-        if found:
-            return found
-        open_now = self.settings.open_dialogues(self.today())
-        return open_now[0] if open_now else max(self.settings.dialogues, key=lambda d: d.opens)
+        return self.settings.current_dialogue(self.today(), chosen)
 
     async def counts(self, conn, dialogue_id: str) -> dict[int, store.Counts]:
         """Every cluster's counts, recomputed only when the database changed since."""

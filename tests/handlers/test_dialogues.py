@@ -123,3 +123,18 @@ def test_ambiguous_input_offers_the_closest_choices():
 def test_lai_chau_has_its_post_2025_communes():
     assert len(BOOK) == 38
     assert "Phường Tân Phong" in BOOK.names and "Xã Nậm Tăm" in BOOK.names
+
+
+def test_the_current_dialogue_is_the_chosen_else_the_open_else_the_latest(tmp_path):
+    """One choice for staff commands, leaders, the console and the CLI reports."""
+    path = tmp_path / "c.toml"
+    path.write_text(SHIPPED.replace('locale = "locales/vi.toml"',
+                                    f'locale = "{ROOT}/locales/vi.toml"') + NEXT_YEAR,
+                    encoding="utf-8")
+    settings = load_config(path, environ={}).settings
+    in_2027 = dt.date(2027, 3, 1)
+    between = dt.date(2027, 7, 20)
+    assert settings.current_dialogue(in_2027).id == "lai-chau-2027"
+    assert settings.current_dialogue(in_2027, "lai-chau-2028").id == "lai-chau-2028"
+    assert settings.current_dialogue(in_2027, "gone-from-config").id == "lai-chau-2027"
+    assert settings.current_dialogue(between).id == "lai-chau-2028"  # none open: the latest
