@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from .clock import stamp
+from .rows import scalar
 
 __all__ = [
     "Account", "AuditEntry", "ClusterQuestion", "DepartmentAnswer", "QueueFilters", "QueueRow",
@@ -143,10 +144,9 @@ async def record_login_failure(conn: Conn, key: str, *, now: dt.datetime) -> Non
 
 
 async def login_failures_since(conn: Conn, key: str, since: dt.datetime) -> int:
-    rows = await conn.execute_fetchall(
-        "SELECT COUNT(*) FROM console_login_failures WHERE key = ? AND at > ?",
-        (key, stamp(since)))
-    return int(rows[0][0])
+    return int(await scalar(
+        conn, "SELECT COUNT(*) FROM console_login_failures WHERE key = ? AND at > ?",
+        (key, stamp(since))))
 
 
 async def clear_login_failures(conn: Conn, key: str, *, before: dt.datetime | None = None) -> None:
@@ -306,8 +306,7 @@ class Counts:
 async def change_mark(conn: Conn) -> int:
     """Changes so far to questions, clusters and forwards, by any process (triggers of
     migration 0009): equal marks mean cached counts still hold."""
-    rows = await conn.execute_fetchall("SELECT n FROM console_changes WHERE id = 1")
-    return int(rows[0][0])
+    return int(await scalar(conn, "SELECT n FROM console_changes WHERE id = 1"))
 
 
 async def cluster_counts(conn: Conn, dialogue_id: str) -> dict[int, Counts]:
@@ -448,14 +447,14 @@ async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
     commune_rows = await conn.execute_fetchall(
         "SELECT commune, COUNT(*) AS n FROM questions WHERE dialogue_id = ? AND commune != '' "
         "GROUP BY commune ORDER BY n DESC, commune LIMIT 30", (dialogue_id,))
-    totals = await conn.execute_fetchall(
+    totals = list(await conn.execute_fetchall(
         f"""
         SELECT SUM({_OVERDUE}) AS overdue,
                SUM(c.urgent = 1 AND c.status NOT IN {_OPEN}) AS urgent_open
         FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL
-        """, (*late, dialogue_id))
-    count = await conn.execute_fetchall(
-        "SELECT COUNT(*) FROM questions WHERE dialogue_id = ?", (dialogue_id,))
+        """, (*late, dialogue_id)))
+    count = list(await conn.execute_fetchall(
+        "SELECT COUNT(*) FROM questions WHERE dialogue_id = ?", (dialogue_id,)))
     return Dashboard(
         by_status={r["status"]: r["n"] for r in status_rows},
         by_topic={r["topic"]: (r["clusters"], r["questions"]) for r in topic_rows},

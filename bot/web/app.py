@@ -198,7 +198,7 @@ async def login_submit(request: Request) -> Response:
                           account.role if account else "", action, now=console.now())
     if not result.session_token or account is None:
         token = auth.new_token()
-        response = console.render(
+        response: Response = console.render(
             request, "login.html", status_code=429 if result.throttled else 401,
             login_csrf=token, error="throttled" if result.throttled else "wrong", login=login)
         response.set_cookie(auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",

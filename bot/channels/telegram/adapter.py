@@ -531,8 +531,8 @@ def _content(message: Message) -> tuple[Kind, str, str]:
         return Kind.TEXT, message.text, ""
     if message.voice is not None:
         return Kind.VOICE, "", f"telegram-file:{message.voice.file_id}"
-    if message.audio is not None or message.video_note is not None:
-        media = message.audio or message.video_note
+    media = message.audio or message.video_note
+    if media is not None:
         return Kind.VOICE, "", f"telegram-file:{media.file_id}"
     if message.sticker is not None:
         return Kind.STICKER, "", ""

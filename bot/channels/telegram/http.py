@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+
+# PTB's own name for "a value, or the default the request was built with" (BaseRequest uses it).
+from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -52,10 +55,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
-        write_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
-        connect_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
-        pool_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("AiohttpRequest is not initialized")
