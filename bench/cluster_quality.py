@@ -39,7 +39,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching import ClusterIndex, MatchSettings, cluster_records
-from handlers.text import Normalizer, fold
+from handlers.normalise import Normalizer
+from handlers.text import fold
 
 __all__ = ["bcubed", "evaluate", "load", "main", "pairwise", "report", "split_train"]
 

@@ -1,4 +1,4 @@
-"""Fit the pair scorer (bot/pair_scorer.json): logistic regression on labelled question pairs.
+"""Fit the pair scorer (bot/matching/pair_scorer.json): logistic regression on labelled pairs.
 
 Pairs come from the labelled sets in tests/data/ EXCEPT the held-out part of cluster_train.jsonl
 (bench/cluster_quality.split_train): for each question, every other stored wording of its set,
@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.cluster_quality import DEV_SETS, TRAIN_SET, load, split_train
 from bot.matching import DEFAULT_SCORER, FEATURES, ClusterIndex, MatchSettings, PairScorer
-from handlers.text import Normalizer
+from handlers.normalise import Normalizer
 
 __all__ = ["fit", "pairs_of"]
 

@@ -1,4 +1,4 @@
-"""Similar-question matching and clustering (pure text; no database, no messaging).
+"""The in-memory index of stored questions and the pair score (pure text; no database).
 
 A member's question is offered the existing concerns it resembles before it is stored (up to
 `max_similar`, at a low bar: she chooses), and joins an existing cluster automatically only when
@@ -8,7 +8,7 @@ someone else's; a missed merge costs staff one click (`merge_clusters`, or confi
 "possible duplicate": questions between `review_threshold` and `join_threshold`).
 
 Pair score (0-100) of a stored question against a new one: a small logistic model
-(`PairScorer`, weights in bot/pair_scorer.json, fitted by bench/train_pair_scorer.py on
+(`PairScorer`, weights in bot/matching/pair_scorer.json, fitted by bench/train_pair_scorer.py on
 labelled pairs) over general signals, none of which lists wordings:
 
 * word overlap: IDF-weighted Dice and containment of the folded content words (IDF from the
@@ -50,15 +50,14 @@ from __future__ import annotations
 import json
 import math
 from array import array
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from handlers.text import CONCEPT_MARK, Normalizer
+from handlers.normalise import CONCEPT_MARK, Normalizer
 
 __all__ = [
     "FEATURES",
@@ -66,8 +65,6 @@ __all__ = [
     "Match",
     "MatchSettings",
     "PairScorer",
-    "cluster_jsonl",
-    "cluster_records",
 ]
 
 ItemId = int | str
@@ -825,72 +822,3 @@ def _grams(norm: str) -> frozenset[str]:
         padded = f" {word} "
         grams.update(padded[i:i + _GRAM] for i in range(len(padded) - _GRAM + 1))
     return frozenset(grams)
-
-
-
-
-
-# --- batch clustering -------------------------------------------------------------------------
-
-
-def cluster_records(records: Iterable[dict], settings: MatchSettings,
-                    normalizer: Normalizer) -> list[tuple[object, str]]:
-    """Cluster questions in input order, exactly as the bot does when they arrive one by one.
-
-    Each record is {"id": ..., "text": ..., "topic": optional int}. Returns (id, label) in input
-    order. A record that joins no cluster starts one labelled "c1", "c2", ... in order of first
-    appearance, so labels are stable for the same input and never collide with question ids.
-    Raises ValueError on a repeated id.
-    """
-    index = ClusterIndex(settings, normalizer)
-    result: list[tuple[object, str]] = []
-    started = 0
-    for record in records:
-        item_id, text, topic = record["id"], record["text"], record.get("topic")
-        match = index.best_cluster(text, topic)
-        if match is None:
-            started += 1
-            label = f"c{started}"
-        else:
-            label = str(match.cluster_id)
-        index.add(item_id, text, label, topic)
-        result.append((item_id, label))
-    return result
-
-
-def cluster_jsonl(in_lines: Iterable[str], out: TextIO, settings: MatchSettings,
-                  normalizer: Normalizer) -> int:
-    """Read question records as JSON lines, write {"id": ..., "cluster": ...} lines.
-
-    Blank lines are skipped. Raises ValueError naming the 1-based line number for invalid JSON, a
-    missing or invalid id/text/topic, or a repeated id; nothing is written in that case.
-    Returns the number of lines written.
-    """
-    records = list(_parse_records(in_lines))
-    for item_id, label in cluster_records(records, settings, normalizer):
-        out.write(json.dumps({"id": item_id, "cluster": label}, ensure_ascii=False) + "\n")
-    return len(records)
-
-
-def _parse_records(lines: Iterable[str]) -> Iterator[dict]:
-    seen: dict[object, int] = {}
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"line {lineno}: expected a JSON object")
-        item_id, text, topic = record.get("id"), record.get("text"), record.get("topic")
-        if isinstance(item_id, bool) or not isinstance(item_id, int | str):
-            raise ValueError(f"line {lineno}: missing or invalid 'id' (string or integer)")
-        if not isinstance(text, str):
-            raise ValueError(f"line {lineno}: missing or invalid 'text' (string)")
-        if topic is not None and (isinstance(topic, bool) or not isinstance(topic, int)):
-            raise ValueError(f"line {lineno}: invalid 'topic' (integer or absent)")
-        if item_id in seen:
-            raise ValueError(f"line {lineno}: id {item_id!r} already used on line {seen[item_id]}")
-        seen[item_id] = lineno
-        yield {"id": item_id, "text": text, "topic": topic}

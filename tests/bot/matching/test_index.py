@@ -14,9 +14,10 @@ import pytest
 
 from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise, split_train
 from bot.matching import ClusterIndex, Match, MatchSettings, cluster_jsonl, cluster_records
-from handlers.text import Normalizer, fold
+from handlers.normalise import Normalizer
+from handlers.text import fold
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
 BLIND_SET = ROOT / "tests" / "data" / "cluster_blind.jsonl"
@@ -390,7 +391,7 @@ def test_cluster_records_is_deterministic_across_processes(tmp_path: Path) -> No
     # Set iteration order depends on PYTHONHASHSEED; results must not.
     script = ("import json, sys; sys.path.insert(0, sys.argv[1]);"
               "from bot.matching import MatchSettings, cluster_records;"
-              "from handlers.text import Normalizer;"
+              "from handlers.normalise import Normalizer;"
               "rows = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8')];"
               "print(json.dumps(cluster_records(rows, MatchSettings(), Normalizer.from_files())))")
     outputs = set()
