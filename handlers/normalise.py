@@ -320,7 +320,7 @@ def load_concepts(path: Path) -> ConceptTable:
 # --- What a question asks for -----------------------------------------------------------------
 # Format and purpose: the header of locales/requests.tsv.
 
-REQUEST_KINDS = ("action", "ask")
+REQUEST_KINDS = ("action", "ask", "strict_ask")
 
 
 class RequestTable:
@@ -341,6 +341,8 @@ class RequestTable:
         self._phrases = phrases
         self._pattern = _trie_pattern(phrases)
         self._action_bits = sum(bit for r, bit in bits.items() if self.kinds[r] == "action")
+        # Question forms that must agree for an automatic join (bot.matching.index).
+        self.strict_asks = sum(bit for r, bit in bits.items() if self.kinds[r] == "strict_ask")
 
     def __bool__(self) -> bool:
         return bool(self._phrases)
@@ -372,8 +374,8 @@ def load_requests(path: Path) -> RequestTable:
                    if len(parts) == 3 else [])
         if (len(parts) != 3 or not _CONCEPT_NAME.fullmatch(parts[0])
                 or parts[1] not in REQUEST_KINDS or not all(phrases)):
-            raise ValueError(f"{path}:{lineno}: expected 'request<TAB>action|ask<TAB>phrase | "
-                             f"phrase', got {line!r}")
+            raise ValueError(f"{path}:{lineno}: expected 'request<TAB>action|ask|strict_ask"
+                             f"<TAB>phrase | phrase', got {line!r}")
         for phrase in phrases:
             if phrase in _PROTECTED:
                 raise ValueError(f"{path}:{lineno}: {phrase!r} alone is also 'vậy'")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise, split_train
+from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise
 from bot.matching import ClusterIndex, Match, MatchSettings, cluster_jsonl, cluster_records
 from handlers.normalise import Normalizer
 from handlers.text import fold
@@ -22,6 +22,7 @@ DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
 BLIND_SET = ROOT / "tests" / "data" / "cluster_blind.jsonl"
 TRAIN_SET = ROOT / "tests" / "data" / "cluster_train.jsonl"
+BLIND2_SET = ROOT / "tests" / "data" / "cluster_blind2.jsonl"
 
 
 def _load(path: Path) -> list[dict]:
@@ -104,14 +105,25 @@ def test_blind_set_keeps_concerns_apart(normalizer) -> None:
 
 
 def test_a_fresh_writers_hard_negatives_stay_alone(normalizer) -> None:
-    """The tuning part of cluster_train.jsonl (a helper who never saw the code): its hard
-    negatives (same subject, another request) must not join the concern they resemble. The
-    held-out part is not read here (bench/cluster_quality.py --heldout, once)."""
-    tune, _held_out = split_train(_load(TRAIN_SET))
-    labels = [label for _, label in cluster_records(tune, MatchSettings(), normalizer)]
-    assert len(tune) >= 400
-    assert hard_negatives_alone(labels, tune) >= 0.90  # measured 0.946
-    assert pairwise(labels, [r["cluster"] for r in tune])["precision"] >= 0.85  # 0.89
+    """cluster_blind2.jsonl, written after the locales/ tables by someone who never saw the
+    matcher: its hard negatives (same subject, another request or object) must not join the
+    concern they resemble, and what is joined must be one concern. (In-sample now: the pair
+    scorer learns from every set. Unseen: bench/train_pair_scorer.py --cv, docs/benchmarks.md.)"""
+    records = _load(BLIND2_SET)
+    labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
+    assert len(records) >= 380
+    assert hard_negatives_alone(labels, records) >= 0.95  # measured 0.974
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.90  # 0.922
+
+
+def test_the_densest_hard_negatives_mostly_stay_alone(normalizer) -> None:
+    """cluster_train.jsonl: 123 hard negatives among 645 questions, the hardest set. Below the
+    0.90 target (cross-validated 0.86, docs/benchmarks.md); this guards against losing more."""
+    records = _load(TRAIN_SET)
+    labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
+    assert len(records) >= 600
+    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.878
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.78  # 0.814
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -221,6 +233,18 @@ def test_a_long_story_is_offered_the_short_question_it_asks(index: ClusterIndex)
     question = "Làm sao để chấm dứt tảo hôn ở đồng bào Mông?"
     assert [m.cluster_id for m in index.similar(question, 4)] == ["child-marriage"]
     assert index.best_cluster(question, 4) is None
+
+
+def test_asking_when_is_not_asking_how(index: ClusterIndex) -> None:
+    """Same loan, but "when" (a deadline someone owes her) or "who is responsible" is another
+    request than "how do I apply": offered to her and put to staff, never joined silently."""
+    index.add(1, "Chị em muốn vay vốn ưu đãi để chăn nuôi bò sinh sản thì làm thế nào",
+              "how", 1)
+    assert index.best_cluster("vay vốn ưu đãi nuôi bò sinh sản làm thế nào ạ", 1) is not None
+    for question in ("bao giờ ngân hàng cho vay nuôi bò", "ai chịu trách nhiệm cho vay nuôi bò"):
+        assert index.best_cluster(question, 1) is None, question
+        assert index.possible_duplicate(question, 1) is not None, question
+        assert [m.cluster_id for m in index.similar(question, 1)] == ["how"], question
 
 
 def test_sharing_a_place_is_not_sharing_a_request(index: ClusterIndex) -> None:
