@@ -460,3 +460,18 @@ def test_settings_are_validated() -> None:
         MatchSettings(join_threshold=120)
     with pytest.raises(ValueError, match="max_similar"):
         MatchSettings(max_similar=0)
+
+
+def test_cross_validation_keeps_a_hard_negative_with_its_look_alike() -> None:
+    """The estimate on unseen concerns is only honest if a held-out fold holds both a hard
+    negative and the concern it resembles (else "kept apart" is never tested), and if no
+    concern is split across folds (else its wordings leak into training)."""
+    from bench.train_pair_scorer import FOLDS, fold_of, labelled
+
+    records = labelled()
+    folds = fold_of(records)
+    assert set(folds.values()) == set(range(FOLDS))
+    marked = [r for r in records if r.get("hard_negative_of")]
+    assert len(marked) >= 150
+    assert all(folds[r["cluster"]] == folds[r["hard_negative_of"]] for r in marked)
+    assert len({r["id"] for r in records}) == len(records)  # ids made unique across sets
