@@ -20,9 +20,10 @@ far more often one concern than one sharing a quarter):
   its concepts into topic buckets (pairwise precision 0.36 on her set). How much sharing
   concept words counts is learned instead (`concept_jaccard`: shared / all concept words).
   (With it, the request share and the products above, cross-validation over held-out
-  concerns measured level with the nine features before: pairwise P / R 0.958 / 0.290
-  against 0.948 / 0.286 at the same bar. The recall gained over the previous matcher comes
-  from the lower, cross-validated joining bar and training on every set.)
+  concerns measured about level with the nine features before at the same bar (pairwise
+  P / R 0.958 / 0.290 against 0.948 / 0.286, docs/benchmarks.md). The recall gained over
+  the previous matcher comes from the lower, cross-validated joining bar, training on every
+  set, and weighing hard-negative pairs more.)
 * character 3-grams of the folded words (Dice): typos, teencode left unexpanded, split or
   merged words ("nuoc sach" / "nươc sạch" / "nc sạch"); plain (Dice) and IDF-weighted
   (cosine), so a rare letter sequence (an object's name) counts more than "ng ".
@@ -130,7 +131,7 @@ class MatchSettings:
     """
 
     similar_threshold: float = 15.0
-    join_threshold: float = 55.0
+    join_threshold: float = 45.0
     review_threshold: float = 30.0
     max_similar: int = 3
     cross_topic_penalty: float = 10.0

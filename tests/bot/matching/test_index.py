@@ -118,12 +118,12 @@ def test_a_fresh_writers_hard_negatives_stay_alone(normalizer) -> None:
 
 def test_the_densest_hard_negatives_mostly_stay_alone(normalizer) -> None:
     """cluster_train.jsonl: 123 hard negatives among 645 questions, the hardest set. Below the
-    0.90 target (cross-validated 0.86, docs/benchmarks.md); this guards against losing more."""
+    0.90 target (cross-validated 0.88, docs/benchmarks.md); this guards against losing more."""
     records = _load(TRAIN_SET)
     labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
     assert len(records) >= 600
-    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.878
-    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.78  # 0.814
+    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.886
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.80  # 0.840
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -264,7 +264,9 @@ def test_course_loan_does_not_join_a_training_request(index: ClusterIndex) -> No
     for question in ("muốn vay vốn cho con học nghề thì làm sao",
                      "vay vốn cho con đi học nghề may"):
         assert index.best_cluster(question, 4) is None, question
-    assert index.best_cluster("mở lớp học nghề cho chị em", 4).cluster_id == "course"
+    assert index.best_cluster("có lớp dạy nghề may cho phụ nữ không", 4).cluster_id == "course"
+    # Terser, without "may" or "phụ nữ": below the joining bar (43.5 < 45), so staff decide.
+    assert index.possible_duplicate("mở lớp học nghề cho chị em", 4).cluster_id == "course"
 
 
 def test_similar_returns_best_item_per_cluster_best_first(index: ClusterIndex) -> None:
