@@ -31,6 +31,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 # Fault tests with real processes, kill -9 and a filled file system (CI runs them as a step).
 test-slow: $(VENV)/.installed

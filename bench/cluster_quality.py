@@ -1,12 +1,12 @@
 """Clustering quality on hand-labelled sets, beside a plain rapidfuzz baseline from the same run.
 
-Sets (tests/data/): every one of them has been read and tuned on, so they are dev sets:
-- cluster_dev.jsonl, cluster_holdout.jsonl, cluster_blind.jsonl: the first three rounds.
-- cluster_train.jsonl: written by a helper who never saw the code (concerns with hard
-  negatives, field `hard_negative_of`). `split_train` puts a fixed pseudo-random 30 % of its
-  concerns aside: `train_tune` was used for tuning and for the pair scorer's weights;
-  `train_heldout` (`--heldout`) was measured once at the end ("held out (same writer)"); do
-  not tune on it and still call it that.
+Sets (tests/data/cluster_*.jsonl): every one of them has been read, tuned on and trained on (the
+pair scorer learns from all of them), so the figures here are IN-SAMPLE. How the matcher does on
+questions and concerns it never saw is estimated by leave-concerns-out cross-validation:
+`bench/train_pair_scorer.py --cv`. The sets: cluster_dev, cluster_holdout, cluster_blind (the
+first three rounds), cluster_train (a helper who never saw the code: concerns with hard
+negatives, field `hard_negative_of`), cluster_blind2 (a fresh blind set, written after the
+locales/ tables, measured once blind, then kept as a dev set).
 
 For each set it runs `cluster_records` (the `python -m bot cluster` code path) and reports:
 - pairwise precision/recall/F1 (over pairs of questions: same predicted cluster vs same concern);
@@ -25,7 +25,6 @@ without one, every set in tests/data). Prints ONE JSON line to stdout.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
@@ -39,36 +38,19 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.matching import ClusterIndex, MatchSettings, cluster_records
-from handlers.text import Normalizer, fold
+from handlers.normalise import Normalizer
+from handlers.text import fold
 
-__all__ = ["bcubed", "evaluate", "load", "main", "pairwise", "report", "split_train"]
+__all__ = ["bcubed", "evaluate", "load", "main", "pairwise", "report"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-DEV_SETS = [DATA / "cluster_dev.jsonl", DATA / "cluster_holdout.jsonl",
-            DATA / "cluster_blind.jsonl"]
-TRAIN_SET = DATA / "cluster_train.jsonl"
-# Fixed, so the held-out part is the same concerns on every run and machine.
-SPLIT_SEED = 14
-HELDOUT_SHARE = 0.30
 BASELINE_THRESHOLD = 70.0
 
 
 def load(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
-
-
-def split_train(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(tuning part, held-out part): about 30 % of the concerns, drawn by a salted hash of the
-    concern's name, are held out. A hash rather than a shuffle, so that concerns added to the
-    file later never move a concern from one part to the other."""
-    def held(concern: str) -> bool:
-        digest = hashlib.sha256(f"{SPLIT_SEED}:{concern}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64 < HELDOUT_SHARE
-
-    return ([r for r in records if not held(r["cluster"])],
-            [r for r in records if held(r["cluster"])])
 
 
 def bcubed(predicted: Sequence[Hashable], gold: Sequence[Hashable]) -> dict[str, float]:
@@ -180,25 +162,18 @@ def report(name: str, records: list[dict], settings: MatchSettings,
 def _named_sets(paths: list[str]) -> list[tuple[str, list[dict]]]:
     if paths:
         return [(p, load(Path(p))) for p in paths]
-    sets = [(p.stem.removeprefix("cluster_"), load(p)) for p in DEV_SETS if p.exists()]
-    if TRAIN_SET.exists():
-        tune, _held = split_train(load(TRAIN_SET))
-        sets.append(("train_tune", tune))
-    return sets
+    return [(p.stem.removeprefix("cluster_"), load(p))
+            for p in sorted(DATA.glob("cluster_*.jsonl"))]
 
 
 def main(argv: list[str]) -> None:
-    """`--heldout` adds the held-out part of cluster_train.jsonl (measure it once)."""
-    heldout = "--heldout" in argv
-    paths = [a for a in argv if a != "--heldout"]
     normalizer = Normalizer.from_files()
     settings = MatchSettings()
     result: dict = {"bench": "cluster_quality", "settings": asdict(settings),
-                    "baseline": f"rapidfuzz token_set_ratio single-link >= {BASELINE_THRESHOLD:g}"}
-    sets = _named_sets(paths)
-    if heldout:
-        sets.append(("train_heldout", split_train(load(TRAIN_SET))[1]))
-    result["sets"] = [report(name, records, settings, normalizer) for name, records in sets]
+                    "baseline": f"rapidfuzz token_set_ratio single-link >= {BASELINE_THRESHOLD:g}",
+                    "note": "in-sample: the pair scorer was trained on these sets"}
+    result["sets"] = [report(name, records, settings, normalizer)
+                      for name, records in _named_sets(argv)]
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cluster_quality import bcubed
 from bot.matching import ClusterIndex, MatchSettings, cluster_records
-from handlers.text import Normalizer, fold
+from handlers.normalise import Normalizer
+from handlers.text import fold
 
 __all__ = ["make_corpus", "run"]
 

@@ -430,7 +430,7 @@ def cmd_cluster(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot cluster questions.jsonl > clusters.jsonl
     """
-    from handlers.text import Normalizer
+    from handlers.normalise import Normalizer
 
     from .matching import cluster_jsonl
     from .runtime import match_settings

@@ -251,9 +251,9 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
             f"`bot.question_max_chars` ({maximum})"
         )
     # Defaults: bot.matching.MatchSettings (measured by bench/cluster_quality.py).
-    similar = _score(r, "matching.similar_threshold", 30)
-    join = _score(r, "matching.join_threshold", 75)
-    review = _score(r, "matching.review_threshold", 50)
+    similar = _score(r, "matching.similar_threshold", 15)
+    join = _score(r, "matching.join_threshold", 45)
+    review = _score(r, "matching.review_threshold", 30)
     if join < similar:
         raise ConfigError(
             f"{path}: `matching.join_threshold` ({join}) must be ≥ "

@@ -21,8 +21,7 @@ from storage.spool import AlertSpool
 
 from .communes import commune_loader
 from .config import Config
-from .matcher import QuestionMatcher
-from .matching import MatchSettings
+from .matching import MatchSettings, QuestionMatcher
 from .staff_tools import StaffTools
 
 __all__ = ["Runtime", "match_settings", "open_runtime"]

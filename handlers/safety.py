@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from handlers.text import DEFAULT_TEENCODE, clean, fold, load_teencode
+from handlers.normalise import DEFAULT_TEENCODE, load_teencode
+from handlers.text import clean, fold
 
 __all__ = [
     "DANGER",

@@ -37,15 +37,9 @@ from storage import queries as q
 
 from .engine import IDLE, Context, Services
 from .menus import BACK, menu
+from .normalise import CONCEPT_MARK, DEFAULT_TEENCODE, Normalizer, load_concepts, load_teencode
 from .privacy import mask_pii
-from .text import (
-    CONCEPT_MARK,
-    DEFAULT_TEENCODE,
-    Normalizer,
-    fold,
-    load_concepts,
-    load_teencode,
-)
+from .text import fold
 from .types import Option
 
 __all__ = ["DEFAULT_WORDS", "SensitiveConsent", "SensitiveWords", "kinds_in_text"]

