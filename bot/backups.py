@@ -124,9 +124,7 @@ async def _redo_erasures(db: Database, config: Config, erased: files.Erasures) -
     scrubbed = Locale.load(config.locale).t("data.scrubbed")
     redone = 0
     async with db.transaction() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT id, created_at, consent_at FROM users WHERE deleted_at IS NULL")
-        for row in rows:
+        for row in await q.live_users(conn):
             now_row = erased.users.get(row["id"])
             same = now_row is not None and now_row[0] == row["created_at"]
             if same and now_row is not None and now_row[1] is None:
@@ -138,9 +136,7 @@ async def _redo_erasures(db: Database, config: Config, erased: files.Erasures) -
             await q.delete_user_data(conn, row["id"], now=db.clock(), masked=mask_pii,
                                      scrubbed=scrubbed)
             redone += 1
-        questions = await conn.execute_fetchall(
-            "SELECT id, created_at FROM questions WHERE text != '' OR voice_url IS NOT NULL")
-        for row in questions:
+        for row in await q.questions_with_content(conn):
             if erased.erased_questions.get(row["id"]) == row["created_at"]:
                 await q.erase_question_text(conn, row["id"])
                 redone += 1

@@ -166,10 +166,11 @@ def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
     Example: python -m bot migrate
     """
 
+    from storage import queries
+
     async def work(db: Database) -> int:
         async with db.transaction() as conn:
-            cur = await conn.execute("SELECT name FROM schema_migrations ORDER BY name")
-            applied = [row[0] for row in await cur.fetchall()]
+            applied = await queries.applied_migrations(conn)
         print(f"{db.path}: {len(applied)} migration(s): {', '.join(applied)}")
         return 0
 

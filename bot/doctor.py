@@ -263,12 +263,7 @@ def _database(path: Path) -> list[Finding]:
         return [Finding(INFO, f"Chưa có cơ sở dữ liệu {path}: `run` hoặc `migrate` sẽ tạo / "
                               "no database yet; run or migrate creates it")]
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            check = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-            applied = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-        finally:
-            conn.close()
+        check, applied = backups.file_health(path)
     except sqlite3.Error as exc:
         return [Finding(FAIL, f"Không mở được cơ sở dữ liệu {path} / cannot open the database "
                               f"({type(exc).__name__}: {exc})", _RESTORE_FIX)]

@@ -104,6 +104,18 @@ def pending_migrations(database: Path) -> list[str]:
     return [name for name in shipped_migrations() if name not in applied]
 
 
+def file_health(path: Path) -> tuple[list[str], set[str]]:
+    """(PRAGMA integrity_check's lines, migrations applied) of a database file, read-only.
+    Raises sqlite3.Error when the file is not a database SQLite can open."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        check = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        applied = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+    finally:
+        conn.close()
+    return check, applied
+
+
 def copy_database(source: Path, target: Path) -> None:
     """A consistent copy through SQLite's online backup API, readable by its owner only."""
     _create_private(target)

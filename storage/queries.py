@@ -1362,3 +1362,28 @@ async def alerts_about(conn: Conn, user_id: int, scrubbed: str) -> int:
     row = await _one(conn, "SELECT COUNT(*) AS n FROM outbox WHERE about_user_id = ? "
                            "AND text != ?", (user_id, scrubbed))
     return row["n"] if row else 0
+
+
+# --- the database itself: migrations, a ping, what a restore redoes ----------------------------
+
+
+async def applied_migrations(conn: Conn) -> list[str]:
+    rows = await conn.execute_fetchall("SELECT name FROM schema_migrations ORDER BY name")
+    return [row[0] for row in rows]
+
+
+async def ping(conn: Conn) -> None:
+    """The database answers (a health check): no data read."""
+    await conn.execute_fetchall("SELECT 1")
+
+
+async def live_users(conn: Conn) -> list[aiosqlite.Row]:
+    """Users not deleted: id, created_at, consent_at (a restore compares them with today's)."""
+    return list(await conn.execute_fetchall(
+        "SELECT id, created_at, consent_at FROM users WHERE deleted_at IS NULL"))
+
+
+async def questions_with_content(conn: Conn) -> list[aiosqlite.Row]:
+    """Questions that still hold words or a voice message: id, created_at."""
+    return list(await conn.execute_fetchall(
+        "SELECT id, created_at FROM questions WHERE text != '' OR voice_url IS NOT NULL"))

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from handlers.domain import Dialogue
 from handlers.text import fold
 from storage import console as store
+from storage import queries
 
 from ..runtime import Runtime
 from . import auth
@@ -226,7 +227,7 @@ async def healthz(request: Request) -> Response:
     """For the container's health check: the database answers. No session, no data."""
     console: Console = request.app.state.console
     async with console.runtime.db.transaction() as conn:
-        await conn.execute_fetchall("SELECT 1")
+        await queries.ping(conn)
     return PlainTextResponse("ok")
 
 
