@@ -121,10 +121,7 @@ def _deadline_lines(locale: Locale, dialogue: Dialogue, day: dt.date, late: bool
 
 
 def _line(locale: Locale, c: reports.ClusterSummary, settings: Settings | None = None) -> str:
-    if c.relayed:
-        count = locale.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)
-    else:
-        count = locale.t("staff.count_direct", direct=c.direct)
+    count = formats.asked(locale.t, c)
     if settings is not None and not settings.texts_in_chat:  # [privacy]: no words in chat
         link = locale.t("console.link", url=settings.console_url, path=f"/cum/{c.id}") \
             if settings.console_url else ""
@@ -132,12 +129,7 @@ def _line(locale: Locale, c: reports.ClusterSummary, settings: Settings | None =
     text = published_text(c.text, c.public_text, c.disclosure,
                           locale.t("digest.case_reference", id=c.id)) or locale.t(
         "staff.voice_only")
-    short = text if len(text) <= 100 else text[:99] + "…"
-    if c.relayed:
-        count = locale.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)
-    else:
-        count = locale.t("staff.count_direct", direct=c.direct)
-    return locale.t("digest.cluster", id=c.id, count=count, text=short)
+    return locale.t("digest.cluster", id=c.id, count=count, text=formats.shortened(text, 100))
 
 
 async def _chart(conn: aiosqlite.Connection, settings: Settings, dialogue: Dialogue,

@@ -104,9 +104,7 @@ async def _line(conn, locale: Locale, r: Reminder, today: dt.date) -> str:
     if summary is not None:
         wording = published_text(summary.text, summary.public_text, summary.disclosure,
                                  locale.t("lifecycle.reminder.case", id=r.cluster_id))
-    wording = " ".join(wording.split())
-    if len(wording) > 120:
-        wording = wording[:119] + "…"
+    wording = formats.shortened(" ".join(wording.split()), 120)
     days = (r.deadline - today).days
     when = (locale.t("lifecycle.days_left", days=days) if days > 0 else
             locale.t("lifecycle.due_today") if days == 0 else

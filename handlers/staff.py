@@ -634,21 +634,14 @@ async def _department_answered(ctx: Context, cluster_id: int, answer: str, agenc
 def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
     flag = "🚨 " if c.urgent else ""
     text = mask_pii(c.text) or ctx.t("staff.voice_only")
-    short = text if len(text) <= 90 else text[:89] + "…"
-    return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=_count(ctx, c),
-                 status=ctx.status_name(c.status), text=short)
-
-
-def _count(ctx: Context, c: reports.ClusterSummary) -> str:
-    if c.relayed:
-        return ctx.t("staff.count_relayed", direct=c.direct, relayed=c.relayed)
-    return ctx.t("staff.count_direct", direct=c.direct)
+    return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=formats.asked(ctx.t, c),
+                 status=ctx.status_name(c.status), text=formats.shortened(text, 90))
 
 
 def _cluster_header(ctx: Context, c: reports.ClusterSummary, dialogue: Dialogue | None,
                     current: q.AnswerRevision | None = None) -> str:
     topic = dialogue.topic_name(c.topic) if dialogue else str(c.topic)
-    lines = [ctx.t("staff.cluster_header", id=c.id, count=_count(ctx, c), topic=topic,
+    lines = [ctx.t("staff.cluster_header", id=c.id, count=formats.asked(ctx.t, c), topic=topic,
                    status=ctx.status_name(c.status))]
     if c.urgent:
         lines.append(ctx.t("staff.is_urgent"))
