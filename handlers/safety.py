@@ -541,8 +541,9 @@ def _personal_fear(kinds: set[str], seen: set[str]) -> bool:
     if "manh" in seen and "lo" in seen and now and not {"chinh_sach", "dich_vu"} & seen:
         return True
     hurt = bool(kinds) or "khan" in seen
-    if {"qua_khu", "gia_su"} & seen and not {"khan", "lo"} <= seen:
-        return False  # "năm ngoái em bị đánh, giờ đã ly hôn": over, unless she fears it again
+    if {"qua_khu", "gia_su"} & seen and not ("khan" in seen and {"lo", "toi_bi"} & seen):
+        # "năm ngoái em bị đánh, giờ đã ly hôn": over, unless it is acute again and hers
+        return False
     return hurt and now and "nguoi" in seen and bool({"lo", "toi_bi", "khan"} & seen)
 
 

@@ -27,6 +27,15 @@ from handlers.safety import default_detector
     "Nó bảo đẻ xong thì đưa đứa bé cho người ta, nó nhận tiền cọc rồi",
     "Có người lạ dụ con gái em lên xe ở chợ, giờ chưa thấy về",
     "chồng tôi đi tù về, nói sẽ tìm tôi tính sổ",
+    # gone abroad and no word since; ransom; stones and petrol at her door; "đi cho xong"
+    "chau e sang campuchia lam viec, mat lien lac 2 thang nay",
+    "thằng út đi Malaysia qua người quen, điện thoại tắt từ tết",
+    "họ gọi về bảo phải có tiền chuộc thì mới thả em tôi",
+    "chồng cũ cứ lảng vảng trước nhà, đêm qua ném gạch vỡ cửa",
+    "mệt quá, em chỉ muốn đi cho xong",
+    "người lạ đến hỏi mua con em mới sinh",
+    # a man she will not name, told in fragments
+    "bé nhà em. lão đó. lại nữa",
 ])
 def test_fear_or_harm_now_gets_the_hotlines(text: str) -> None:
     assert default_detector()(text) is not None, text
@@ -41,6 +50,9 @@ def test_fear_or_harm_now_gets_the_hotlines(text: str) -> None:
     "em bị đau lưng mấy hôm nay, trạm y tế có khám không ạ",
     "Tháng trước xã em có lớp tập huấn phòng chống bạo lực gia đình, rất bổ ích",
     "hôm qua bão làm sập chuồng bò nhà em, em sợ quá, xin hỗ trợ",
+    "chồng em đi làm bên Lào, tháng nào cũng gửi tiền về, xin hỏi thủ tục chuyển tiền",
+    "em muốn mua con lợn giống, hội có cho vay không",
+    "điện thoại em tắt nguồn không lên, ở xã có chỗ sửa không",
 ])
 def test_stories_that_are_over_and_ordinary_questions_stay_quiet(text: str) -> None:
     assert default_detector()(text) is None, text
