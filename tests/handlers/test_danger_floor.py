@@ -55,6 +55,7 @@ def test_fear_or_harm_now_gets_the_hotlines(text: str) -> None:
     "điện thoại em tắt nguồn không lên, ở xã có chỗ sửa không",
     "Tôi muốn hỏi về chế độ cho người có công, bố tôi đi bộ đội ngày xưa",
     "con e bị sốt mấy hôm nay, trạm xá có thuốc không a",
+    "trại lợn gần nhà hôi lắm, nước thải chảy ra ruộng, báo xã mấy lần rồi không ai xuống",
 ])
 def test_stories_that_are_over_and_ordinary_questions_stay_quiet(text: str) -> None:
     assert default_detector()(text) is None, text
