@@ -16,6 +16,10 @@ Sets (tests/data/):
   messages) was not read and measured once at the end of that round. After that it is dev too.
 - danger_probe2.jsonl: messages the developer wrote by hand in the next round, in batches each
   measured untouched before it was used (figures in docs/benchmarks.md), then a regression set.
+- danger_blind3.jsonl: a third writer's blind set (180 danger, 142 policy), measured once blind
+  on main (recall 0.906, false alarms 0.106). Then split by `held_out(id, "blind3")`: the rest
+  (`blind3_tune`) was read and tuned on; the third (`blind3_check`, 127 messages) was measured
+  once after that (recall 0.883 -> 0.896, false alarms 0.100 -> 0.100), then read: dev too now.
 
 Each message is judged three ways:
 - baseline: the rule on main before this work - any match in danger_keywords.txt escalates;
@@ -65,6 +69,7 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
     """{set name: [(text, is_danger)]}."""
     dev = _rows("danger_dev.jsonl")
     blind1 = _rows("danger_blind1.jsonl")
+    blind3 = _rows("danger_blind3.jsonl")
     return {
         "cases": [(r["text"], bool(r["danger"])) for r in _rows("danger_cases.jsonl")],
         "dev": [(r["text"], r["label"] == "danger") for r in dev if not held_out(r["id"])],
@@ -75,6 +80,10 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
                         if not held_out(r["id"], "blind1")],
         "blind1_check": [(r["text"], r["label"] == "danger") for r in blind1
                          if held_out(r["id"], "blind1")],
+        "blind3_tune": [(r["text"], r["label"] == "danger") for r in blind3
+                        if not held_out(r["id"], "blind3")],
+        "blind3_check": [(r["text"], r["label"] == "danger") for r in blind3
+                         if held_out(r["id"], "blind3")],
     }
 
 

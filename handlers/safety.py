@@ -425,6 +425,7 @@ MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says
 
 _RECENT = 256
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
+_FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
                     "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
 _TEEN_WORD = re.compile(r"[^\W_]+")
@@ -506,8 +507,11 @@ class DangerDetector:
             context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
             seen.update(hit.category for hit in detect_all(
                 context, self.context, tokens if context == same else _tokens(context, memo)))
-        if len(_TEEN_WORD.findall(text or "")) <= _SHORT:
+        words = len(_TEEN_WORD.findall(text or ""))
+        if words <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
+        if words <= _FRAGMENT:
+            seen.add("manh")  # "đánh nữa rồi. máu mũi": typed in a hurry, no sentence
         level = _judge(set(harm), seen)
         if level is None:
             return None
@@ -521,6 +525,30 @@ class DangerDetector:
 
 
 def _judge(kinds: set[str], seen: set[str]) -> str | None:
+    """The decision table of danger_context.txt's header, with a floor under it: her own
+    account of fear or harm, now, is never left silent, whatever else the message asks."""
+    level = _table(kinds, seen)
+    if level is None and _personal_fear(kinds, seen):
+        return MAYBE  # hotlines gently; she says whether she is in danger
+    return level
+
+
+def _personal_fear(kinds: set[str], seen: set[str]) -> bool:
+    """A specific person, now, with harm or fear: a story told inside a question about loans
+    or about the past ("ngày xưa ... tuần này ảnh cầm dao"), or a hurried fragment."""
+    if {"chung", "thien_tai"} & seen:
+        return False
+    now = bool({"gan_day", "can_giup"} & seen)
+    if "manh" in seen and "lo" in seen and now and not {"chinh_sach", "dich_vu"} & seen:
+        return True
+    hurt = bool(kinds) or "khan" in seen
+    if {"qua_khu", "gia_su"} & seen and not ("khan" in seen and {"lo", "toi_bi"} & seen):
+        # "năm ngoái em bị đánh, giờ đã ly hôn": over, unless it is acute again and hers
+        return False
+    return hurt and now and "nguoi" in seen and bool({"lo", "toi_bi", "khan"} & seen)
+
+
+def _table(kinds: set[str], seen: set[str]) -> str | None:
     """The decision table of danger_context.txt's header. `kinds`: harm categories found."""
     harm = bool(kinds)
     acute = "khan" in seen
