@@ -28,8 +28,9 @@ chat: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m bot run
 
+# Two workers (pytest-xdist): the whole default suite in about half the time on 2 cores.
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 	$(VENV)/bin/ruff check .
 	$(PY) -m mypy
 
