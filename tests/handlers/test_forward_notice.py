@@ -75,3 +75,15 @@ async def test_an_urgent_cluster_is_forwarded_without_telling(staff_runtime):
     await s.send(f"/chuyen {cluster} 4 20/07/2027")
     assert "Chủ trì: Sở Y tế" in s.text
     assert await notices(staff_runtime, "21") == []
+
+
+async def test_questions_merged_in_after_the_forward_hear_it_once(staff_runtime):
+    cluster = await cluster_of(staff_runtime, await ask(staff_runtime, "21", LOAN))
+    s = staff(staff_runtime)
+    await s.send(f"/chuyen {cluster} 4 20/07/2027")
+    relayed = await cluster_of(staff_runtime, await relay(staff_runtime, WATER))
+    assert await notices(staff_runtime, "chi-hoi") == []
+    await s.send(f"/gop {relayed} {cluster}")
+    [text] = await notices(staff_runtime, "chi-hoi")
+    assert f"tới {HEALTH}; hạn trả lời: 20/07/2027" in text
+    assert len(await notices(staff_runtime, "21")) == 1
