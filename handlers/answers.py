@@ -11,6 +11,9 @@ After the dialogue the same holds for the steps of storage/lifecycle.py that con
 agency will resolve her matter and by when (the commitment in force), then the result
 (resolved / not resolvable). `tell_followup` queues them (step_notices, key per step and
 question); `tell_answer` calls it too, so a woman joining a cluster hears all she missed.
+Before the answer, the same machinery tells her the forward in force: which lead department and
+by when (the run of identical lead forwards counts as one step, so forwarding again unchanged
+tells nobody; a new lead or deadline tells once more).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from itertools import groupby
 
 from storage import lifecycle as lc
 from storage import queries as q
+from storage import reports
 
 from . import formats
 from .engine import Context
@@ -26,6 +30,8 @@ from .engine import Context
 __all__ = ["people_to_tell", "same_answer", "tell_answer", "tell_followup"]
 
 PREVIOUS_LIMIT = 160  # the replaced answer is shown briefly; the new one always in full
+# Where her question went comes before the answer; the after-answer steps are "followup_*".
+_PURPOSE = {lc.FORWARDED: "forward_notice"}
 
 
 async def tell_answer(ctx: Context, cluster_id: int) -> int:
@@ -104,7 +110,11 @@ async def tell_followup(ctx: Context, cluster_id: int) -> int:
     Once the cluster is closed, someone who never heard the commitment hears only the result
     (it names the agency). One message per person, naming all her receipts."""
     stage = await lc.current_stage(ctx.conn, cluster_id)
-    steps = [s for s in (stage.commitment, stage.result) if s is not None]
+    forward = await _forward_to_tell(ctx, cluster_id)
+    # Once answered (or later), the forward is old news: recorded as known, not sent.
+    forward_stale = (stage.commitment is not None or stage.result is not None
+                     or await q.current_answer(ctx.conn, cluster_id) is not None)
+    steps = [s for s in (forward, stage.commitment, stage.result) if s is not None]
     people: set[int] = set()
     for step in steps:
         listeners = await lc.who_should_know_step(ctx.conn, cluster_id, step.id)
@@ -114,7 +124,8 @@ async def tell_followup(ctx: Context, cluster_id: int) -> int:
             untold = [s for s in questions if not s.told]
             if not untold:
                 continue
-            skip = step is stage.commitment and stage.result is not None
+            skip = ((step is stage.commitment and stage.result is not None)
+                    or (step is forward and forward_stale))
             if len(untold) == len(questions) and not skip and await _enqueue_step(
                     ctx, step, untold):
                 people.add(user_id)
@@ -128,12 +139,36 @@ async def _enqueue_step(ctx: Context, step: lc.Step, untold: list[lc.StepListene
     receipt = ", ".join(s.receipt for s in untold)
     due = formats.day(step.due) if step.due else ""
     agency = step.department_name or ctx.settings.union_name
-    if step.step == lc.COMMITTED:
+    if step.step == lc.FORWARDED:
+        text = ctx.t("forward_notice.forwarded", receipt=receipt, department=agency,
+                     deadline=due)
+    elif step.step == lc.COMMITTED:
         text = ctx.t("lifecycle.notify.committed", receipt=receipt, agency=agency,
                      what=step.note, due=due)
     else:
         text = ctx.t(f"lifecycle.notify.{step.step}", receipt=receipt, agency=agency,
                      result=step.note)
     return await q.enqueue(ctx.conn, first.channel, first.chat_id, text,
-                           purpose=f"followup_{step.step}",
+                           purpose=_PURPOSE.get(step.step, f"followup_{step.step}"),
                            dedupe_key=f"step:{step.id}:{first.question_id}", now=ctx.now)
+
+
+async def _forward_to_tell(ctx: Context, cluster_id: int) -> lc.Step | None:
+    """The lead forward in force, as the first step of its run of identical lead forwards
+    (same department, same deadline): a second identical /chuyen is the step already told.
+
+    None for a cluster holding a danger disclosure: its forward is the safety staff's to
+    tell, as exports give it no receipt code (a phone she shares may be read by others)."""
+    summary = await reports.cluster_summary(ctx.conn, cluster_id)
+    if summary is None or summary.disclosure:
+        return None
+    leads = [s for s in await lc.steps_of_cluster(ctx.conn, cluster_id)
+             if s.step == lc.FORWARDED and s.note == "lead"]
+    if not leads:
+        return None
+    first = leads[-1]
+    for earlier in reversed(leads[:-1]):
+        if (earlier.department_id, earlier.due) != (first.department_id, first.due):
+            break
+        first = earlier
+    return first

@@ -102,6 +102,7 @@ class FollowUp:
         except lc.LifecycleError as err:
             ctx.say(_error(ctx, err, dialogue))
             return
+        await tell_followup(ctx, cluster.id)  # where her question went and by when, once
         lines = [ctx.t("lifecycle.forwarded", id=cluster.id)]
         lines.extend(_forward_line(ctx, f) for f in forwards)
         ctx.say("\n".join(lines))

@@ -14,7 +14,7 @@ from storage import queries as q
 from storage import reports
 
 from . import formats
-from .answers import people_to_tell, same_answer, tell_answer
+from .answers import people_to_tell, same_answer, tell_answer, tell_followup
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
 from .followup import FollowUp, cluster_lines
@@ -585,6 +585,8 @@ async def _merge(ctx: Context, source: reports.ClusterSummary,
     index."""
     moved = await q.merge_clusters(ctx.conn, source.id, target.id)
     merge_in_index(ctx, source.dialogue_id, source.id, target.id)
+    if await q.current_answer(ctx.conn, target.id) is None:  # answered: callers tell_answer
+        await tell_followup(ctx, target.id)  # those merged in hear where it went, by when
     if source.urgent or target.urgent:
         await resync_clusters(ctx, target.dialogue_id, target.id)
     return moved

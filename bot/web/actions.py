@@ -11,14 +11,14 @@ from __future__ import annotations
 import aiosqlite
 
 from handlers import staff as staff_flow
-from handlers.answers import tell_answer
+from handlers.answers import tell_answer, tell_followup
 from handlers.domain import Status
 from handlers.engine import IDLE, Context, Services
 from handlers.types import Incoming
 from storage import queries as q
 from storage import reports
 
-__all__ = ["approve", "finish", "flow_context", "merge", "publish", "reject"]
+__all__ = ["approve", "finish", "flow_context", "forwarded", "merge", "publish", "reject"]
 
 
 def flow_context(conn: aiosqlite.Connection, services: Services, login: str) -> Context:
@@ -47,6 +47,12 @@ async def approve(ctx: Context, cluster: reports.ClusterSummary) -> bool:
 async def reject(ctx: Context, cluster_id: int, reason: str) -> None:
     """Rejected, out of the index, every asker told why (once)."""
     await staff_flow.Staff()._reject_cluster(ctx, cluster_id, reason)
+
+
+async def forwarded(ctx: Context, cluster_id: int) -> int:
+    """After a forward: everyone in the cluster hears the lead department and its deadline,
+    once (the same telling as commitments, handlers.answers.tell_followup)."""
+    return await tell_followup(ctx, cluster_id)
 
 
 async def merge(ctx: Context, source: reports.ClusterSummary,

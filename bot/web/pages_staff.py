@@ -171,7 +171,7 @@ async def _bulk(console, session, ctx, conn, form, dialogue, verb, ids) -> str:
             await console.audit(conn, session, "reject", cid, reason)
         return "rejected"
     if verb == "forward":
-        return await _forward(console, session, conn, form, dialogue, ids)
+        return await _forward(console, session, ctx, conn, form, dialogue, ids)
     if verb == "merge":
         target_id = _int(str(form.get("gop_vao", "")))
         target = await reports.cluster_summary(conn, target_id) if target_id else None
@@ -187,7 +187,7 @@ async def _bulk(console, session, ctx, conn, form, dialogue, verb, ids) -> str:
     return "unknown_action"
 
 
-async def _forward(console, session, conn, form, dialogue, ids) -> str:
+async def _forward(console, session, ctx, conn, form, dialogue, ids) -> str:
     """Lead + co-operating departments, one deadline each checked against the dialogue
     (storage.lifecycle), for every chosen cluster; nothing is forwarded if one is refused."""
     known = {d.id: d for d in console.settings.departments_of(dialogue)}
@@ -211,6 +211,7 @@ async def _forward(console, session, conn, form, dialogue, ids) -> str:
                 now=console.now(), today=console.today())
         except lifecycle.LifecycleError as exc:
             raise _Refused(exc.code) from exc
+        await actions.forwarded(ctx, cid)
         await console.audit(conn, session, "forward", cid, detail)
     return "forwarded"
 
