@@ -9,7 +9,8 @@ checks and replies.
 The index (handlers.engine.Matcher) only ever changes after the commit (`ctx.after_commit`), so
 a rolled-back message changes nothing another member is offered. Every change to a question
 reaches it through the small functions here: filed, forgotten (rejected, deleted), merged, and
-re-read (marked urgent, split, topic changed, cluster rejected).
+re-read (marked urgent, split, topic changed, cluster rejected). Merging two clusters and
+rejecting one are here whole (storage and index), for the chat commands and the console alike.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from storage import queries as q
+from storage import reports
 
+from .answers import tell_followup
 from .domain import Dialogue
 from .duplicates import propose_duplicate
 from .engine import Context, Matcher
@@ -136,3 +139,27 @@ def _after_commit(ctx: Context, change: Callable[[Matcher], None]) -> None:
     matcher = ctx.services.matcher
     if matcher is not None:
         ctx.after_commit.append(lambda: change(matcher))
+
+
+async def merge_clusters(ctx: Context, source: reports.ClusterSummary,
+                         target: reports.ClusterSummary) -> int:
+    """Merge source into target (storage, then the matcher after commit); how many moved. A
+    merged urgent cluster makes the target urgent: then the whole target stays out of the
+    index."""
+    moved = await q.merge_clusters(ctx.conn, source.id, target.id)
+    merge_in_index(ctx, source.dialogue_id, source.id, target.id)
+    if await q.current_answer(ctx.conn, target.id) is None:  # answered: callers tell_answer
+        await tell_followup(ctx, target.id)  # those merged in hear where it went, by when
+    if source.urgent or target.urgent:
+        await resync_clusters(ctx, target.dialogue_id, target.id)
+    return moved
+
+
+async def reject_cluster(ctx: Context, cluster_id: int, reason: str) -> None:
+    """A cluster staff refused: stored with its reason, and out of the index at once (no later
+    question joins it or is offered it). Telling the askers is the caller's
+    (staff.notify_cluster)."""
+    await q.reject_cluster(ctx.conn, cluster_id, reason)
+    found = await reports.cluster_dialogue(ctx.conn, cluster_id)
+    if found is not None:
+        await resync_clusters(ctx, found[0], cluster_id)

@@ -14,13 +14,13 @@ from storage import queries as q
 from storage import reports
 
 from . import formats
-from .answers import people_to_tell, same_answer, tell_answer, tell_followup
+from .answers import people_to_tell, same_answer, tell_answer
 from .domain import Dialogue, Status
 from .engine import IDLE, Context
 from .followup import FollowUp, cluster_lines
 from .menus import CANCEL, menu
 from .privacy import mask_pii
-from .questions import forget_questions, merge_in_index, resync_clusters
+from .questions import forget_questions, merge_clusters, reject_cluster, resync_clusters
 from .text import fold
 from .types import Reply
 
@@ -300,7 +300,7 @@ class Staff:
         if source.id == target.id or source.dialogue_id != target.dialogue_id:
             ctx.say(ctx.t("staff.merge_invalid"))
             return
-        moved = await _merge(ctx, source, target)
+        moved = await merge_clusters(ctx, source, target)
         ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
         # Those merged into an answered cluster learn its answer now, not never.
         if await q.current_answer(ctx.conn, target.id) is not None:
@@ -380,7 +380,7 @@ class Staff:
         if source is None or target is None:
             ctx.say(ctx.t("staff.duplicate_gone"))
             return
-        moved = await _merge(ctx, source, target)
+        moved = await merge_clusters(ctx, source, target)
         await q.decide_duplicate_candidate(ctx.conn, pair.id, True, now=ctx.now)
         ctx.say(ctx.t("staff.merged", source=source.id, target=target.id, moved=moved))
 
@@ -505,10 +505,7 @@ class Staff:
         await self._reject_cluster(ctx, cluster_id, ctx.text[:500])
 
     async def _reject_cluster(self, ctx: Context, cluster_id: int, reason: str) -> None:
-        await q.reject_cluster(ctx.conn, cluster_id, reason)
-        found = await reports.cluster_dialogue(ctx.conn, cluster_id)
-        if found is not None:
-            await resync_clusters(ctx, found[0], cluster_id)
+        await reject_cluster(ctx, cluster_id, reason)
         told = await notify_cluster(ctx, cluster_id, "rejected", reason=reason)
         ctx.say(ctx.t("staff.rejected", id=cluster_id, count=told))
 
@@ -576,20 +573,6 @@ async def notify_cluster(ctx: Context, cluster_id: int, kind: str, **values: str
                            dedupe_key=f"{kind}:{cluster_id}:{r.question_id}", now=ctx.now):
             count += 1
     return count
-
-
-async def _merge(ctx: Context, source: reports.ClusterSummary,
-                 target: reports.ClusterSummary) -> int:
-    """Merge source into target (storage, then the matcher after commit); how many moved. A
-    merged urgent cluster makes the target urgent: then the whole target stays out of the
-    index."""
-    moved = await q.merge_clusters(ctx.conn, source.id, target.id)
-    merge_in_index(ctx, source.dialogue_id, source.id, target.id)
-    if await q.current_answer(ctx.conn, target.id) is None:  # answered: callers tell_answer
-        await tell_followup(ctx, target.id)  # those merged in hear where it went, by when
-    if source.urgent or target.urgent:
-        await resync_clusters(ctx, target.dialogue_id, target.id)
-    return moved
 
 
 def _dialogue(ctx: Context) -> Dialogue:

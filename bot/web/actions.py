@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from handlers import questions
 from handlers import staff as staff_flow
 from handlers.answers import tell_answer, tell_followup
 from handlers.domain import Status
@@ -46,7 +47,8 @@ async def approve(ctx: Context, cluster: reports.ClusterSummary) -> bool:
 
 async def reject(ctx: Context, cluster_id: int, reason: str) -> None:
     """Rejected, out of the index, every asker told why (once)."""
-    await staff_flow.Staff()._reject_cluster(ctx, cluster_id, reason)
+    await questions.reject_cluster(ctx, cluster_id, reason)
+    await staff_flow.notify_cluster(ctx, cluster_id, "rejected", reason=reason)
 
 
 async def forwarded(ctx: Context, cluster_id: int) -> int:
@@ -57,7 +59,7 @@ async def forwarded(ctx: Context, cluster_id: int) -> int:
 
 async def merge(ctx: Context, source: reports.ClusterSummary,
                 target: reports.ClusterSummary) -> int:
-    moved = await staff_flow._merge(ctx, source, target)
+    moved = await questions.merge_clusters(ctx, source, target)
     if await q.current_answer(ctx.conn, target.id) is not None:
         await tell_answer(ctx, target.id)
     return moved
