@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 import sys
 from pathlib import Path
 
@@ -96,3 +97,16 @@ def _logging_as_it_was():
     for name, lg in list(logging.root.manager.loggerDict.items()):
         if isinstance(lg, logging.Logger):
             lg.setLevel(levels.get(name, logging.NOTSET))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs to fill (tests/fakes/full_disk.py); skipped where mounting is refused."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode})")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from bot.runtime import open_runtime
-from tests.channels.test_telegram import (
+from tests.conftest import STAFF_TELEGRAM_ID
+from tests.fakes.telegram_chat import (
     QUESTION,
     messages,
     press,
@@ -16,7 +17,6 @@ from tests.channels.test_telegram import (
     start_channel,
     text_of,
 )
-from tests.conftest import STAFF_TELEGRAM_ID
 
 pytestmark = pytest.mark.slow  # four full flows through Telegram: keep the default suite fast
 

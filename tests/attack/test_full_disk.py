@@ -10,21 +10,21 @@ import pytest
 
 from bot.runtime import open_runtime
 from handlers.types import Incoming
-from tests.attack.test_processes import (
+from tests.crash_driver import BotProcess, write_config
+from tests.fakes.bot_process import (
     DANGER,
     WOMAN,
     stalled_send,
     texts,
     with_staff_group,
 )
-from tests.bot.test_full_disk import fill, small_disk  # noqa: F401  (fixture: mount, unmount)
-from tests.crash_driver import BotProcess, write_config
 from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.fakes.full_disk import fill
 
 pytestmark = pytest.mark.slow
 
 
-async def test_spooled_alert_survives_kill9_on_a_full_disk(tmp_path, small_disk):  # noqa: F811
+async def test_spooled_alert_survives_kill9_on_a_full_disk(tmp_path, small_disk):
     fake = FakeBotAPI()
     await fake.start()
     database = small_disk / "bot.db"
@@ -68,7 +68,7 @@ async def test_spooled_alert_survives_kill9_on_a_full_disk(tmp_path, small_disk)
 
 
 async def test_unstored_long_disclosure_reaches_staff_whole(staff_config, clock,
-                                                            small_disk):  # noqa: F811
+                                                            small_disk):
     runtime = await open_runtime(staff_config, small_disk / "bot.db", clock=clock)
     try:
         await runtime.dispatcher.handle(Incoming("telegram", "4343", "4343", text="/start"))
@@ -89,7 +89,7 @@ async def test_unstored_long_disclosure_reaches_staff_whole(staff_config, clock,
 
 
 async def test_full_disk_redelivery_does_not_repeat_hotlines_or_staff_alerts(
-        staff_config, clock, small_disk):  # noqa: F811
+        staff_config, clock, small_disk):
     from bot.channels.telegram import TelegramChannel
     from bot.scheduler import start_scheduler
 
@@ -137,7 +137,7 @@ async def _exhaust(db) -> None:
 
 
 async def test_outbox_rows_sent_as_the_disk_fills_are_not_sent_again(config, clock,
-                                                                     small_disk):  # noqa: F811
+                                                                     small_disk):
     from collections import Counter
 
     from bot.outbox import OutboxWorker

@@ -10,8 +10,8 @@ import pytest
 
 from bot.outbox import OutboxWorker
 from storage import queries as q
-from tests.channels.test_telegram import messages, send, start_channel, text_of
 from tests.conftest import STAFF_GROUP
+from tests.fakes.telegram_chat import messages, send, start_channel, text_of
 
 DANGER = "Chồng em đang cầm dao đòi giết em, em trốn trong bếp"
 
@@ -99,7 +99,7 @@ async def test_second_sender_after_lease_expiry_never_sends_a_row_twice(runtime,
 async def test_database_deleted_under_the_running_bot_no_false_receipt(config, clock,
                                                                       tmp_path, fake):
     from bot.runtime import open_runtime
-    from tests.channels.test_telegram import QUESTION
+    from tests.fakes.telegram_chat import QUESTION
 
     database = tmp_path / "gone.db"
     runtime = await open_runtime(config, database, clock=clock)

@@ -12,22 +12,10 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.crash_driver import BotProcess, write_config
+from tests.fakes.bot_process import DANGER, WOMAN, stalled_send, texts, with_staff_group
 from tests.fakes.fake_bot_api import FakeBotAPI
 
 pytestmark = pytest.mark.slow
-
-DANGER = "Chồng em đang cầm dao đòi giết em, em trốn trong bếp"
-
-
-def with_staff_group(config_path) -> None:
-    text = config_path.read_text(encoding="utf-8")
-    config_path.write_text(text.replace("staff_ids = []\nstaff_chat_id = 0",
-                                        "staff_ids = [900]\nstaff_chat_id = -1001", 1),
-                           encoding="utf-8")
-
-
-def texts(fake: FakeBotAPI, chat) -> list[str]:
-    return [m.get("text") or "" for m in fake.sent(chat) if not m.get("edited")]
 
 
 async def test_second_run_through_a_symlink_to_the_same_database_refuses(tmp_path):
@@ -87,28 +75,6 @@ async def test_second_run_refuses_even_after_the_lock_file_was_removed(tmp_path)
         await fake.stop()
 
 
-def stalled_send(fake: FakeBotAPI, chat, word: str):
-    """Make the fake Telegram stall on the first sendMessage to `chat` containing `word` (a
-    stalled connection); returns (hung, release, stall switch)."""
-    hung, release, stall = asyncio.Event(), asyncio.Event(), {"on": True}
-    name, real = fake._methods["sendmessage"]
-
-    async def send(params):
-        if stall["on"] and str(params.get("chat_id")) == str(chat) \
-                and word in str(params.get("text")):
-            hung.set()
-            await asyncio.wait_for(release.wait(), 30)
-            raise _Gone
-        return await real(params)
-
-    fake._methods["sendmessage"] = (name, send)
-    return hung, release, stall
-
-
-class _Gone(Exception):
-    """The stalled request ends without an answer (its client was killed)."""
-
-
 def danger_rows(database) -> list[tuple]:
     with sqlite3.connect(database) as conn:
         return conn.execute("SELECT id, sent_at, lease_until FROM outbox "
@@ -144,9 +110,6 @@ async def crash_while_stalled(tmp_path, chat, word: str, then_wait: float):
         release.set()
         bot.kill_now()
         await fake.stop()
-
-
-WOMAN = 6161
 
 
 async def test_kill9_after_commit_before_hotlines_are_sent_she_still_gets_them(tmp_path):

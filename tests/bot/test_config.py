@@ -6,8 +6,7 @@ import pytest
 
 from bot.config import ConfigError, load_config
 from tests.conftest import ROOT
-
-SHIPPED = (ROOT / "config.toml").read_text(encoding="utf-8")
+from tests.fakes.shipped_config import SHIPPED
 
 
 def load_with(tmp_path, old: str, new: str, environ: dict | None = None):

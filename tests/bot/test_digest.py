@@ -9,7 +9,7 @@ from bot.digest import send_daily_digest
 from bot.runtime import open_runtime
 from bot.scheduler import start_scheduler
 from tests.conftest import STAFF_GROUP
-from tests.handlers.test_staff import ask
+from tests.fakes.staff_round import ask
 
 
 async def digests(runtime) -> list:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from bot.runtime import open_runtime
 from bot.web.app import create_app
-from tests.handlers.test_forward_notice import notices
-from tests.handlers.test_staff import (
+from tests.fakes.staff_round import (
     LOAN,
     LOAN_TYPED,
     WATER,
     ask,
     cluster_of,
+    notices,
     relay,
     staff,
     support,

@@ -8,9 +8,6 @@ which is then filled to the last byte.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import subprocess
-import uuid
 
 import pytest
 
@@ -19,32 +16,12 @@ from bot.runtime import open_runtime
 from bot.scheduler import start_scheduler
 from tests.conftest import STAFF_GROUP
 from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.fakes.full_disk import fill
 
 pytestmark = pytest.mark.slow  # a real file system filled up: its own CI step
 
 DANGER = "Chồng em đang cầm dao đòi giết em, em trốn trong bếp, số em 0912345678"
 KEPT = "vẫn được giữ"
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode})")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder) -> None:
-    """Write until the file system refuses a single byte more."""
-    with open(folder / f"filler-{uuid.uuid4().hex}", "wb", buffering=0) as f:
-        for size in (65536, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    f.write(b"\0" * size)
 
 
 def texts(fake: FakeBotAPI, chat) -> list[str]:

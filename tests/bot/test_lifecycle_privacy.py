@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.reminders import send_reminders
-from tests.bot.test_exports_privacy import (
+from tests.fakes.disclosure import (
     assert_no_disclosure,
     disclosure_and_a_loan_question,
     xml_text,

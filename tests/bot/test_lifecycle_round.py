@@ -26,7 +26,7 @@ from bot.runtime import open_runtime
 from storage import lifecycle as lc
 from tests.chat import Member
 from tests.conftest import STAFF_GROUP, STAFF_TELEGRAM_ID
-from tests.handlers.test_staff import LOAN, LOAN_TYPED, WATER, ask, cluster_of, relay, support
+from tests.fakes.staff_round import LOAN, LOAN_TYPED, WATER, ask, cluster_of, relay, support
 
 NHCSXH_CHAT = "-100888"
 SIGNER = "Nguyễn Thị Hoa"

@@ -14,9 +14,9 @@ from bot.logs import QUIET_LOGGERS, setup_logging
 from bot.outbox import OutboxWorker, Undeliverable
 from storage import queries as q
 from tests.channels.conftest import fake  # noqa: F401  (the fake Bot API fixture)
-from tests.channels.test_telegram import send
 from tests.fakes.cli import real_process, wide_open_config
-from tests.handlers.test_offer_privacy import ask, chat
+from tests.fakes.offers import ask, chat
+from tests.fakes.telegram_chat import send
 
 PHONE = "0912345678"
 NAME = "Sùng Thị Pà"

@@ -11,10 +11,10 @@ import sys
 import httpx
 
 from bot.channels.zalo import ZaloChannel
-from tests.channels.test_telegram import send, start_channel, text_of
 from tests.conftest import ROOT
 from tests.fakes.cli import wide_open_config
 from tests.fakes.fake_zalo import TOKEN, FakeZalo
+from tests.fakes.telegram_chat import send, start_channel, text_of
 
 HOSTILE = ("Xin hỏi\ud800 vay vốn\u0000 chăn nuôi\u007f bò\u0085 sinh sản\u2028thủ tục"
            "\u2029thế nào\r\nạ\u009b\udfff? Em cảm ơn")

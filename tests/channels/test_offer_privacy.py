@@ -3,8 +3,8 @@ phone, name and words (the terminal side is in tests/handlers/test_offer_privacy
 
 from __future__ import annotations
 
-from tests.channels.test_telegram import press, send, start_channel, text_of
-from tests.handlers.test_offer_privacy import LOAN, OFFERED, SIMILAR, assert_nothing_of_hers
+from tests.fakes.offers import LOAN, OFFERED, SIMILAR, assert_nothing_of_hers
+from tests.fakes.telegram_chat import press, send, start_channel, text_of
 
 
 async def test_telegram_b_never_sees_her_phone_or_name(staff_runtime, fake):

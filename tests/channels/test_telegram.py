@@ -10,12 +10,15 @@ import pytest
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import open_runtime
 from tests.fakes.fake_bot_api import FakeBotAPI
-
-
-async def start_channel(runtime, fake: FakeBotAPI) -> TelegramChannel:
-    channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
-    await channel.start(poll_timeout=1)
-    return channel
+from tests.fakes.telegram_chat import (
+    QUESTION,
+    messages,
+    press,
+    send,
+    settle,
+    start_channel,
+    text_of,
+)
 
 
 @pytest.fixture
@@ -23,42 +26,6 @@ async def telegram(runtime, fake):
     channel = await start_channel(runtime, fake)
     yield channel
     await channel.stop()
-
-
-def messages(fake: FakeBotAPI, chat: int) -> list[dict]:
-    return [m for m in fake.sent(chat) if not m.get("edited")]
-
-
-async def settle(fake: FakeBotAPI, chat: int, before: int, timeout: float = 5.0) -> list[dict]:
-    """Wait for the bot's answer to one update: new messages, then a short quiet spell."""
-    await fake.wait_for(lambda f: len(messages(f, chat)) > before, timeout,
-                        what=f"a reply in chat {chat}")
-    seen = -1
-    while seen != len(messages(fake, chat)):
-        seen = len(messages(fake, chat))
-        await asyncio.sleep(0.15)
-    return messages(fake, chat)[before:]
-
-
-async def send(fake: FakeBotAPI, chat: int, text: str) -> list[dict]:
-    before = len(messages(fake, chat))
-    fake.push_message(chat, text)
-    return await settle(fake, chat, before)
-
-
-async def press(fake: FakeBotAPI, chat: int, label: str) -> list[dict]:
-    """Press the button whose text contains `label` on the bot's latest keyboard."""
-    keyboard = next(m["reply_markup"] for m in reversed(messages(fake, chat))
-                    if m.get("reply_markup"))
-    data = next(b["callback_data"] for row in keyboard["inline_keyboard"] for b in row
-                if label.lower() in b["text"].lower())
-    before = len(messages(fake, chat))
-    fake.push_callback(chat, data)
-    return await settle(fake, chat, before)
-
-
-def text_of(replies: list[dict]) -> str:
-    return "\n".join(m.get("text") or "" for m in replies)
 
 
 def buttons(reply: dict) -> list[str]:
@@ -69,9 +36,6 @@ def buttons(reply: dict) -> list[str]:
 async def questions(runtime) -> list:
     async with runtime.db.transaction() as conn:
         return await (await conn.execute("SELECT * FROM questions ORDER BY id")).fetchall()
-
-
-QUESTION = "Chị em bản em muốn vay vốn chăn nuôi bò sinh sản thì làm thủ tục thế nào ạ?"
 
 
 async def test_full_flow_by_buttons(runtime, fake, telegram):
@@ -273,7 +237,6 @@ async def test_update_ids_starting_afresh_are_not_taken_for_duplicates(config, c
         assert len(await one_season("123456:TEST", 703)) >= 3
     finally:
         await runtime.close()
-
 
 
 async def test_corrected_answer_shows_once_on_her_screen_and_not_again_after_restart(

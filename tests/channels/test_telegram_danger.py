@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.channels.test_telegram import messages, press, send, settle, start_channel, text_of
 from tests.conftest import STAFF_GROUP
 from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.fakes.telegram_chat import messages, press, send, settle, start_channel, text_of
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from telegram.error import NetworkError, TimedOut
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.http import AiohttpRequest
 from bot.outbox import RetryLater
-from tests.channels.test_telegram import send
 from tests.conftest import STAFF_TELEGRAM_ID
 from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.fakes.telegram_chat import send
 
 
 @pytest.fixture

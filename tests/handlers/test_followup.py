@@ -9,7 +9,7 @@ import datetime as dt
 from bot.runtime import open_runtime
 from storage import lifecycle as lc
 from tests.chat import Member
-from tests.handlers.test_staff import (
+from tests.fakes.staff_round import (
     LOAN,
     LOAN_TYPED,
     WATER,

@@ -6,26 +6,19 @@ hears it when she joins, and a cluster holding a danger disclosure tells nothing
 from __future__ import annotations
 
 from bot.runtime import open_runtime
-from tests.handlers.test_staff import (
+from tests.fakes.staff_round import (
     LOAN,
     LOAN_TYPED,
     WATER,
     ask,
     cluster_of,
+    notices,
     relay,
     staff,
     support,
 )
 
 HEALTH = "Sở Y tế"  # department 4 of the test dialogue
-
-
-async def notices(runtime, chat_id: str) -> list[str]:
-    async with runtime.db.transaction() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT text FROM outbox WHERE purpose = 'forward_notice' AND chat_id = ? "
-            "ORDER BY id", (chat_id,))
-    return [r["text"] for r in rows]
 
 
 async def test_forward_tells_each_asker_supporter_and_leader_once(staff_config, clock, tmp_path):

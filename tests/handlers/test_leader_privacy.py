@@ -111,7 +111,7 @@ async def test_wrong_codes_lock_that_user_out_for_a_while(staff_runtime, clock):
 
 @pytest.mark.parametrize("bad", ["0", "-3", '"7"', "400"])
 def test_invite_duration_is_validated(tmp_path, bad):
-    from tests.bot.test_config import SHIPPED
+    from tests.fakes.shipped_config import SHIPPED
     path = tmp_path / "c.toml"
     path.write_text(SHIPPED.replace("valid_days = 7", f"valid_days = {bad}", 1),
                     encoding="utf-8")

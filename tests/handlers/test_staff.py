@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from tests.chat import Member
 from tests.conftest import STAFF_GROUP, STAFF_TELEGRAM_ID
-
-
-async def ask(runtime, user: str, question: str, topic: str = "1", anonymous: bool = True,
-              channel: str = "telegram") -> str:
-    m = Member(runtime, user=user, channel=channel)
-    for line in ("/start", "1", "nam tam", topic, question):
-        await m.send(line)
-    if "Gửi câu hỏi cho Hội" in m.labels():  # a disclosure: she chooses to go on
-        await m.press("Gửi câu hỏi cho Hội")
-    if "Ủng hộ" in " ".join(m.labels()):
-        await m.press("Câu của tôi khác")
-    await m.send("2" if anonymous else "1")
-    await m.send("1")
-    if "Đồng ý" in " ".join(m.labels()):  # sensitive data: her separate consent
-        await m.press("Đồng ý")
-    receipt = next(w for w in m.text.split() if w.startswith("LC27-"))
-    return receipt
+from tests.fakes.staff_round import LOAN, LOAN_TYPED, WATER, ask, cluster_of, relay, staff, support
 
 
 async def outbox(runtime, purpose: str | None = None) -> list:
@@ -28,16 +12,6 @@ async def outbox(runtime, purpose: str | None = None) -> list:
         cur = await conn.execute(
             "SELECT * FROM outbox WHERE ? IS NULL OR purpose = ? ORDER BY id", (purpose, purpose))
         return await cur.fetchall()
-
-
-async def cluster_of(runtime, receipt: str) -> int:
-    async with runtime.db.transaction() as conn:
-        cur = await conn.execute("SELECT cluster_id FROM questions WHERE receipt = ?", (receipt,))
-        return (await cur.fetchone())[0]
-
-
-def staff(runtime) -> Member:
-    return Member(runtime, user=STAFF_TELEGRAM_ID, channel="telegram")
 
 
 async def test_staff_commands_refused_for_members(staff_runtime):
@@ -163,35 +137,9 @@ async def test_urgent_question_alerts_the_staff_group(staff_runtime):
 
 # -- answers that change, and people who arrive after the answer (issue 12, item 6) ------------
 
-LOAN = "Chị em muốn vay vốn chăn nuôi bò sinh sản thì làm thủ tục ở đâu ạ?"
-LOAN_TYPED = "vay von chan nuoi bo sinh san thi lam thu tuc o dau a"
-WATER = "Nước sinh hoạt ở bản bị đục vào mùa mưa, xin hỗ trợ bể lọc cho các hộ"
 FIRST = "Ngân hàng Chính sách xã hội cho vay tối đa 50 triệu đồng, liên hệ tổ tiết kiệm ở thôn."
 SECOND = ("Ngân hàng Chính sách xã hội cho vay tối đa 100 triệu đồng trong 5 năm, "
           "hồ sơ nộp qua tổ tiết kiệm và vay vốn ở thôn.")
-
-
-async def support(runtime, user: str, question: str) -> Member:
-    """She types a question, is offered the similar one and supports it."""
-    m = Member(runtime, user=user, channel="telegram")
-    for line in ("/start", "1", "nam tam", "1", question):
-        await m.send(line)
-    await m.press("Ủng hộ câu 1")
-    return m
-
-
-async def relay(runtime, text: str, topic: str = "2") -> str:
-    """The commune leader configured for Xã Mường Tè relays one question for 30 members."""
-    leader = Member(runtime, user="chi-hoi")
-    await leader.send("/chi_hoi")
-    if "đồng ý" in leader.text:
-        await leader.send("1")
-    for line in (topic, text, "30"):
-        await leader.send(line)
-    await leader.press("Bỏ qua")
-    receipt = next(w for w in leader.text.split() if w.startswith("LC27-"))
-    await leader.press("Kết thúc")
-    return receipt
 
 
 async def give_answer(s: Member, cluster: int, text: str, agency: str = "Ngân hàng Chính sách"
