@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handlers import formats
 from handlers.domain import Dialogue
 from handlers.text import fold
 from storage import console as store
@@ -270,16 +271,17 @@ class SecurityHeaders:
 
 
 def _vndate(value: Any, tz: dt.tzinfo) -> str:
-    """dd/mm/yyyy for a date, dd/mm/yyyy hh:mm for a stored UTC stamp (in local time)."""
+    """A date as dd/mm/yyyy, a stored UTC stamp as the time and date in the province's zone:
+    the same formatters the chat uses (handlers/formats.py)."""
     if not value:
         return "—"
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.strftime("%d/%m/%Y")
+        return formats.day(value)
     moment = dt.datetime.fromisoformat(str(value)) if not isinstance(value, dt.datetime) \
         else value
     if moment.tzinfo is None:
-        return moment.strftime("%d/%m/%Y")
-    return moment.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+        return formats.day(moment)
+    return formats.moment(moment, tz)
 
 
 # --- the app -----------------------------------------------------------------------------------
