@@ -616,9 +616,19 @@ async def _department_answered(ctx: Context, cluster_id: int, answer: str, agenc
                 department_name=f.department_name)
 
 
+def _in_console(ctx: Context, cluster_id: int) -> str:
+    """[privacy] texts_in_chat = false: where her words are instead of in the chat."""
+    url = ctx.settings.console_url
+    link = ctx.t("console.link", url=url, path=f"/cum/{cluster_id}") if url else ""
+    return ctx.t("console.text_in_console", link=link)
+
+
 def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
     flag = "🚨 " if c.urgent else ""
-    text = mask_pii(c.text) or ctx.t("staff.voice_only")
+    if not ctx.settings.texts_in_chat:  # staff's own wording may go; her words stay home
+        text = c.public_text or _in_console(ctx, c.id)
+    else:
+        text = mask_pii(c.text) or ctx.t("staff.voice_only")
     return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=formats.asked(ctx.t, c),
                  status=ctx.status_name(c.status), text=formats.shortened(text, 90))
 
@@ -649,9 +659,13 @@ def _question_line(ctx: Context, line: reports.QuestionLine) -> str:
         who = line.display_name or ctx.t("ask.named")
     if line.kind == "support":
         return ctx.t("staff.support_line", receipt=line.receipt, commune=line.commune or "—")
-    text = mask_pii(line.text) if line.text else ctx.t("staff.deleted_text")
-    if line.voice_url:
-        text += f" 🎤 {line.voice_url}"
+    if not ctx.settings.texts_in_chat:  # neither her words nor her name leave the server
+        who = ctx.t("ask.named") if not (line.anonymous or line.user_deleted) else who
+        text = ctx.t("console.text_in_console", link="")
+    else:
+        text = mask_pii(line.text) if line.text else ctx.t("staff.deleted_text")
+        if line.voice_url:
+            text += f" 🎤 {line.voice_url}"
     if line.kind == "relay":
         who = ctx.t("staff.relay_by", count=line.represented)
     rejected = " ⛔" if line.rejected_reason else ""

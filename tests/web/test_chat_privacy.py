@@ -54,3 +54,23 @@ async def test_the_danger_alert_and_the_digest_carry_no_words(private_runtime):
         assert words not in everything, words
     assert "/nhan LC27-" in alerts[0] and f"{URL}/an-toan" in alerts[0]
     assert "1 người hỏi" in digests[0] and f"{URL}/cum/" in digests[0]
+
+
+async def test_staff_chat_commands_carry_no_words_or_names(private_runtime):
+    """/cum, /xem and /trung answer in the staff chat too: with texts off, her words and her name
+    stay on the union's server; staff's own wording (/noidung) may go."""
+    from tests.chat import Member
+
+    await ask(private_runtime, "93", LOAN)
+    staff = Member(private_runtime, user=STAFF_TELEGRAM_ID, channel="telegram")
+    await staff.send("/cum")
+    listing = staff.text
+    await staff.send("/xem 1")
+    opened = staff.text
+    for screen in (listing, opened):
+        assert "vay vốn" not in screen and "bò sinh sản" not in screen, screen
+        assert "bảng điều hành" in screen, screen
+    assert f"{URL}/cum/1" in listing
+    await staff.send("/noidung 1 Vay vốn ưu đãi chăn nuôi cho hội viên")
+    await staff.send("/cum")
+    assert "Vay vốn ưu đãi chăn nuôi cho hội viên" in staff.text
