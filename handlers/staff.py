@@ -135,6 +135,11 @@ class Staff:
         if fmt not in ("xlsx", "docx"):
             ctx.say(ctx.t("staff.usage.export"))
             return
+        if not ctx.settings.texts_in_chat:  # the files hold every question: they stay home
+            url = ctx.settings.console_url
+            link = ctx.t("console.link", url=url, path=f"/xuat?dinh_dang={fmt}") if url else ""
+            ctx.say(ctx.t("console.export_in_console", link=link))
+            return
         name, content = await ctx.services.tools.export(ctx.conn, _dialogue(ctx), fmt, ctx.today)
         # The official summary reads staff's wording (/noidung); say which clusters lack one.
         raw = [c.id for c in await reports.clusters_of_dialogue(ctx.conn, _dialogue(ctx).id)

@@ -74,3 +74,14 @@ async def test_staff_chat_commands_carry_no_words_or_names(private_runtime):
     await staff.send("/noidung 1 Vay vốn ưu đãi chăn nuôi cho hội viên")
     await staff.send("/cum")
     assert "Vay vốn ưu đãi chăn nuôi cho hội viên" in staff.text
+
+
+async def test_xuat_in_chat_sends_no_file_with_texts_off(private_runtime):
+    """The official summary holds every question: with texts off it is fetched in the console."""
+    from tests.chat import Member
+
+    await ask(private_runtime, "94", LOAN)
+    staff = Member(private_runtime, user=STAFF_TELEGRAM_ID, channel="telegram")
+    await staff.send("/xuat docx")
+    assert all(r.document is None for r in staff.replies)
+    assert f"{URL}/xuat?dinh_dang=docx" in staff.text
