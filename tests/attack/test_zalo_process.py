@@ -81,7 +81,8 @@ async def test_zalo_webhook_does_not_confirm_a_message_it_then_loses(tmp_path):
     proc = spawn()
     lock = None
     try:
-        async with httpx.AsyncClient(timeout=10) as http:
+        # Longer than the webhook's own settle limit (12 s): its answer, 200 or 503, is the point.
+        async with httpx.AsyncClient(timeout=30) as http:
             await ready(http, proc)
             assert await post(http, "/start", "m0") == 200
             for _ in range(100):
