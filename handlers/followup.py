@@ -121,8 +121,7 @@ class FollowUp:
             return
         department = _department(ctx, dialogue, words[1])
         if department is None:
-            ctx.say(ctx.t("lifecycle.bad_department", value=words[1][:30],
-                          count=len(dialogue.departments)))
+            ctx.say(_bad_department(ctx, dialogue, words[1]))
             return
         try:
             forward = await lc.record_department_answer(
@@ -164,8 +163,7 @@ class FollowUp:
             return
         department = _department(ctx, dialogue, words[1])
         if department is None:
-            ctx.say(ctx.t("lifecycle.bad_department", value=words[1][:30],
-                          count=len(dialogue.departments)))
+            ctx.say(_bad_department(ctx, dialogue, words[1]))
             return
         due = parse_date(words[2])
         if due is None:
@@ -247,8 +245,7 @@ class FollowUp:
             return
         department = _department(ctx, dialogue, args.split()[0])
         if department is None:
-            ctx.say(ctx.t("lifecycle.bad_department", value=args.strip()[:30],
-                          count=len(dialogue.departments)))
+            ctx.say(_bad_department(ctx, dialogue, args.strip()))
             return
         items = [i for i in await lc.clusters_forwarded_to(ctx.conn, department, ctx.today)
                  if i.dialogue_id == dialogue.id]
@@ -386,6 +383,11 @@ def _department(ctx: Context, dialogue: Dialogue, value: str) -> Department | No
     return None
 
 
+def _bad_department(ctx: Context, dialogue: Dialogue, value: str) -> str:
+    """The reply when `value` names none of the dialogue's departments."""
+    return ctx.t("lifecycle.bad_department", value=value[:30], count=len(dialogue.departments))
+
+
 def _parse_assignments(ctx: Context, dialogue: Dialogue,
                        words: list[str]) -> list[lc.Assignment] | str:
     """Departments and dates after the cluster number, or the Vietnamese reply saying what
@@ -407,8 +409,7 @@ def _parse_assignments(ctx: Context, dialogue: Dialogue,
                 continue
             department = _department(ctx, dialogue, part)
             if department is None:
-                return ctx.t("lifecycle.bad_department", value=part[:30],
-                             count=len(dialogue.departments))
+                return _bad_department(ctx, dialogue, part)
             pending.append(department)
     if pending:
         groups.append((pending, None))
