@@ -59,9 +59,10 @@ async def build(db: Database, settings, n: int) -> None:
             cid = await q.create_cluster(conn, dialogue.id, 1 + i % 6, now=START)
             receipt = await q.next_receipt(conn, dialogue.id, dialogue.code)
             await q.insert_question(conn, q.NewQuestion(
-                dialogue_id=dialogue.id, user_id=user.id, channel="terminal", kind="member",
-                commune="Xã Nậm Tăm", topic=1 + i % 6, text=f"Câu hỏi số {i} về vay vốn",
-                anonymous=True, cluster_id=cid), receipt, now=START)
+                dialogue_id=dialogue.id, user_id=user.id, channel="terminal", cluster_id=cid,
+                filing=q.Filing(kind="member", commune="Xã Nậm Tăm", topic=1 + i % 6,
+                                text=f"Câu hỏi số {i} về vay vốn", anonymous=True)),
+                receipt, now=START)
             await lc.forward_cluster(
                 conn, dialogue, cid, lc.Assignment(lead, dt.date(2027, 7, 20)),
                 [lc.Assignment(helper, dt.date(2027, 7, 20))], by="bench", now=START,

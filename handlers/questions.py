@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from storage import queries as q
 from storage import reports
+from storage.queries import Filing
 
 from .answers import tell_followup
 from .domain import Dialogue
@@ -28,23 +29,6 @@ from .engine import Context, Matcher
 
 __all__ = ["Filed", "Filing", "file_question", "forget_questions", "merge_in_index",
            "resync_clusters"]
-
-
-@dataclass(frozen=True)
-class Filing:
-    """What is filed; who files it and through which channel come from the context."""
-
-    kind: str  # "member", "support" or "relay"
-    commune: str
-    topic: int
-    text: str
-    anonymous: bool
-    represented: int = 1
-    meeting_date: str | None = None
-    voice_url: str | None = None
-    urgent: bool = False
-    danger: str | None = None
-    supports_question_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,12 +54,7 @@ async def file_question(ctx: Context, dialogue: Dialogue, filing: Filing, *,
             await propose_duplicate(ctx, dialogue.id, cluster_id, filing.text, filing.topic)
     receipt = await q.next_receipt(ctx.conn, dialogue.id, dialogue.code)
     question_id = await q.insert_question(ctx.conn, q.NewQuestion(
-        dialogue_id=dialogue.id, user_id=ctx.user.id, channel=ctx.incoming.channel,
-        kind=filing.kind, commune=filing.commune, topic=filing.topic, text=filing.text,
-        anonymous=filing.anonymous, cluster_id=cluster_id, represented=filing.represented,
-        meeting_date=filing.meeting_date, voice_url=filing.voice_url, urgent=filing.urgent,
-        danger=filing.danger, supports_question_id=filing.supports_question_id,
-    ), receipt, now=ctx.now)
+        dialogue.id, ctx.user.id, ctx.incoming.channel, cluster_id, filing), receipt, now=ctx.now)
     filed = Filed(question_id, cluster_id, receipt)
     _index_filed(ctx, dialogue.id, filing, filed)
     return filed

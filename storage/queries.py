@@ -249,22 +249,30 @@ async def prune_stale(conn: Conn, *, now: dt.datetime,
 
 
 @dataclass(frozen=True)
-class NewQuestion:
-    dialogue_id: str
-    user_id: int
-    channel: str
-    kind: str
+class Filing:
+    """What a question says and how it was asked; who files it, where, and into which cluster
+    are the caller's (`NewQuestion`)."""
+
+    kind: str  # "member", "support" or "relay"
     commune: str
     topic: int
     text: str
     anonymous: bool
-    cluster_id: int
     represented: int = 1
     meeting_date: str | None = None
     voice_url: str | None = None
     urgent: bool = False
     danger: str | None = None
     supports_question_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    dialogue_id: str
+    user_id: int
+    channel: str
+    cluster_id: int
+    filing: Filing
 
 
 async def next_receipt(conn: Conn, dialogue_id: str, code: str) -> str:
@@ -292,6 +300,7 @@ async def create_cluster(
 
 
 async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.datetime) -> int:
+    f = q.filing
     cur = await conn.execute(
         """
         INSERT INTO questions (dialogue_id, receipt, user_id, channel, kind, commune, topic, text,
@@ -299,11 +308,11 @@ async def insert_question(conn: Conn, q: NewQuestion, receipt: str, *, now: dt.d
             supports_question_id, cluster_id, home_cluster_id, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
-        (q.dialogue_id, receipt, q.user_id, q.channel, q.kind, q.commune, q.topic, q.text,
-         int(q.anonymous), q.represented, q.meeting_date, q.voice_url, int(q.urgent), q.danger,
-         q.supports_question_id, q.cluster_id, q.cluster_id, stamp(now)),
+        (q.dialogue_id, receipt, q.user_id, q.channel, f.kind, f.commune, f.topic, f.text,
+         int(f.anonymous), f.represented, f.meeting_date, f.voice_url, int(f.urgent), f.danger,
+         f.supports_question_id, q.cluster_id, q.cluster_id, stamp(now)),
     )
-    if q.urgent:
+    if f.urgent:
         await conn.execute("UPDATE clusters SET urgent = 1 WHERE id = ?", (q.cluster_id,))
     return new_id(cur)
 

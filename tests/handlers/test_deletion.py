@@ -81,10 +81,11 @@ def test_purge_leaves_nothing_of_the_dialogue_in_db_wal_or_backup(staff_config, 
                     cluster = await q.create_cluster(conn, "lai-chau-2026", 2, now=clock())
                     receipt = await q.next_receipt(conn, "lai-chau-2026", "LC26")
                     await q.insert_question(conn, q.NewQuestion(
-                        "lai-chau-2026", user.id, "telegram", "member", "Xã Nậm Tăm", 2,
-                        f"Bản số {n} chưa có nước sạch, chị em phải gánh nước suối xa hai cây "
-                        "số mỗi ngày, mùa khô suối cạn, mùa mưa nước đục, trẻ con hay bị đau "
-                        "bụng, xin tỉnh hỗ trợ đường ống và bể lọc cho bản", False, cluster,
+                        "lai-chau-2026", user.id, "telegram", cluster, q.Filing(
+                            "member", "Xã Nậm Tăm", 2,
+                            f"Bản số {n} chưa có nước sạch, chị em phải gánh nước suối xa hai "
+                            "cây số mỗi ngày, mùa khô suối cạn, mùa mưa nước đục, trẻ con hay "
+                            "bị đau bụng, xin tỉnh hỗ trợ đường ống và bể lọc cho bản", False),
                     ), receipt, now=clock())
             await copy_her_words_everywhere(runtime)
         finally:

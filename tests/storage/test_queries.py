@@ -31,8 +31,8 @@ async def ask(conn, now, user: q.User, text: str, cluster: int | None = None,
               **extra) -> tuple[int, int]:
     cluster = cluster or await q.create_cluster(conn, DIALOGUE, 1, now=now)
     receipt = await q.next_receipt(conn, DIALOGUE, "LC27")
-    question = q.NewQuestion(DIALOGUE, user.id, "telegram", "member", "Xã Nậm Tăm", 1, text,
-                             False, cluster, **extra)
+    question = q.NewQuestion(DIALOGUE, user.id, "telegram", cluster,
+                             q.Filing("member", "Xã Nậm Tăm", 1, text, False, **extra))
     return cluster, await q.insert_question(conn, question, receipt, now=now)
 
 
