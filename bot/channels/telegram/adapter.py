@@ -56,6 +56,7 @@ from .._split import split_text
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
 from ..base import StartFailed
 from ..fair_limiter import FairRateLimiter
+from .files import FILE_PREFIX, file_url
 from .http import AiohttpRequest
 from .settings import TelegramSettings, check_webhook_secret
 
@@ -123,7 +124,7 @@ class TelegramChannel:
         bot = _Bot(
             token or settings.token.value,
             base_url=base,
-            base_file_url=_file_url(base),
+            base_file_url=file_url(base),
             request=self._requests[0],
             get_updates_request=self._requests[1],
             rate_limiter=limiter,
@@ -518,10 +519,6 @@ def _host(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _file_url(base: str) -> str:
-    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
-
-
 def _seconds(value: int | float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
@@ -530,7 +527,7 @@ def _content(message: Message) -> tuple[Kind, str, str]:
     if message.text is not None:
         return Kind.TEXT, message.text, ""
     if message.voice is not None:
-        return Kind.VOICE, "", f"telegram-file:{message.voice.file_id}"
+        return Kind.VOICE, "", f"{FILE_PREFIX}{message.voice.file_id}"
     media = message.audio or message.video_note
     if media is not None:
         return Kind.VOICE, "", f"telegram-file:{media.file_id}"
