@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from handlers.domain import Department
 from handlers.privacy import mask_pii
-from storage import console as store
 from storage import attachments, lifecycle, reports
+from storage import console as store
 
 from . import files
 from .app import Console, page

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import html
 import itertools
 import json
@@ -177,8 +178,9 @@ async def _read_params(request: Request) -> JSON:
 
 
 async def _file_info(upload: UploadFile) -> JSON:
-    size = upload.size if upload.size is not None else len(await upload.read())
-    return {"filename": upload.filename, "size": size, "content_type": upload.content_type}
+    content = await upload.read()
+    return {"filename": upload.filename, "size": len(content),
+            "content_type": upload.content_type, "sha256": hashlib.sha256(content).hexdigest()}
 
 
 def _chat_id_of(params: JSON) -> int | str | None:

@@ -57,9 +57,9 @@ async def logged_in(app, login: str, role: str, department: str | None = None,
 
 
 async def ask(runtime, user: str, question: str, topic: str = "1", commune: str = "nam tam",
-              anonymous: bool = True) -> str:
-    """A member asks through the real flow on Telegram; her receipt."""
-    m = Member(runtime, user=user, channel="telegram")
+              anonymous: bool = True, channel: str = "telegram") -> str:
+    """A member asks through the real flow (on Telegram unless told); her receipt."""
+    m = Member(runtime, user=user, channel=channel)
     for line in ("/start", "1", commune, topic, question):
         await m.send(line)
     if "Gửi câu hỏi cho Hội" in m.labels():

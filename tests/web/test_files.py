@@ -4,6 +4,7 @@ messages (fetched once through the fake Bot API, kept, served as audio, gone wit
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def _config_with(tmp_path, line: str):
 def test_max_pdf_mb_is_read_and_checked_at_start(tmp_path):
     assert _config_with(tmp_path, "max_pdf_mb = 3").web.max_pdf_mb == 3
     for bad in ("max_pdf_mb = 0", "max_pdf_mb = 51", 'max_pdf_mb = "10"'):
-        with pytest.raises(ConfigError, match="web.max_pdf_mb"):
+        with pytest.raises(ConfigError, match=r"web\.max_pdf_mb"):
             _config_with(tmp_path, bad)
     with pytest.raises(ConfigError, match="max_pdf"):
         _config_with(tmp_path, "max_pdf = 10")
@@ -233,7 +234,7 @@ async def test_departments_hear_voice_only_in_their_own_clusters(app, voice_runt
 
 async def test_her_voice_is_gone_once_she_deletes_her_data(app, voice_runtime, fake):
     audio = silent_voice(1)
-    qid, receipt = await ask_by_voice(voice_runtime, fake, "83", audio)
+    qid, _ = await ask_by_voice(voice_runtime, fake, "83", audio)
     staff = await logged_in(app, "lan", "staff", runtime=voice_runtime)
     assert (await staff.get(f"/thoai/{qid}")).content == audio  # fetched and kept
     async with voice_runtime.db.transaction() as conn:
@@ -258,3 +259,61 @@ async def test_a_voice_the_bot_api_cannot_give_is_a_502_and_nothing_kept(app, vo
     staff = await logged_in(app, "lan", "staff", runtime=voice_runtime)
     failed = await staff.get(f"/thoai/{qid}")
     assert failed.status_code == 502 and "Chưa tải được tệp" in failed.text
+
+
+# --- the PDF reaches the askers ----------------------------------------------------------------
+
+
+async def test_publishing_sends_the_pdf_on_telegram_and_says_the_union_holds_it_elsewhere(
+        app, voice_runtime, fake):
+    from bot.channels.telegram import TelegramChannel
+
+    runtime = voice_runtime
+    cid, staff, dept = await _forwarded(app, runtime)
+    receipt = (await _receipts(runtime, cid))[0]
+    other = await ask(runtime, "chi-mai", "Xin hỏi thủ tục vay vốn hộ nghèo ở xã ạ?",
+                      channel="terminal")
+    other_cid = await cluster_of(runtime, other)
+    if other_cid != cid:  # staff put the two together
+        token = await page_csrf(staff)
+        merged = await staff.post("/cum/hang-loat", data={
+            "csrf": token, "dot": "lai-chau-2027", "cum": [str(cid), str(other_cid)],
+            "viec": "merge", "gop_vao": str(cid)})
+        assert merged.headers["location"].endswith("ok=merged")
+    await _answer(dept, cid, ("Công văn 12.pdf", PDF, "application/pdf"))
+    page = await staff.get(f"/cum/{cid}")
+    answer_id = page.text.split('action="/tra-loi/')[1].split('"')[0]
+    token = await page_csrf(staff, f"/cum/{cid}")
+    published = await staff.post(f"/tra-loi/{answer_id}", data={"csrf": token,
+                                                               "viec": "publish"})
+    assert published.headers["location"].endswith("ok=published")
+
+    async with runtime.db.transaction() as conn:
+        held = await conn.execute_fetchall(
+            "SELECT chat_id, text FROM outbox WHERE purpose = 'answer_pdf_held'")
+    assert [r["chat_id"] for r in held] == ["chi-mai"]
+    assert "được lưu tại Hội LHPN tỉnh" in held[0]["text"] and other in held[0]["text"]
+
+    channel = TelegramChannel(runtime, token=fake.token, base_url=fake.base_url)
+    await channel.start(poll_timeout=1)
+    try:
+        await fake.wait_for(lambda f: any(m["method"] == "sendDocument" for m in f.sent(71)),
+                            timeout=15, what="the PDF in her Telegram chat")
+    finally:
+        await channel.stop()
+    sent = fake.sent(71)
+    texts = [m for m in sent if ANSWER in (m.get("text") or "")]
+    documents = [m for m in sent if m["method"] == "sendDocument"]
+    assert len(texts) == 1 and len(documents) == 1
+    assert sent.index(texts[0]) < sent.index(documents[0])  # the answer first, then its PDF
+    document = documents[0]
+    assert document["file"]["filename"] == "cong-van-12.pdf"
+    assert document["file"]["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert receipt in document["caption"] and "Sở Tài chính" in document["caption"]
+
+
+async def _receipts(runtime, cluster_id: int) -> list[str]:
+    async with runtime.db.transaction() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT receipt FROM questions WHERE cluster_id = ? ORDER BY id", (cluster_id,))
+    return [r[0] for r in rows]

@@ -135,7 +135,8 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self.outbox = OutboxWorker(runtime.db, CHANNEL, self.send_queued,
-                                   send_photo=self._send_photo)
+                                   send_photo=self._send_photo,
+                                   send_document=self._send_document)
         self.username = ""
         # Update ids are unique per bot only: a new token starts them afresh. The part of the
         # token before ":" is the bot's public numeric id (what getMe calls `id`).
@@ -480,6 +481,19 @@ class TelegramChannel:
     async def _send_photo(self, chat_id: str, image: bytes) -> None:
         try:
             await self.app.bot.send_photo(chat_id, InputFile(image, "bieu-do.png"))
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "429") from exc
+        except (Forbidden, BadRequest) as exc:
+            raise Undeliverable(str(exc)) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise RetryLater(5, "network") from exc
+
+    async def _send_document(self, chat_id: str, name: str, content: bytes,
+                             caption: str) -> None:
+        """An answer's PDF from the outbox, its caption under it (under 1024 characters)."""
+        try:
+            await self.app.bot.send_document(chat_id, InputFile(content, name),
+                                             caption=caption[:1024])
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), "429") from exc
         except (Forbidden, BadRequest) as exc:
