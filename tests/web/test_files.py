@@ -10,20 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Secret, load_config
+from bot.config import ConfigError, load_config
 from bot.web.files import safe_pdf_name
-from handlers.types import Incoming, Kind
 from storage import queries as q
-from tests.chat import Member
-from tests.fakes.fake_bot_api import FakeBotAPI
-from tests.fakes.voice import silent_voice
+from tests.fakes.files import PDF, silent_voice
 
-from .conftest import ask, client, cluster_of, logged_in, page_csrf
+from .conftest import ask, ask_by_voice, client, cluster_of, logged_in, page_csrf
 
 DEPARTMENT = "so-tai-chinh"  # Sở Tài chính
 OTHER = "so-y-te"
 ANSWER = "Ngân hàng Chính sách xã hội cho hội viên vay tới 100 triệu đồng, lãi suất ưu đãi."
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 async def _forwarded(app, runtime, question: str = "Chị em muốn vay vốn chăn nuôi bò ạ?"):
@@ -156,43 +152,7 @@ def test_max_pdf_mb_is_read_and_checked_at_start(tmp_path):
 # --- voice messages ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def fake():
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def voice_runtime(staff_runtime, fake):
-    """The staff runtime with its Telegram settings pointing at the fake Bot API."""
-    staff_runtime.config = staff_runtime.config.with_channel(
-        "telegram", base_url=fake.base_url, token=Secret(fake.token))
-    return staff_runtime
-
-
-async def ask_by_voice(runtime, fake: FakeBotAPI, user: str, audio: bytes) -> tuple[int, str]:
-    """A member asks by a Telegram voice message (its file in the fake Bot API); (question id,
-    receipt)."""
-    update = fake.push_voice(int(user), content=audio)
-    link = "telegram-file:" + update["message"]["voice"]["file_id"]
-    m = Member(runtime, user=user, channel="telegram")
-    for line in ("/start", "1", "nam tam", "4"):
-        await m.send(line)
-    await m._handle(Incoming(channel="telegram", chat_id=user, user_id=user, kind=Kind.VOICE,
-                             media_url=link))
-    await m.send("2")
-    await m.send("1")
-    receipt = re.search(r"LC27-\d{6}", m.text)
-    assert receipt, m.text
-    async with runtime.db.transaction() as conn:
-        rows = await conn.execute_fetchall("SELECT id FROM questions WHERE receipt = ?",
-                                           (receipt.group(0),))
-    return rows[0][0], receipt.group(0)
-
-
-def _fetches(fake: FakeBotAPI) -> int:
+def _fetches(fake) -> int:
     return sum(1 for method, _ in fake.calls if method == "getFile")
 
 

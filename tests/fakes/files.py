@@ -1,6 +1,7 @@
-"""A real Ogg Opus voice message, as Telegram stores one: silence a browser can play.
+"""Files members and departments send, for the console's tests: a real Ogg Opus voice message
+(as Telegram stores one: silence a browser can play) and a tiny PDF.
 
-Each packet is Opus's 3-byte CELT silence frame (TOC 0xF8: fullband, 20 ms, mono), so no
+Each voice packet is Opus's 3-byte CELT silence frame (TOC 0xF8: fullband, 20 ms, mono), so no
 encoder is needed; the pages carry Ogg's CRC, so any decoder accepts them.
 """
 
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["silent_voice"]
+__all__ = ["PDF", "silent_voice"]
+
+# The smallest file that starts as every PDF does ("%PDF-") and ends as one.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 SAMPLES_PER_PACKET = 960  # 20 ms at 48 kHz
 PRE_SKIP = 312
