@@ -93,7 +93,7 @@ async def answer_pdf(request: Request, console: Console, session: store.Session)
     account = session.account
     async with console.runtime.db.transaction() as conn:
         found = await files_store.attachment_of_answer(conn, request.path_params["answer_id"])
-        if found is None or not await _may_read(conn, account, found):
+        if found is None or not _may_read(account, found):
             raise HTTPException(404)
         content = await files_store.pdf_content(conn, found.id)
         await console.audit(conn, session, "view_pdf", found.cluster_id)
@@ -103,7 +103,7 @@ async def answer_pdf(request: Request, console: Console, session: store.Session)
         "content-disposition": f'attachment; filename="{found.filename}"'})
 
 
-async def _may_read(conn, account: store.Account, found: files_store.Attachment) -> bool:
+def _may_read(account: store.Account, found: files_store.Attachment) -> bool:
     """Staff read every PDF; a department only its own."""
     if account.role in STAFF_ROLES:
         return True
