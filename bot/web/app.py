@@ -115,7 +115,8 @@ class Console:
         session = getattr(request.state, "session", None)
         html = self.env.get_template(name).render(
             session=session, account=session.account if session else None,
-            csrf=session.csrf if session else "", ok=request.query_params.get("ok", ""),
+            csrf=session.csrf if session else "",
+            ok=values.pop("ok", request.query_params.get("ok", "")),
             path=request.url.path, **values)
         return HTMLResponse(html, status_code=status_code)
 

@@ -70,7 +70,13 @@ async def department_queue(request: Request, console: Console,
 @page("department")
 async def department_cluster(request: Request, console: Console,
                              session: store.Session) -> Response:
-    cluster_id = request.path_params["cluster_id"]
+    return await _cluster_view(request, console, session, request.path_params["cluster_id"])
+
+
+async def _cluster_view(request: Request, console: Console, session: store.Session,
+                        cluster_id: int, status_code: int = 200, **shown: str) -> Response:
+    """The cluster as its department sees it; `shown`: a notice and the answer typed so far,
+    when a refused file sends it back to the form."""
     department = department_of(console, session)
     async with console.runtime.db.transaction() as conn:
         cluster, forward = await _own_cluster(conn, department, cluster_id)
@@ -80,11 +86,12 @@ async def department_cluster(request: Request, console: Console,
         pdfs = await attachments.attachments_of_cluster(conn, cluster_id)
         await console.audit(conn, session, "view_cluster", cluster_id)
     dialogue = console.settings.dialogue(cluster.dialogue_id)
-    return console.render(request, "department_cluster.html", cluster=cluster,
-                          dialogue=dialogue, questions=questions, answers=answers,
-                          mask=mask_pii, today=console.today(), forward=forward,
-                          department=department, pdfs=pdfs,
-                          max_pdf_mb=console.web.max_pdf_mb)
+    return console.render(request, "department_cluster.html", status_code=status_code,
+                          cluster=cluster, dialogue=dialogue, questions=questions,
+                          answers=answers, mask=mask_pii, today=console.today(),
+                          forward=forward, department=department, pdfs=pdfs,
+                          max_pdf_mb=console.web.max_pdf_mb, draft=shown.pop("draft", ""),
+                          **shown)
 
 
 @page("department")
@@ -98,8 +105,9 @@ async def department_answer(request: Request, console: Console,
     try:  # checked before anything is recorded: a refused file leaves no half answer
         pdf = await files.read_pdf(request.state.form.get("pdf"), console.web.max_pdf_mb,
                                    f"tra-loi-cum-{cluster_id}-{department.id}")
-    except files.BadPdf as bad:
-        return RedirectResponse(f"/so/cum/{cluster_id}?ok={bad.code}", status_code=303)
+    except files.BadPdf as bad:  # the form again, with what she wrote: only the file to choose
+        return await _cluster_view(request, console, session, cluster_id, status_code=400,
+                                   ok=bad.code, draft=text)
     by = f"console:{session.account.login}"
     async with console.runtime.db.transaction() as conn:
         await _own_cluster(conn, department, cluster_id)
