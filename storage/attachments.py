@@ -73,6 +73,17 @@ async def pdf_content(conn: Conn, attachment_id: int) -> bytes | None:
     return bytes(row["content"]) if row else None
 
 
+async def publish_pdf(conn: Conn, attachment_id: int, revision_id: int) -> None:
+    """Staff published the answer as this revision: its PDF goes to whoever is told it."""
+    await conn.execute("UPDATE answer_attachments SET revision_id = ? WHERE id = ?",
+                       (revision_id, attachment_id))
+
+
+async def pdf_of_revision(conn: Conn, revision_id: int) -> Attachment | None:
+    row = await first_row(conn, f"{_ATTACHMENT} WHERE revision_id = ?", (revision_id,))
+    return _attachment(row) if row else None
+
+
 async def enqueue_pdf(conn: Conn, channel: str, chat_id: str, caption: str,
                       attachment_id: int, dedupe_key: str, *, now: dt.datetime) -> bool:
     """Queue the PDF for one person (the outbox sends it as a document with `caption`); False

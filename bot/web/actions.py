@@ -8,8 +8,6 @@ inside the caller's transaction; `finish` applies the matcher updates after the 
 
 from __future__ import annotations
 
-from itertools import groupby
-
 import aiosqlite
 
 from handlers import questions
@@ -21,12 +19,7 @@ from handlers.types import Incoming
 from storage import attachments, reports
 from storage import queries as q
 
-__all__ = ["approve", "finish", "flow_context", "forwarded", "merge", "publish", "reject",
-           "send_answer_pdf"]
-
-# Channels whose outbox sender sends a document (bot/channels/telegram: sendDocument). Elsewhere
-# (Zalo, the terminal) she is told the Union holds the PDF.
-DOCUMENT_CHANNELS = frozenset({"telegram"})
+__all__ = ["approve", "finish", "flow_context", "forwarded", "merge", "publish", "reject"]
 
 
 def flow_context(conn: aiosqlite.Connection, services: Services, login: str) -> Context:
@@ -73,36 +66,13 @@ async def merge(ctx: Context, source: reports.ClusterSummary,
 
 
 async def publish(ctx: Context, cluster_id: int, answer: str, agency: str,
-                  recorded_by: str) -> int:
+                  recorded_by: str, pdf: attachments.Attachment | None = None) -> int:
     """Record the answer as the cluster's next revision and queue it for everyone in the
-    cluster not yet told it; how many people will be told."""
-    await q.record_answer(ctx.conn, cluster_id, answer, agency, recorded_by, now=ctx.now)
+    cluster not yet told it (with the department's PDF, if it has one); how many people will
+    be told."""
+    revision = await q.record_answer(ctx.conn, cluster_id, answer, agency, recorded_by,
+                                     now=ctx.now)
+    if pdf is not None:
+        await attachments.publish_pdf(ctx.conn, pdf.id, revision.id)
     return await tell_answer(ctx, cluster_id)
 
-
-async def send_answer_pdf(ctx: Context, cluster_id: int, pdf: attachments.Attachment,
-                          agency: str) -> int:
-    """After publishing a department's answer that has a PDF: each person sent the answer gets
-    the PDF after it, once, on a channel that sends documents; elsewhere, that the Union holds
-    it. How many people were queued a message."""
-    current = await q.current_answer(ctx.conn, cluster_id)
-    if current is None:
-        return 0
-    senders = await q.who_should_know_the_answer(ctx.conn, cluster_id, current.id)
-    count = 0
-    by_person = sorted((s for s in senders if s.told), key=lambda s: (s.user_id, s.question_id))
-    for user_id, group in groupby(by_person, key=lambda s: s.user_id):
-        questions = list(group)
-        first, receipt = questions[0], ", ".join(s.receipt for s in questions)
-        key = f"answer_pdf:{pdf.id}:{user_id}"
-        if first.channel in DOCUMENT_CHANNELS:
-            caption = ctx.t("console_files.pdf_caption", agency=agency, receipt=receipt)
-            queued = await attachments.enqueue_pdf(ctx.conn, first.channel, first.chat_id,
-                                                   caption, pdf.id, key, now=ctx.now)
-        else:
-            queued = await q.enqueue(
-                ctx.conn, first.channel, first.chat_id,
-                ctx.t("console_files.pdf_held", agency=agency, receipt=receipt),
-                purpose="answer_pdf_held", dedupe_key=key, now=ctx.now)
-        count += int(queued)
-    return count

@@ -309,11 +309,9 @@ async def decide_answer(request: Request, console: Console, session: store.Sessi
             if not await store.decide_department_answer(conn, submitted.id, "published", login,
                                                         now=console.now()):
                 return RedirectResponse(f"/cum/{cid}?ok=already_decided", status_code=303)
-            told = await actions.publish(ctx, cid, submitted.text, submitted.department,
-                                         f"web:{login}")
             pdf = await attachments.attachment_of_answer(conn, submitted.id)
-            if pdf is not None:
-                await actions.send_answer_pdf(ctx, cid, pdf, submitted.department)
+            told = await actions.publish(ctx, cid, submitted.text, submitted.department,
+                                         f"web:{login}", pdf)
             await console.audit(conn, session, "publish_answer", cid, f"{told} người")
             ok = "published"
         else:

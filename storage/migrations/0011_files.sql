@@ -8,10 +8,12 @@
 
 -- The PDF a department attached to one written answer (department_answers.id). `filename` is
 -- already made safe (ASCII letters, digits, '-', '_', '.', ending .pdf); `department_id` is the
--- department's id from config, the only department account allowed to read it.
+-- department's id from config, the only department account allowed to read it. `revision_id`:
+-- the answer revision staff published it as; whoever is told that revision is sent the PDF.
 CREATE TABLE answer_attachments (
     id            INTEGER PRIMARY KEY,
     answer_id     INTEGER NOT NULL UNIQUE,
+    revision_id   INTEGER,
     cluster_id    INTEGER NOT NULL,
     department_id TEXT NOT NULL,
     filename      TEXT NOT NULL,
@@ -21,6 +23,7 @@ CREATE TABLE answer_attachments (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX answer_attachments_by_cluster ON answer_attachments (cluster_id);
+CREATE INDEX answer_attachments_by_revision ON answer_attachments (revision_id);
 CREATE TRIGGER answer_attachments_gone AFTER DELETE ON department_answers
 BEGIN DELETE FROM answer_attachments WHERE answer_id = OLD.id; END;
 
