@@ -59,6 +59,7 @@ class WebSettings:
     login_max_failures: int = 5  # per account, within lock_minutes
     address_max_failures: int = 20  # per client address, within lock_minutes
     lock_minutes: int = 15
+    max_pdf_mb: int = 10  # the largest PDF a department may attach to its answer
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,8 @@ def _web(r: _Reader) -> WebSettings:
         address_max_failures=_bounded(r, "web.address_max_failures", d.address_max_failures,
                                       1000),
         lock_minutes=_bounded(r, "web.lock_minutes", d.lock_minutes, 24 * 60),
+        # Telegram bots may send documents up to 50 MB.
+        max_pdf_mb=_bounded(r, "web.max_pdf_mb", d.max_pdf_mb, 50),
     )
 
 

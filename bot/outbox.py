@@ -21,6 +21,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 
+from storage import attachments
 from storage import queries as q
 from storage.clock import stamp
 from storage.db import Database
@@ -56,19 +57,23 @@ class Undeliverable(DeliveryError):
 
 Send = Callable[[str, str], Awaitable[None]]
 SendPhoto = Callable[[str, bytes], Awaitable[None]]
+# (chat id, file name, bytes, caption): a document with its caption, instead of a text.
+SendDocument = Callable[[str, str, bytes, str], Awaitable[None]]
 
 
 class OutboxWorker:
     """Drains one channel's outbox. `wake()` makes it look now instead of at the next tick."""
 
     def __init__(self, db: Database, channel: str, send: Send, *,
-                 send_photo: SendPhoto | None = None, concurrency: int = 8,
+                 send_photo: SendPhoto | None = None,
+                 send_document: SendDocument | None = None, concurrency: int = 8,
                  idle_seconds: float = 1.0, per_chat_seconds: float = 1.0,
                  chat_id: str | None = None) -> None:
         self.db = db
         self.channel = channel
         self.send = send
         self.send_photo = send_photo
+        self.send_document = send_document
         self.concurrency = concurrency
         self.idle_seconds = idle_seconds
         self.per_chat_seconds = per_chat_seconds
@@ -141,16 +146,22 @@ class OutboxWorker:
         return len(pending) == batch
 
     async def _deliver(self, message: q.OutboxMessage) -> bool:
+        document = None
         async with self.db.transaction() as conn:
             if not await q.renew_outbox_lease(conn, message.id, self.owner,
                                               now=self.db.clock(), lease=LEASE):
                 log.warning("outbox %s #%s: lease lost before sending; left to its holder",
                             self.channel, message.id)
                 return False
+            if message.purpose == attachments.PDF_PURPOSE and self.send_document is not None:
+                document = await attachments.outbox_document(conn, message.id)
         try:
             if message.image and self.send_photo is not None:
                 await self.send_photo(message.chat_id, message.image)
-            await self.send(message.chat_id, message.text)
+            if document is not None and self.send_document is not None:
+                await self.send_document(message.chat_id, *document, message.text)
+            else:
+                await self.send(message.chat_id, message.text)
         except RetryLater as exc:
             await self._retry(message, self._reason(exc), exc.seconds, give_up=False)
             return False

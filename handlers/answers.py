@@ -20,15 +20,18 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from storage import attachments, reports
 from storage import lifecycle as lc
 from storage import queries as q
-from storage import reports
 
 from . import formats
 from .engine import Context
 
 __all__ = ["people_to_tell", "same_answer", "tell_answer", "tell_followup"]
 
+# Channels whose outbox sender sends a document (the Telegram channel: sendDocument). On the
+# others (Zalo, the terminal) she is told the Union holds a department's PDF reply.
+DOCUMENT_CHANNELS = frozenset({"telegram"})
 PREVIOUS_LIMIT = 160  # the replaced answer is shown briefly; the new one always in full
 # Where her question went comes before the answer; the after-answer steps are "followup_*".
 _PURPOSE = {lc.FORWARDED: "forward_notice"}
@@ -58,6 +61,7 @@ async def _tell_revision(ctx: Context, current: q.AnswerRevision) -> int:
             continue
         if len(untold) == len(questions) and await _enqueue(ctx, current, untold):
             count += 1
+            await _enqueue_pdf(ctx, current, untold)
         # Otherwise she knows this revision through another of her questions: record only.
         for s in untold:
             await q.record_answer_notice(ctx.conn, s.question_id, current.id, now=ctx.now)
@@ -96,6 +100,26 @@ async def _enqueue(ctx: Context, current: q.AnswerRevision, untold: list[q.Answe
         key += f":{current.revision}"
     return await q.enqueue(ctx.conn, first.channel, first.chat_id, text, purpose=purpose,
                            dedupe_key=key, now=ctx.now)
+
+
+async def _enqueue_pdf(ctx: Context, current: q.AnswerRevision,
+                       untold: list[q.AnswerSender]) -> None:
+    """After the answer, the department's PDF published with this revision, if any: as a
+    document where her channel sends one, else a message that the Union holds it."""
+    pdf = await attachments.pdf_of_revision(ctx.conn, current.id)
+    if pdf is None:
+        return
+    first = untold[0]
+    receipt = ", ".join(s.receipt for s in untold)
+    key = f"answer_pdf:{pdf.id}:{first.question_id}"
+    if first.channel in DOCUMENT_CHANNELS:
+        caption = ctx.t("console_files.pdf_caption", agency=current.agency, receipt=receipt)
+        await attachments.enqueue_pdf(ctx.conn, first.channel, first.chat_id, caption, pdf.id,
+                                      key, now=ctx.now)
+        return
+    await q.enqueue(ctx.conn, first.channel, first.chat_id,
+                    ctx.t("console_files.pdf_held", agency=current.agency, receipt=receipt),
+                    purpose="answer_pdf_held", dedupe_key=key, now=ctx.now)
 
 
 def _brief(text: str) -> str:

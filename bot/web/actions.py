@@ -16,8 +16,8 @@ from handlers.answers import tell_answer, tell_followup
 from handlers.domain import Status
 from handlers.engine import IDLE, Context, Services
 from handlers.types import Incoming
+from storage import attachments, reports
 from storage import queries as q
-from storage import reports
 
 __all__ = ["approve", "finish", "flow_context", "forwarded", "merge", "publish", "reject"]
 
@@ -66,8 +66,13 @@ async def merge(ctx: Context, source: reports.ClusterSummary,
 
 
 async def publish(ctx: Context, cluster_id: int, answer: str, agency: str,
-                  recorded_by: str) -> int:
+                  recorded_by: str, pdf: attachments.Attachment | None = None) -> int:
     """Record the answer as the cluster's next revision and queue it for everyone in the
-    cluster not yet told it; how many people will be told."""
-    await q.record_answer(ctx.conn, cluster_id, answer, agency, recorded_by, now=ctx.now)
+    cluster not yet told it (with the department's PDF, if it has one); how many people will
+    be told."""
+    revision = await q.record_answer(ctx.conn, cluster_id, answer, agency, recorded_by,
+                                     now=ctx.now)
+    if pdf is not None:
+        await attachments.publish_pdf(ctx.conn, pdf.id, revision.id)
     return await tell_answer(ctx, cluster_id)
+

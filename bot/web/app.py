@@ -115,7 +115,8 @@ class Console:
         session = getattr(request.state, "session", None)
         html = self.env.get_template(name).render(
             session=session, account=session.account if session else None,
-            csrf=session.csrf if session else "", ok=request.query_params.get("ok", ""),
+            csrf=session.csrf if session else "",
+            ok=values.pop("ok", request.query_params.get("ok", "")),
             path=request.url.path, **values)
         return HTMLResponse(html, status_code=status_code)
 
@@ -160,6 +161,8 @@ def page(*roles: str) -> Callable[[Handler], Callable[[Request], Awaitable[Respo
             if roles and session.account.role not in roles:
                 raise HTTPException(403)
             if request.method == "POST":
+                if _too_big(request, console.web.max_pdf_mb):
+                    raise HTTPException(413)
                 form = await request.form()
                 if not auth.tokens_match(form.get("csrf"), session.csrf):  # type: ignore[arg-type]
                     raise HTTPException(403)
@@ -167,6 +170,13 @@ def page(*roles: str) -> Callable[[Handler], Callable[[Request], Awaitable[Respo
             return await fn(request, console, session)
         return endpoint
     return wrap
+
+
+def _too_big(request: Request, max_pdf_mb: int) -> bool:
+    """A body larger than the biggest PDF allowed and a form's text is refused unread (a file
+    part would otherwise be spooled to disk whole before anyone looked at it)."""
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > (max_pdf_mb + 1) * 1024 * 1024
 
 
 # --- login, logout, health ---------------------------------------------------------------------
@@ -288,7 +298,7 @@ def _vndate(value: Any, tz: dt.tzinfo) -> str:
 
 
 def create_app(runtime: Runtime, passwords: auth.Passwords | None = None) -> Starlette:
-    from . import pages_department, pages_safety, pages_staff
+    from . import files, pages_department, pages_safety, pages_staff
 
     console = Console(runtime, passwords or auth.Passwords())
     routes = [
@@ -297,6 +307,7 @@ def create_app(runtime: Runtime, passwords: auth.Passwords | None = None) -> Sta
         Route("/logout", logout, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         *pages_staff.routes(), *pages_department.routes(), *pages_safety.routes(),
+        *files.routes(),
     ]
     app = Starlette(routes=routes,
                     exception_handlers={HTTPException: http_error, Exception: http_error})

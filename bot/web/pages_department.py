@@ -14,9 +14,10 @@ from starlette.routing import Route
 
 from handlers.domain import Department
 from handlers.privacy import mask_pii
+from storage import attachments, lifecycle, reports
 from storage import console as store
-from storage import lifecycle, reports
 
+from . import files
 from .app import Console, page
 
 MAX_ANSWER = 20_000
@@ -69,19 +70,28 @@ async def department_queue(request: Request, console: Console,
 @page("department")
 async def department_cluster(request: Request, console: Console,
                              session: store.Session) -> Response:
-    cluster_id = request.path_params["cluster_id"]
+    return await _cluster_view(request, console, session, request.path_params["cluster_id"])
+
+
+async def _cluster_view(request: Request, console: Console, session: store.Session,
+                        cluster_id: int, status_code: int = 200, **shown: str) -> Response:
+    """The cluster as its department sees it; `shown`: a notice and the answer typed so far,
+    when a refused file sends it back to the form."""
     department = department_of(console, session)
     async with console.runtime.db.transaction() as conn:
         cluster, forward = await _own_cluster(conn, department, cluster_id)
         questions = await store.cluster_questions(conn, cluster_id)
         answers = [a for a in await store.department_answers(conn, cluster_id)
                    if a.department == department.name]
+        pdfs = await attachments.attachments_of_cluster(conn, cluster_id)
         await console.audit(conn, session, "view_cluster", cluster_id)
     dialogue = console.settings.dialogue(cluster.dialogue_id)
-    return console.render(request, "department_cluster.html", cluster=cluster,
-                          dialogue=dialogue, questions=questions, answers=answers,
-                          mask=mask_pii, today=console.today(), forward=forward,
-                          department=department)
+    return console.render(request, "department_cluster.html", status_code=status_code,
+                          cluster=cluster, dialogue=dialogue, questions=questions,
+                          answers=answers, mask=mask_pii, today=console.today(),
+                          forward=forward, department=department, pdfs=pdfs,
+                          max_pdf_mb=console.web.max_pdf_mb, draft=shown.pop("draft", ""),
+                          **shown)
 
 
 @page("department")
@@ -92,6 +102,12 @@ async def department_answer(request: Request, console: Console,
     if not 10 <= len(text) <= MAX_ANSWER:
         return RedirectResponse(f"/so/cum/{cluster_id}?ok=bad_answer", status_code=303)
     department = department_of(console, session)
+    try:  # checked before anything is recorded: a refused file leaves no half answer
+        pdf = await files.read_pdf(request.state.form.get("pdf"), console.web.max_pdf_mb,
+                                   f"tra-loi-cum-{cluster_id}-{department.id}")
+    except files.BadPdf as bad:  # the form again, with what she wrote: only the file to choose
+        return await _cluster_view(request, console, session, cluster_id, status_code=400,
+                                   ok=bad.code, draft=text)
     by = f"console:{session.account.login}"
     async with console.runtime.db.transaction() as conn:
         await _own_cluster(conn, department, cluster_id)
@@ -101,7 +117,11 @@ async def department_answer(request: Request, console: Console,
         except lifecycle.LifecycleError:
             return RedirectResponse(f"/so/cum/{cluster_id}?ok=refused", status_code=303)
         # ... and waiting for staff to publish it to the askers.
-        await store.submit_department_answer(conn, cluster_id, department.name, text,
-                                             session.account.login, now=console.now())
-        await console.audit(conn, session, "submit_answer", cluster_id)
+        answer_id = await store.submit_department_answer(
+            conn, cluster_id, department.name, text, session.account.login, now=console.now())
+        if pdf is not None:
+            await attachments.attach_pdf(conn, answer_id, cluster_id, department.id,
+                                         pdf.filename, pdf.content, now=console.now())
+        await console.audit(conn, session, "submit_answer", cluster_id,
+                            "kèm PDF" if pdf else "")
     return RedirectResponse(f"/so/cum/{cluster_id}?ok=submitted", status_code=303)

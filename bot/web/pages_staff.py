@@ -16,8 +16,8 @@ from starlette.routing import Route
 from handlers.domain import STATUS_KEYS, Dialogue
 from handlers.privacy import mask_pii
 from handlers.text import fold
+from storage import attachments, lifecycle, reports
 from storage import console as store
-from storage import lifecycle, reports
 from storage import queries as q
 
 from . import actions
@@ -252,6 +252,7 @@ async def cluster_page(request: Request, console: Console, session: store.Sessio
         questions = await store.cluster_questions(conn, cluster_id)
         revisions = await store.answer_revisions(conn, cluster_id)
         submitted = await store.department_answers(conn, cluster_id)
+        pdfs = await attachments.attachments_of_cluster(conn, cluster_id)
         history = await store.audit_entries(conn, cluster_id=cluster_id, limit=200)
         forwards = await lifecycle.forwards_of_cluster(conn, cluster_id)
         steps = await lifecycle.steps_of_cluster(conn, cluster_id)
@@ -260,7 +261,7 @@ async def cluster_page(request: Request, console: Console, session: store.Sessio
     return console.render(request, "cluster.html", cluster=cluster, dialogue=dialogue,
                           questions=questions, revisions=revisions, submitted=submitted,
                           history=history, mask=mask_pii, today=console.today(),
-                          forwards=forwards, steps=steps)
+                          forwards=forwards, steps=steps, pdfs=pdfs)
 
 
 @page(*STAFF_ROLES)
@@ -308,8 +309,9 @@ async def decide_answer(request: Request, console: Console, session: store.Sessi
             if not await store.decide_department_answer(conn, submitted.id, "published", login,
                                                         now=console.now()):
                 return RedirectResponse(f"/cum/{cid}?ok=already_decided", status_code=303)
+            pdf = await attachments.attachment_of_answer(conn, submitted.id)
             told = await actions.publish(ctx, cid, submitted.text, submitted.department,
-                                         f"web:{login}")
+                                         f"web:{login}", pdf)
             await console.audit(conn, session, "publish_answer", cid, f"{told} người")
             ok = "published"
         else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import html
 import itertools
 import json
@@ -45,7 +46,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 JSON = dict[str, Any]
@@ -177,8 +178,9 @@ async def _read_params(request: Request) -> JSON:
 
 
 async def _file_info(upload: UploadFile) -> JSON:
-    size = upload.size if upload.size is not None else len(await upload.read())
-    return {"filename": upload.filename, "size": size, "content_type": upload.content_type}
+    content = await upload.read()
+    return {"filename": upload.filename, "size": len(content),
+            "content_type": upload.content_type, "sha256": hashlib.sha256(content).hexdigest()}
 
 
 def _chat_id_of(params: JSON) -> int | str | None:
@@ -289,6 +291,9 @@ class FakeBotAPI:
         self._chats: dict[int | str, JSON] = {}
         self._users: dict[int, JSON] = {}
         self._ids = itertools.count(1)  # callback query and file ids
+        # Files members sent whose bytes getFile and /file/bot<token>/<path> give back:
+        # file_id → (file_path, content).
+        self.files: dict[str, tuple[str, bytes]] = {}
         self._commands: dict[str, list[JSON]] = {}
         self._overall = _SlidingWindow(limits.overall_per_second if limits else 0)
         self._per_chat: dict[int | str, _SlidingWindow] = {}
@@ -434,8 +439,14 @@ class FakeBotAPI:
         sizes = [self._file_fields() | {"width": w, "height": w} for w in (90, 320, 1280)]
         return self._push_media(chat_id, user_id, {"photo": sizes}, caption)
 
-    def push_voice(self, chat_id: int, user_id: int | None = None) -> JSON:
+    def push_voice(
+        self, chat_id: int, user_id: int | None = None, *, content: bytes | None = None
+    ) -> JSON:
+        """A voice message; with `content`, getFile and the file download give those bytes."""
         voice = self._file_fields() | {"duration": 3, "mime_type": "audio/ogg"}
+        if content is not None:
+            voice["file_size"] = len(content)
+            self.files[voice["file_id"]] = (f"voice/file_{voice['file_unique_id']}.oga", content)
         return self._push_media(chat_id, user_id, {"voice": voice})
 
     def push_document(
@@ -669,6 +680,7 @@ class FakeBotAPI:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action,
+            "getFile": self._get_file,
             "close": self._true,
             "logOut": self._true,
         }
@@ -921,6 +933,14 @@ class FakeBotAPI:
             raise _ApiError(400, "Bad Request: query_id is empty")
         return True
 
+    async def _get_file(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        path, content = self.files[file_id]
+        return {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_size": len(content),
+                "file_path": path}
+
     async def _send_chat_action(self, params: JSON) -> bool:
         self._target_chat(params)
         return True
@@ -966,8 +986,16 @@ class FakeBotAPI:
             return _ApiError(400, f"Bad Request: {type(error).__name__}: {error}").response()
         return _EscapedJSON({"ok": True, "result": result})
 
-    async def _file_endpoint(self, request: Request) -> JSONResponse:
-        return _ApiError(404, "Not Found: file downloads are not faked").response()
+    async def _file_endpoint(self, request: Request) -> Response:
+        """A download of a file getFile named (a path from another token is a 401)."""
+        if request.path_params["token"] != self.token:
+            return _ApiError(401, "Unauthorized").response()
+        path = request.path_params["path"]
+        self.calls.append(("file", {"file_path": path}))
+        found = next((c for p, c in self.files.values() if p == path), None)
+        if found is None:
+            return _ApiError(404, "Not Found").response()
+        return Response(found, media_type="application/octet-stream")
 
     async def _ctl_push(self, request: Request) -> JSONResponse:
         return JSONResponse(self.push_raw(await request.json()))

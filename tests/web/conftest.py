@@ -9,10 +9,13 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from bot.config import Secret
 from bot.web.app import create_app
 from bot.web.auth import Passwords
+from handlers.types import Incoming, Kind
 from storage import console as store
 from tests.chat import Member
+from tests.fakes.fake_bot_api import FakeBotAPI
 
 PASSWORD = "mat-khau-dai-1"
 # Cheap argon2 parameters: the tests check behaviour, not the cost of the hash.
@@ -57,9 +60,9 @@ async def logged_in(app, login: str, role: str, department: str | None = None,
 
 
 async def ask(runtime, user: str, question: str, topic: str = "1", commune: str = "nam tam",
-              anonymous: bool = True) -> str:
-    """A member asks through the real flow on Telegram; her receipt."""
-    m = Member(runtime, user=user, channel="telegram")
+              anonymous: bool = True, channel: str = "telegram") -> str:
+    """A member asks through the real flow (on Telegram unless told); her receipt."""
+    m = Member(runtime, user=user, channel=channel)
     for line in ("/start", "1", commune, topic, question):
         await m.send(line)
     if "Gửi câu hỏi cho Hội" in m.labels():
@@ -86,3 +89,41 @@ async def page_csrf(http: httpx.AsyncClient, path: str = "/cum") -> str:
     response = await http.get(path)
     assert response.status_code == 200, response.status_code
     return csrf_of(response.text)
+
+
+@pytest.fixture
+async def fake():
+    """The fake Telegram Bot API, in this event loop."""
+    server = FakeBotAPI()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def voice_runtime(staff_runtime, fake):
+    """The staff runtime with its Telegram settings pointing at the fake Bot API, where the
+    console fetches voice messages from."""
+    staff_runtime.config = staff_runtime.config.with_channel(
+        "telegram", base_url=fake.base_url, token=Secret(fake.token))
+    return staff_runtime
+
+
+async def ask_by_voice(runtime, fake: FakeBotAPI, user: str, audio: bytes) -> tuple[int, str]:
+    """A member asks by a Telegram voice message whose file the fake Bot API holds; (question
+    id, receipt)."""
+    update = fake.push_voice(int(user), content=audio)
+    link = "telegram-file:" + update["message"]["voice"]["file_id"]
+    m = Member(runtime, user=user, channel="telegram")
+    for line in ("/start", "1", "nam tam", "4"):
+        await m.send(line)
+    await m._handle(Incoming(channel="telegram", chat_id=user, user_id=user, kind=Kind.VOICE,
+                             media_url=link))
+    await m.send("2")
+    await m.send("1")
+    receipt = re.search(r"LC27-\d{6}", m.text)
+    assert receipt, m.text
+    async with runtime.db.transaction() as conn:
+        rows = await conn.execute_fetchall("SELECT id FROM questions WHERE receipt = ?",
+                                           (receipt.group(0),))
+    return rows[0][0], receipt.group(0)

@@ -3,7 +3,8 @@
 A member asks on Telegram (the real PTB channel against the fake Bot API); staff log in, filter
 and bulk-forward her cluster; the department answers; staff publish; she receives the answer
 through the fake Bot API. A department cannot open another department's cluster; a form whose
-CSRF token was removed is refused.
+CSRF token was removed is refused. A department attaches a PDF that staff download; staff play
+a member's Telegram voice message.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.web.server import console_server
-from tests.fakes.fake_bot_api import FakeBotAPI
+from tests.fakes.files import PDF, silent_voice
 
-from .conftest import PASSWORD, add_account, ask, cluster_of
+from .conftest import PASSWORD, add_account, ask, ask_by_voice, cluster_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -33,14 +34,6 @@ pytestmark = [
                        reason="Debian's chromium is not installed: apt-get install chromium "
                               "(.ci/run installs it and fails without it)"),
 ]
-
-
-@pytest.fixture
-async def fake():
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -152,3 +145,60 @@ async def _round(runtime, fake, base, browser):
         await staff.get_by_role("button", name="Thực hiện").click()
     assert (await response.value).status == 403
     assert "Không được phép" in await staff.content()
+
+
+# --- files: a department's PDF, a member's voice message ----------------------------------------
+
+
+async def test_a_department_attaches_a_pdf_and_staff_download_it(voice_runtime, console,
+                                                                 browser, tmp_path):
+    runtime = voice_runtime
+    receipt = await ask(runtime, "601", "Chị em muốn vay vốn chăn nuôi bò sinh sản ạ?")
+    cid = await cluster_of(runtime, receipt)
+    await add_account(runtime, "lan", "staff")
+    await add_account(runtime, "taichinh", "department", DEPARTMENT)
+    staff = await log_in(browser, console, "lan")
+    await staff.goto(f"{console}/cum")
+    await staff.get_by_label(f"Chọn cụm #{cid}").check()
+    await staff.get_by_role("radio", name="Chuyển sở, ngành").check()
+    await staff.get_by_label("Chủ trì").select_option(DEPARTMENT)
+    await staff.get_by_role("button", name="Thực hiện").click()
+    await staff.wait_for_load_state()
+
+    letter = tmp_path / "Công văn trả lời.pdf"
+    letter.write_bytes(PDF)
+    department = await log_in(browser, console, "taichinh")
+    await department.goto(f"{console}/so/cum/{cid}")
+    await department.get_by_label(re.compile("Câu trả lời của")).fill(ANSWER)
+    await department.get_by_label(re.compile("Văn bản trả lời \\(PDF")).set_input_files(letter)
+    await department.get_by_role("button", name="Gửi câu trả lời").click()
+    await department.wait_for_load_state()
+    assert "Đã gửi câu trả lời" in await department.content()
+    assert "cong-van-tra-loi.pdf" in await department.content()
+
+    await staff.goto(f"{console}/cum/{cid}")
+    async with staff.expect_download() as waiting:
+        await staff.get_by_role("link", name=re.compile("Tải văn bản trả lời")).click()
+    download = await waiting.value
+    assert download.suggested_filename == "cong-van-tra-loi.pdf"
+    saved = tmp_path / "saved.pdf"
+    await download.save_as(saved)
+    assert saved.read_bytes() == PDF
+
+
+async def test_staff_play_a_voice_message(voice_runtime, fake, console, browser):
+    runtime = voice_runtime
+    _, receipt = await ask_by_voice(runtime, fake, "602", silent_voice(2))
+    cid = await cluster_of(runtime, receipt)
+    await add_account(runtime, "lan", "staff")
+    staff = await log_in(browser, console, "lan")
+    await staff.goto(f"{console}/cum/{cid}")
+    player = staff.get_by_label(f"Tin nhắn thoại {receipt}")
+    assert await player.get_attribute("controls") is not None
+    # Chromium fetches it from the console, decodes it and plays it to the end.
+    duration = await player.evaluate(
+        "a => new Promise((done, failed) => { a.muted = true; a.onerror = () => "
+        "failed(String(a.error && a.error.code)); a.onended = () => done(a.duration); "
+        "a.play().catch(e => failed(String(e))); })")
+    assert 1.5 < duration < 2.5
+    assert [m for m, _ in fake.calls if m == "getFile"] == ["getFile"]

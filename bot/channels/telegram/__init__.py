@@ -3,6 +3,7 @@
     settings.py  [telegram] of config.toml and its secrets from the environment
     http.py      PTB's request interface on aiohttp (the transport)
     adapter.py   TelegramChannel: polling or webhook, inline keyboards, the outbox sender
+    files.py     a file a member sent (voice), fetched from the Bot API for the console
     admin.py     `python -m bot webhook set|info|delete --channel telegram`
 
 Names are imported lazily: reading the config must not import python-telegram-bot.

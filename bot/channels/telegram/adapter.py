@@ -56,6 +56,7 @@ from .._split import split_text
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
 from ..base import StartFailed
 from ..fair_limiter import FairRateLimiter
+from .files import FILE_PREFIX, file_url
 from .http import AiohttpRequest
 from .settings import TelegramSettings, check_webhook_secret
 
@@ -123,7 +124,7 @@ class TelegramChannel:
         bot = _Bot(
             token or settings.token.value,
             base_url=base,
-            base_file_url=_file_url(base),
+            base_file_url=file_url(base),
             request=self._requests[0],
             get_updates_request=self._requests[1],
             rate_limiter=limiter,
@@ -134,7 +135,8 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self.outbox = OutboxWorker(runtime.db, CHANNEL, self.send_queued,
-                                   send_photo=self._send_photo)
+                                   send_photo=self._send_photo,
+                                   send_document=self._send_document)
         self.username = ""
         # Update ids are unique per bot only: a new token starts them afresh. The part of the
         # token before ":" is the bot's public numeric id (what getMe calls `id`).
@@ -486,6 +488,19 @@ class TelegramChannel:
         except (TimedOut, NetworkError) as exc:
             raise RetryLater(5, "network") from exc
 
+    async def _send_document(self, chat_id: str, name: str, content: bytes,
+                             caption: str) -> None:
+        """An answer's PDF from the outbox, its caption under it (under 1024 characters)."""
+        try:
+            await self.app.bot.send_document(chat_id, InputFile(content, name),
+                                             caption=caption[:1024])
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), "429") from exc
+        except (Forbidden, BadRequest) as exc:
+            raise Undeliverable(str(exc)) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise RetryLater(5, "network") from exc
+
     async def send_queued(self, chat_id: str, text: str) -> None:
         """The outbox's sender: map Telegram errors to retry or give up."""
         try:
@@ -518,10 +533,6 @@ def _host(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def _file_url(base: str) -> str:
-    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
-
-
 def _seconds(value: int | float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
@@ -530,7 +541,7 @@ def _content(message: Message) -> tuple[Kind, str, str]:
     if message.text is not None:
         return Kind.TEXT, message.text, ""
     if message.voice is not None:
-        return Kind.VOICE, "", f"telegram-file:{message.voice.file_id}"
+        return Kind.VOICE, "", f"{FILE_PREFIX}{message.voice.file_id}"
     media = message.audio or message.video_note
     if media is not None:
         return Kind.VOICE, "", f"telegram-file:{media.file_id}"
