@@ -595,7 +595,9 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
         if "qua_khu" in seen and "dich_vu" in seen and not acute:
             return None  # "I was beaten once, now divorced: can I get a loan?"
         # a threat spelt out ("nếu tôi báo công an thì nó đốt nhà") is never left silent
-        return MAYBE if harm and (person or now or acute) else None
+        # "khi bị BLGĐ thì báo ai": maybe her own "if", asking whom to turn to
+        hers = plea and "gia_su" in seen
+        return MAYBE if harm and (person or now or acute or hers) else None
     return DANGER if person or (acute and (now or plea)) else MAYBE
 
 
