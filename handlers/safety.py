@@ -427,7 +427,13 @@ _RECENT = 256
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta", "hoi_ai")
+# A petition for action in general, a depiction (film, play, lesson, a joke): they frame the
+# harm told in THEIR sentence, not a disclosure in the next one.
+_LOCAL_FRAMES = frozenset({"kien_nghi", "mo_ta"})
+_GENERAL = _LOCAL_FRAMES | {"chung", "chinh_sach"}
+_SENTENCE = re.compile(r"[.!?;\n]+|\b(?:với lại|voi lai|thêm nữa|them nua|ngoài ra|ngoai ra|"
+                       r"còn nữa|con nua|nhân tiện|nhan tien)\b", re.IGNORECASE)
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
@@ -436,7 +442,8 @@ _PHONG_CHONG = re.compile(r"\bph[oòóỏõọ]ng\s+ch[oốồổỗộ]ng\b", r
 # "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
 _CHI_EM = re.compile(
     r"\b(các|cac|nhiều|nhieu|những|nhung|mọi|moi|cho|hỏi|hoi|giúp|giup|để|de|với|voi|"
-    r"trợ|tro|đa số|đa phần)\s+(?:chị|chi)\s+(?:em|e)\b"
+    r"trợ|tro|đa số|đa phần|hướng dẫn|huong dan|dạy|tuyên truyền|tuyen truyen|bảo vệ|bao ve)"
+    r"\s+(?:chị|chi)\s+(?:em|e)\b"
     r"|\b(?:chị|chi)\s+(?:em|e)\s+(?=(?:phụ nữ|phu nu|trong|ở|dân tộc|dan toc|vùng|vung|"
     r"nông thôn|nong thon|hội viên|hoi vien|thường|thuong|chúng ta|chung ta|mình|minh|"
     r"nghèo|ngheo|lao động|lao dong|khuyết tật|khuyet tat)\b)", re.IGNORECASE)
@@ -495,18 +502,10 @@ class DangerDetector:
     def _assess(self, text: str) -> Assessment | None:
         expanded = self._expand(text)
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
-        harm: dict[str, DangerHit] = {}
-        seen: set[str] = set()
         memo: dict[str, tuple[str, str]] = {}
-        for variant in texts:
-            tokens = _tokens(variant, memo)
-            for hit in detect_all(variant, self.keywords, tokens):
-                harm.setdefault(hit.category, hit)
-            same = unicodedata.normalize("NFC", variant)  # what clean() starts with
-            context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
-            context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
-            seen.update(hit.category for hit in detect_all(
-                context, self.context, tokens if context == same else _tokens(context, memo)))
+        harm, seen = self._signals(texts, memo)
+        if _LOCAL_FRAMES & seen:
+            seen -= self._frames_elsewhere(texts, memo)
         words = len(_TEEN_WORD.findall(text or ""))
         if words <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
@@ -518,6 +517,38 @@ class DangerDetector:
         category = next(iter(harm)) if harm else _indirect_category(seen)
         signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
         return Assessment(level, category, signals)
+
+    def _signals(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
+                 ) -> tuple[dict[str, DangerHit], set[str]]:
+        """Harm categories found and context signals seen, on every variant of the text."""
+        harm: dict[str, DangerHit] = {}
+        seen: set[str] = set()
+        for variant in texts:
+            tokens = _tokens(variant, memo)
+            for hit in detect_all(variant, self.keywords, tokens):
+                harm.setdefault(hit.category, hit)
+            same = unicodedata.normalize("NFC", variant)  # what clean() starts with
+            context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
+            context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
+            seen.update(hit.category for hit in detect_all(
+                context, self.context, tokens if context == same else _tokens(context, memo)))
+        return harm, seen
+
+    def _frames_elsewhere(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
+                          ) -> set[str]:
+        """The local frames (a petition, a depiction) that do not stand in a sentence of the
+        harm: when some sentence tells a specific person's harm or an act of danger with no
+        frame of its own, they frame something else ("Đề nghị có xe buýt. Với lại con em bị
+        giữ") and are dropped."""
+        sentences = [part for part in _SENTENCE.split(texts[0]) if part and part.strip()]
+        if len(sentences) < 2:
+            return set()
+        for sentence in sentences:
+            variants = tuple(dict.fromkeys((sentence, self._expand(sentence))))
+            harm, seen = self._signals(variants, memo)
+            if (harm or "khan" in seen) and "nguoi" in seen and not _GENERAL & seen:
+                return set(_LOCAL_FRAMES)
+        return set()
 
     def _expand(self, text: str) -> str:
         table = self.teencode
@@ -536,7 +567,7 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
 def _personal_fear(kinds: set[str], seen: set[str]) -> bool:
     """A specific person, now, with harm or fear: a story told inside a question about loans
     or about the past ("ngày xưa ... tuần này ảnh cầm dao"), or a hurried fragment."""
-    if {"chung", "thien_tai"} & seen:
+    if {"chung", "thien_tai"} & seen or _LOCAL_FRAMES & seen:
         return False
     now = bool({"gan_day", "can_giup"} & seen)
     if "manh" in seen and "lo" in seen and now and not {"chinh_sach", "dich_vu"} & seen:
@@ -557,15 +588,16 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
     plea = "can_giup" in seen
     settled = "qua_khu" in seen or "gia_su" in seen  # past and over, or "if ..."
     policy = "chinh_sach" in seen
+    framed = bool(_LOCAL_FRAMES & seen)  # a petition or a depiction, in the harm's sentence
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.
-        if ("lo" in seen and person and (now or plea) and not settled
+        if ("lo" in seen and person and (now or plea) and not settled and not framed
                 and not {"chung", "thien_tai"} & seen):
             # fear or being kept, of someone specific, now: even a story that ends in a request
             # ("... em khóc suốt, em muốn về, xin hội chỉ em cách") is asked about gently
             return MAYBE
-        if policy or settled or "chung" in seen:
+        if policy or settled or framed or "chung" in seen:
             return None
         if "thien_tai" in seen:
             return None  # afraid of the flood, not of a person
@@ -579,10 +611,11 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
         return MAYBE if story else None
     if "thien_tai" in seen and kinds <= {"de_doa"} and not acute and "toi_bi" not in seen:
         return None  # "sợ lắm" of a landslide: a request for help, not a person's danger
-    if harm and "toi_bi" in seen and not settled and (now or plea or not policy):
+    if harm and "toi_bi" in seen and not settled and not framed and (now or plea or not policy):
         return DANGER  # her own story, even hidden inside a question about crops
     # How strongly the message reads as a question about policy or people in general.
-    framing = 2 * policy + ("chung" in seen) + ("qua_khu" in seen) + ("gia_su" in seen)
+    framing = (2 * policy + 2 * framed + ("chung" in seen) + ("qua_khu" in seen)
+               + ("gia_su" in seen))
     if framing >= 3:
         return DANGER if person and acute and plea and harm else None
     if framing == 2:
@@ -596,7 +629,7 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
             return None  # "I was beaten once, now divorced: can I get a loan?"
         # a threat spelt out ("nếu tôi báo công an thì nó đốt nhà") is never left silent
         # "khi bị BLGĐ thì báo ai": maybe her own "if", asking whom to turn to
-        hers = plea and "gia_su" in seen
+        hers = "hoi_ai" in seen and "gia_su" in seen
         return MAYBE if harm and (person or now or acute or hers) else None
     return DANGER if person or (acute and (now or plea)) else MAYBE
 
