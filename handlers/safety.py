@@ -442,7 +442,8 @@ _PHONG_CHONG = re.compile(r"\bph[oòóỏõọ]ng\s+ch[oốồổỗộ]ng\b", r
 # "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
 _CHI_EM = re.compile(
     r"\b(các|cac|nhiều|nhieu|những|nhung|mọi|moi|cho|hỏi|hoi|giúp|giup|để|de|với|voi|"
-    r"trợ|tro|đa số|đa phần|hướng dẫn|huong dan|dạy|tuyên truyền|tuyen truyen|bảo vệ|bao ve)"
+    r"trợ|tro|đa số|đa phần|hướng dẫn|huong dan|dạy|tuyên truyền|tuyen truyen|bảo vệ|bao ve|"
+    r"khuyên|khuyen)"
     r"\s+(?:chị|chi)\s+(?:em|e)\b"
     r"|\b(?:chị|chi)\s+(?:em|e)\s+(?=(?:phụ nữ|phu nu|trong|ở|dân tộc|dan toc|vùng|vung|"
     r"nông thôn|nong thon|hội viên|hoi vien|thường|thuong|chúng ta|chung ta|mình|minh|"
