@@ -437,6 +437,9 @@ _SENTENCE = re.compile(r"[.!?;\n]+|\b(?:với lại|voi lai|thêm nữa|them nua
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "lần cuối" (the last time): one word for the context rules, as both files blank "cuối" (it
+# folds like "cưới", to marry).
+_LAN_CUOI = re.compile(r"\bl(?:ầ|a)n\s+cu(?:ố|o)i\b", re.IGNORECASE)
 # "phòng chống": prevention, never "chồng"; one word for the context rules.
 _PHONG_CHONG = re.compile(r"\bph[oòóỏõọ]ng\s+ch[oốồổỗộ]ng\b", re.IGNORECASE)
 # "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
@@ -531,6 +534,7 @@ class DangerDetector:
             same = unicodedata.normalize("NFC", variant)  # what clean() starts with
             context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
             context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
+            context = _LAN_CUOI.sub("lancuoi", context)
             seen.update(hit.category for hit in detect_all(
                 context, self.context, tokens if context == same else _tokens(context, memo)))
         return harm, seen
@@ -615,8 +619,9 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
     if harm and "toi_bi" in seen and not settled and not framed and (now or plea or not policy):
         return DANGER  # her own story, even hidden inside a question about crops
     # How strongly the message reads as a question about policy or people in general.
-    framing = (2 * policy + 2 * framed + ("chung" in seen) + ("qua_khu" in seen)
-               + ("gia_su" in seen))
+    # a depiction weighs most: the person in it is a character, not her
+    framing = (2 * policy + 2 * framed + ("mo_ta" in seen) + ("chung" in seen)
+               + ("qua_khu" in seen) + ("gia_su" in seen))
     if framing >= 3:
         return DANGER if person and acute and plea and harm else None
     if framing == 2:
