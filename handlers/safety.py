@@ -508,14 +508,18 @@ class DangerDetector:
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
         memo: dict[str, tuple[str, str]] = {}
         harm, seen = self._signals(texts, memo)
-        if _LOCAL_FRAMES & seen:
-            seen -= self._frames_elsewhere(texts, memo)
         words = len(_TEEN_WORD.findall(text or ""))
         if words <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
         if words <= _FRAGMENT:
             seen.add("manh")  # "đánh nữa rồi. máu mũi": typed in a hurry, no sentence
         level = _judge(set(harm), seen)
+        if _LOCAL_FRAMES & seen:
+            # sentence by sentence only when the frames decide the verdict (a few messages)
+            bare = seen - _LOCAL_FRAMES
+            other = _judge(set(harm), bare)
+            if other != level and self._frames_elsewhere(texts, memo):
+                seen, level = bare, other
         if level is None:
             return None
         category = next(iter(harm)) if harm else _indirect_category(seen)
@@ -540,20 +544,19 @@ class DangerDetector:
         return harm, seen
 
     def _frames_elsewhere(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
-                          ) -> set[str]:
-        """The local frames (a petition, a depiction) that do not stand in a sentence of the
-        harm: when some sentence tells a specific person's harm or an act of danger with no
-        frame of its own, they frame something else ("Đề nghị có xe buýt. Với lại con em bị
-        giữ") and are dropped."""
+                          ) -> bool:
+        """Do the local frames (a petition, a depiction) stand apart from the harm? True when
+        some sentence tells a specific person's harm or an act of danger with no frame of its
+        own: they frame something else ("Đề nghị có xe buýt. Với lại con em bị giữ")."""
         sentences = [part for part in _SENTENCE.split(texts[0]) if part and part.strip()]
         if len(sentences) < 2:
-            return set()
+            return False
         for sentence in sentences:
             variants = tuple(dict.fromkeys((sentence, self._expand(sentence))))
             harm, seen = self._signals(variants, memo)
             if (harm or "khan" in seen) and "nguoi" in seen and not _GENERAL & seen:
-                return set(_LOCAL_FRAMES)
-        return set()
+                return True
+        return False
 
     def _expand(self, text: str) -> str:
         table = self.teencode
