@@ -427,13 +427,16 @@ _RECENT = 256
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta", "hoi_ai")
-# A petition for action in general, a depiction (film, play, lesson, a joke): they frame the
-# harm told in THEIR sentence, not a disclosure in the next one.
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta", "hoi_ai", "dua")
+# A petition for action in general, a depiction (film, play, lesson): they frame the harm
+# told in THEIR clause, not a disclosure in the next one.
 _LOCAL_FRAMES = frozenset({"kien_nghi", "mo_ta"})
 _GENERAL = _LOCAL_FRAMES | {"chung", "chinh_sach"}
-_SENTENCE = re.compile(r"[.!?;\n]+|\b(?:với lại|voi lai|thêm nữa|them nua|ngoài ra|ngoai ra|"
-                       r"còn nữa|con nua|nhân tiện|nhan tien)\b", re.IGNORECASE)
+# Clauses: a frame and her own account are often one comma apart ("Mong hội tổ chức cho em đi
+# chỗ khác, chồng em đánh em hằng ngày"), or a "but" ("đang tập tiểu phẩm mà chồng em cũng...").
+_CLAUSE = re.compile(r"[.!?;,:\n]+|\b(?:với lại|voi lai|thêm nữa|them nua|ngoài ra|ngoai ra|"
+                     r"còn nữa|con nua|nhân tiện|nhan tien|mà|nhưng|nhưng mà|nhung ma|"
+                     r"nói thật|noi that)\b", re.IGNORECASE)
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
@@ -515,7 +518,7 @@ class DangerDetector:
             seen.add("manh")  # "đánh nữa rồi. máu mũi": typed in a hurry, no sentence
         level = _judge(set(harm), seen)
         if _LOCAL_FRAMES & seen:
-            # sentence by sentence only when the frames decide the verdict (a few messages)
+            # clause by clause only when the frames decide the verdict (a few messages)
             bare = seen - _LOCAL_FRAMES
             other = _judge(set(harm), bare)
             if other != level and self._frames_elsewhere(texts, memo):
@@ -546,13 +549,13 @@ class DangerDetector:
     def _frames_elsewhere(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
                           ) -> bool:
         """Do the local frames (a petition, a depiction) stand apart from the harm? True when
-        some sentence tells a specific person's harm or an act of danger with no frame of its
+        some clause tells a specific person's harm or an act of danger with no frame of its
         own: they frame something else ("Đề nghị có xe buýt. Với lại con em bị giữ")."""
-        sentences = [part for part in _SENTENCE.split(texts[0]) if part and part.strip()]
-        if len(sentences) < 2:
+        clauses = [part for part in _CLAUSE.split(texts[0]) if part and part.strip()]
+        if len(clauses) < 2:
             return False
-        for sentence in sentences:
-            variants = tuple(dict.fromkeys((sentence, self._expand(sentence))))
+        for clause in clauses:
+            variants = tuple(dict.fromkeys((clause, self._expand(clause))))
             harm, seen = self._signals(variants, memo)
             if (harm or "khan" in seen) and "nguoi" in seen and not _GENERAL & seen:
                 return True
@@ -596,7 +599,9 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
     plea = "can_giup" in seen
     settled = "qua_khu" in seen or "gia_su" in seen  # past and over, or "if ..."
     policy = "chinh_sach" in seen
-    framed = bool(_LOCAL_FRAMES & seen)  # a petition or a depiction, in the harm's sentence
+    framed = bool(_LOCAL_FRAMES & seen)  # a petition or a depiction, in the harm's clause
+    if "dua" in seen and not acute and ("toi_bi" not in seen or kinds <= {"de_doa"}):
+        return None  # "ck e dọa cắt tiền tiêu vặt haha, đùa thôi": a threat in jest only
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.

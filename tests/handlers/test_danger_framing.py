@@ -74,3 +74,17 @@ def test_flight_a_ransom_and_a_farewell_escalate(text: str) -> None:
 ])
 def test_told_without_keywords_gets_the_hotlines(text: str) -> None:
     assert default_detector()(text) is not None, text
+
+
+@pytest.mark.parametrize("text", [
+    "Mong hội tổ chức cho em đi chỗ khác, chồng em đánh em hằng ngày",
+    "Kiến nghị xã xử lý nghiêm, tối qua thằng hàng xóm kéo con gái tôi vào bụi",
+    "Chị em mình đang tập tiểu phẩm, mà em nói thật là chồng em cũng đánh em, tối qua còn đánh",
+    "em làm báo cáo cho chi hội mà không tập trung được, tối qua ck lại đánh e",
+    "đùa thôi mà anh ấy đánh em chảy máu mồm",
+])
+def test_her_own_account_beside_a_petition_a_play_or_a_joke_still_escalates(text: str) -> None:
+    # a frame weighs on its own clause: the first four fail when it weighs on the whole
+    # sentence; a joke never hides an act of danger ("chảy máu")
+    found = default_detector()(text)
+    assert found is not None and found.level == DANGER, (text, found)
