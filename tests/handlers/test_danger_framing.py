@@ -71,6 +71,7 @@ def test_flight_a_ransom_and_a_farewell_escalate(text: str) -> None:
     "chắc đây là lần cuối em nhắn cho chị",
     "Tôi phải đi trước khi chồng về tối nay, nếu bỏ đi thì có bị coi là bỏ nhà không",
     "người ta bắt con bé nhà tôi đi, đi về phía biên giới",
+    "em muốn hỏi, có người hứa đưa con gái em 15 tuổi sang Trung Quốc làm, mai đi rồi",
 ])
 def test_told_without_keywords_gets_the_hotlines(text: str) -> None:
     assert default_detector()(text) is not None, text
@@ -88,3 +89,12 @@ def test_her_own_account_beside_a_petition_a_play_or_a_joke_still_escalates(text
     # sentence; a joke never hides an act of danger ("chảy máu")
     found = default_detector()(text)
     assert found is not None and found.level == DANGER, (text, found)
+
+
+@pytest.mark.parametrize("text", [
+    "Em vừa xem phim xong thì chồng về đánh em",  # "về" is he came home, not a film about
+    "Hiếp dâm là gì ạ, con gái em 10 tuổi bị ông hàng xóm làm vậy",
+    "giờ làm lành rồi nhưng tối qua anh ấy lại đánh em",
+])
+def test_the_new_everyday_senses_do_not_silence_her(text: str) -> None:
+    assert default_detector()(text) is not None, text
