@@ -427,7 +427,7 @@ _RECENT = 256
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta", "hoi_ai", "dua")
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta", "hoi_ai", "dua", "vat_nuoi")
 # A petition for action in general, a depiction (film, play, lesson): they frame the harm
 # told in THEIR clause, not a disclosure in the next one.
 _LOCAL_FRAMES = frozenset({"kien_nghi", "mo_ta"})
@@ -511,6 +511,8 @@ class DangerDetector:
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
         memo: dict[str, tuple[str, str]] = {}
         harm, seen = self._signals(texts, memo)
+        if "vat_nuoi" in seen and not harm and "khan" not in seen:
+            seen.add("thien_tai")  # afraid for the cow, not of a person
         words = len(_TEEN_WORD.findall(text or ""))
         if words <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it

@@ -39,6 +39,7 @@ def test_petitions_depictions_and_jokes_are_normal_questions(text: str) -> None:
     "Mẹ chồng em hay chê em nấu ăn dở, em nên làm gì cho vui vẻ",
     "Xâm hại tình dục trẻ em là gì, tôi muốn biết để dạy con",
     "Vì sao người chồng đánh vợ vẫn chỉ bị nhắc nhở?",
+    "mấy hôm nay bò nhà em bỏ ăn, em sợ nó chết, thú y xã ở đâu",
     "Chồng em không bao giờ đánh em, chỉ hay đi nhậu, có lớp nào cho các ông chồng không",
 ])
 def test_harm_denied_settled_advice_and_definitions_raise_nothing(text: str) -> None:
@@ -95,6 +96,7 @@ def test_her_own_account_beside_a_petition_a_play_or_a_joke_still_escalates(text
     "Em vừa xem phim xong thì chồng về đánh em",  # "về" is he came home, not a film about
     "Hiếp dâm là gì ạ, con gái em 10 tuổi bị ông hàng xóm làm vậy",
     "giờ làm lành rồi nhưng tối qua anh ấy lại đánh em",
+    "con em để lạc trâu, bị bố trói vào gốc cây cả chiều, chân tay còn hằn vết dây",
 ])
 def test_the_new_everyday_senses_do_not_silence_her(text: str) -> None:
     assert default_detector()(text) is not None, text
