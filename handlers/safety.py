@@ -427,7 +427,8 @@ _RECENT = 256
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta", "hoi_ai", "dua", "vat_nuoi")
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta",
+                    "hoi_ai", "dua", "vat_nuoi")
 # A petition for action in general, a depiction (film, play, lesson): they frame the harm
 # told in THEIR clause, not a disclosure in the next one.
 _LOCAL_FRAMES = frozenset({"kien_nghi", "mo_ta"})

@@ -47,7 +47,7 @@ def test_harm_denied_settled_advice_and_definitions_raise_nothing(text: str) -> 
 
 
 @pytest.mark.parametrize("text", [
-    "Đề nghị xã tăng cường tuyên truyền. Ngoài ra em gái tôi bị người ta giữ ở cửa khẩu, không cho về",
+    "Đề nghị xã tăng cường tuyên truyền. Ngoài ra em gái tôi bị giữ ở cửa khẩu, không cho về",
     "Kiến nghị tỉnh mở lớp tin học. Với lại tối qua chồng em đánh em chảy máu đầu",
 ])
 def test_a_petition_does_not_hide_a_disclosure_in_another_sentence(text: str) -> None:
