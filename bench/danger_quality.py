@@ -20,6 +20,9 @@ Sets (tests/data/):
   on main (recall 0.906, false alarms 0.106). Then split by `held_out(id, "blind3")`: the rest
   (`blind3_tune`) was read and tuned on; the third (`blind3_check`, 127 messages) was measured
   once after that (recall 0.883 -> 0.896, false alarms 0.100 -> 0.100), then read: dev too now.
+- danger_blind4.jsonl: a fourth blind set, measured once blind (recall 0.915, false alarms
+  0.191), then split by `held_out(id, "blind4")`: `blind4_tune` (two thirds) read and tuned on,
+  `blind4_check` (the third) not read, measured once at the end of that round.
 
 Each message is judged three ways:
 - baseline: the rule on main before this work - any match in danger_keywords.txt escalates;
@@ -70,6 +73,7 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
     dev = _rows("danger_dev.jsonl")
     blind1 = _rows("danger_blind1.jsonl")
     blind3 = _rows("danger_blind3.jsonl")
+    blind4 = _rows("danger_blind4.jsonl")
     return {
         "cases": [(r["text"], bool(r["danger"])) for r in _rows("danger_cases.jsonl")],
         "dev": [(r["text"], r["label"] == "danger") for r in dev if not held_out(r["id"])],
@@ -84,6 +88,10 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
                         if not held_out(r["id"], "blind3")],
         "blind3_check": [(r["text"], r["label"] == "danger") for r in blind3
                          if held_out(r["id"], "blind3")],
+        "blind4_tune": [(r["text"], r["label"] == "danger") for r in blind4
+                        if not held_out(r["id"], "blind4")],
+        "blind4_check": [(r["text"], r["label"] == "danger") for r in blind4
+                         if held_out(r["id"], "blind4")],
     }
 
 

@@ -45,6 +45,11 @@ TYPICAL = "Chị em trong bản muốn vay vốn ưu đãi để chăn nuôi, xi
 def _baseline_detector() -> Callable[[str], object]:
     source = subprocess.run(["git", "show", f"{BASELINE}:handlers/safety.py"], cwd=ROOT,
                             check=True, capture_output=True, text=True).stdout
+    # the teencode loader has moved to handlers/normalise since; the old code is the same
+    source = source.replace(
+        "from handlers.text import DEFAULT_TEENCODE, clean, fold, load_teencode",
+        "from handlers.normalise import DEFAULT_TEENCODE, load_teencode\n"
+        "from handlers.text import clean, fold")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "safety_before.py"
         path.write_text(source, encoding="utf-8")

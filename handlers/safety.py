@@ -427,16 +427,31 @@ _RECENT = 256
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
-                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai")
+                    "gia_su", "lo", "dich_vu", "toi_bi", "thien_tai", "kien_nghi", "mo_ta",
+                    "hoi_ai", "dua", "vat_nuoi")
+# A petition for action in general, a depiction (film, play, lesson): they frame the harm
+# told in THEIR clause, not a disclosure in the next one.
+_LOCAL_FRAMES = frozenset({"kien_nghi", "mo_ta"})
+_GENERAL = _LOCAL_FRAMES | {"chung", "chinh_sach"}
+# Clauses: a frame and her own account are often one comma apart ("Mong hội tổ chức cho em đi
+# chỗ khác, chồng em đánh em hằng ngày"), or a "but" ("đang tập tiểu phẩm mà chồng em cũng...").
+_CLAUSE = re.compile(r"[.!?;,:\n]+|\b(?:với lại|voi lai|thêm nữa|them nua|ngoài ra|ngoai ra|"
+                     r"còn nữa|con nua|nhân tiện|nhan tien|mà|nhưng|nhưng mà|nhung ma|"
+                     r"nói thật|noi that)\b", re.IGNORECASE)
 _TEEN_WORD = re.compile(r"[^\W_]+")
 # "trẻ em" = children in general: one word for the context rules, so "em" is not "me".
 _TRE_EM = re.compile(r"\btr(?:ẻ|e|ẽ|ẹ|é|è)\s+em\b", re.IGNORECASE)
+# "lần cuối" (the last time): one word for the context rules, as both files blank "cuối" (it
+# folds like "cưới", to marry).
+_LAN_CUOI = re.compile(r"\bl(?:ầ|a)n\s+cu(?:ố|o)i\b", re.IGNORECASE)
 # "phòng chống": prevention, never "chồng"; one word for the context rules.
 _PHONG_CHONG = re.compile(r"\bph[oòóỏõọ]ng\s+ch[oốồổỗộ]ng\b", re.IGNORECASE)
 # "các chị em", "chị em phụ nữ", "hỏi chị em": women in general, one word for the context rules.
 _CHI_EM = re.compile(
     r"\b(các|cac|nhiều|nhieu|những|nhung|mọi|moi|cho|hỏi|hoi|giúp|giup|để|de|với|voi|"
-    r"trợ|tro|đa số|đa phần)\s+(?:chị|chi)\s+(?:em|e)\b"
+    r"trợ|tro|đa số|đa phần|hướng dẫn|huong dan|dạy|tuyên truyền|tuyen truyen|bảo vệ|bao ve|"
+    r"khuyên|khuyen)"
+    r"\s+(?:chị|chi)\s+(?:em|e)\b"
     r"|\b(?:chị|chi)\s+(?:em|e)\s+(?=(?:phụ nữ|phu nu|trong|ở|dân tộc|dan toc|vùng|vung|"
     r"nông thôn|nong thon|hội viên|hoi vien|thường|thuong|chúng ta|chung ta|mình|minh|"
     r"nghèo|ngheo|lao động|lao dong|khuyết tật|khuyet tat)\b)", re.IGNORECASE)
@@ -495,9 +510,33 @@ class DangerDetector:
     def _assess(self, text: str) -> Assessment | None:
         expanded = self._expand(text)
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
+        memo: dict[str, tuple[str, str]] = {}
+        harm, seen = self._signals(texts, memo)
+        if "vat_nuoi" in seen and not harm and "khan" not in seen:
+            seen.add("thien_tai")  # afraid for the cow, not of a person
+        words = len(_TEEN_WORD.findall(text or ""))
+        if words <= _SHORT:
+            seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
+        if words <= _FRAGMENT:
+            seen.add("manh")  # "đánh nữa rồi. máu mũi": typed in a hurry, no sentence
+        level = _judge(set(harm), seen)
+        if _LOCAL_FRAMES & seen:
+            # clause by clause only when the frames decide the verdict (a few messages)
+            bare = seen - _LOCAL_FRAMES
+            other = _judge(set(harm), bare)
+            if other != level and self._frames_elsewhere(texts, memo):
+                seen, level = bare, other
+        if level is None:
+            return None
+        category = next(iter(harm)) if harm else _indirect_category(seen)
+        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
+        return Assessment(level, category, signals)
+
+    def _signals(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
+                 ) -> tuple[dict[str, DangerHit], set[str]]:
+        """Harm categories found and context signals seen, on every variant of the text."""
         harm: dict[str, DangerHit] = {}
         seen: set[str] = set()
-        memo: dict[str, tuple[str, str]] = {}
         for variant in texts:
             tokens = _tokens(variant, memo)
             for hit in detect_all(variant, self.keywords, tokens):
@@ -505,19 +544,25 @@ class DangerDetector:
             same = unicodedata.normalize("NFC", variant)  # what clean() starts with
             context = _PLACE_EM.sub(r"\1 noiem", _TRE_EM.sub("treem", same))
             context = _PHONG_CHONG.sub("phongchong", _CHI_EM.sub(_chiem, context))
+            context = _LAN_CUOI.sub("lancuoi", context)
             seen.update(hit.category for hit in detect_all(
                 context, self.context, tokens if context == same else _tokens(context, memo)))
-        words = len(_TEEN_WORD.findall(text or ""))
-        if words <= _SHORT:
-            seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
-        if words <= _FRAGMENT:
-            seen.add("manh")  # "đánh nữa rồi. máu mũi": typed in a hurry, no sentence
-        level = _judge(set(harm), seen)
-        if level is None:
-            return None
-        category = next(iter(harm)) if harm else _indirect_category(seen)
-        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
-        return Assessment(level, category, signals)
+        return harm, seen
+
+    def _frames_elsewhere(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
+                          ) -> bool:
+        """Do the local frames (a petition, a depiction) stand apart from the harm? True when
+        some clause tells a specific person's harm or an act of danger with no frame of its
+        own: they frame something else ("Đề nghị có xe buýt. Với lại con em bị giữ")."""
+        clauses = [part for part in _CLAUSE.split(texts[0]) if part and part.strip()]
+        if len(clauses) < 2:
+            return False
+        for clause in clauses:
+            variants = tuple(dict.fromkeys((clause, self._expand(clause))))
+            harm, seen = self._signals(variants, memo)
+            if (harm or "khan" in seen) and "nguoi" in seen and not _GENERAL & seen:
+                return True
+        return False
 
     def _expand(self, text: str) -> str:
         table = self.teencode
@@ -536,7 +581,7 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
 def _personal_fear(kinds: set[str], seen: set[str]) -> bool:
     """A specific person, now, with harm or fear: a story told inside a question about loans
     or about the past ("ngày xưa ... tuần này ảnh cầm dao"), or a hurried fragment."""
-    if {"chung", "thien_tai"} & seen:
+    if {"chung", "thien_tai"} & seen or _LOCAL_FRAMES & seen:
         return False
     now = bool({"gan_day", "can_giup"} & seen)
     if "manh" in seen and "lo" in seen and now and not {"chinh_sach", "dich_vu"} & seen:
@@ -557,15 +602,18 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
     plea = "can_giup" in seen
     settled = "qua_khu" in seen or "gia_su" in seen  # past and over, or "if ..."
     policy = "chinh_sach" in seen
+    framed = bool(_LOCAL_FRAMES & seen)  # a petition or a depiction, in the harm's clause
+    if "dua" in seen and not acute and ("toi_bi" not in seen or kinds <= {"de_doa"}):
+        return None  # "ck e dọa cắt tiền tiêu vặt haha, đùa thôi": a threat in jest only
     if not harm and not acute:
         # Only weak signs of trouble: a specific person, and nothing that frames it as a
         # question in general, earn the gentle question.
-        if ("lo" in seen and person and (now or plea) and not settled
+        if ("lo" in seen and person and (now or plea) and not settled and not framed
                 and not {"chung", "thien_tai"} & seen):
             # fear or being kept, of someone specific, now: even a story that ends in a request
             # ("... em khóc suốt, em muốn về, xin hội chỉ em cách") is asked about gently
             return MAYBE
-        if policy or settled or "chung" in seen:
+        if policy or settled or framed or "chung" in seen:
             return None
         if "thien_tai" in seen:
             return None  # afraid of the flood, not of a person
@@ -579,10 +627,12 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
         return MAYBE if story else None
     if "thien_tai" in seen and kinds <= {"de_doa"} and not acute and "toi_bi" not in seen:
         return None  # "sợ lắm" of a landslide: a request for help, not a person's danger
-    if harm and "toi_bi" in seen and not settled and (now or plea or not policy):
+    if harm and "toi_bi" in seen and not settled and not framed and (now or plea or not policy):
         return DANGER  # her own story, even hidden inside a question about crops
     # How strongly the message reads as a question about policy or people in general.
-    framing = 2 * policy + ("chung" in seen) + ("qua_khu" in seen) + ("gia_su" in seen)
+    # a depiction weighs most: the person in it is a character, not her
+    framing = (2 * policy + 2 * framed + ("mo_ta" in seen) + ("chung" in seen)
+               + ("qua_khu" in seen) + ("gia_su" in seen))
     if framing >= 3:
         return DANGER if person and acute and plea and harm else None
     if framing == 2:
@@ -595,7 +645,9 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
         if "qua_khu" in seen and "dich_vu" in seen and not acute:
             return None  # "I was beaten once, now divorced: can I get a loan?"
         # a threat spelt out ("nếu tôi báo công an thì nó đốt nhà") is never left silent
-        return MAYBE if harm and (person or now or acute) else None
+        # "khi bị BLGĐ thì báo ai": maybe her own "if", asking whom to turn to
+        hers = "hoi_ai" in seen and "gia_su" in seen
+        return MAYBE if harm and (person or now or acute or hers) else None
     return DANGER if person or (acute and (now or plea)) else MAYBE
 
 
