@@ -92,16 +92,12 @@ async def department_answer(request: Request, console: Console,
     if not 10 <= len(text) <= MAX_ANSWER:
         return RedirectResponse(f"/so/cum/{cluster_id}?ok=bad_answer", status_code=303)
     department = department_of(console, session)
-    by = f"console:{session.account.login}"
     async with console.runtime.db.transaction() as conn:
         await _own_cluster(conn, department, cluster_id)
-        try:  # the written answer, dated for on-time figures (storage.lifecycle)
-            await lifecycle.record_department_answer(conn, cluster_id, department.id, text,
-                                                     by=by, now=console.now())
+        try:  # the forward's written answer, waiting for staff to publish it to the askers
+            await store.submit_department_answer(conn, cluster_id, department, text,
+                                                 session.account.login, now=console.now())
         except lifecycle.LifecycleError:
             return RedirectResponse(f"/so/cum/{cluster_id}?ok=refused", status_code=303)
-        # ... and waiting for staff to publish it to the askers.
-        await store.submit_department_answer(conn, cluster_id, department.name, text,
-                                             session.account.login, now=console.now())
         await console.audit(conn, session, "submit_answer", cluster_id)
     return RedirectResponse(f"/so/cum/{cluster_id}?ok=submitted", status_code=303)
