@@ -414,28 +414,26 @@ async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
     """Figures from migration 0010's counts (per topic and cluster, per commune) and the
     dialogue's clusters: no page reads every question."""
     late = _overdue_params(today, answer_deadline)
+    # One pass over the dialogue's clusters: per status, and the late and urgent among them.
     status_rows = await conn.execute_fetchall(
-        "SELECT status, COUNT(*) AS n FROM clusters c WHERE dialogue_id = ? "
-        "AND merged_into IS NULL GROUP BY status", (dialogue_id,))
+        f"""
+        SELECT c.status, COUNT(*) AS n, SUM({_OVERDUE}) AS overdue,
+               SUM(c.urgent = 1 AND c.status NOT IN {_OPEN}) AS urgent_open
+        FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL GROUP BY c.status
+        """, (*late, dialogue_id))
     topic_rows = await conn.execute_fetchall(
         "SELECT topic, COUNT(*) AS clusters, SUM(n) AS questions FROM console_topic_counts "
         "WHERE dialogue_id = ? GROUP BY topic", (dialogue_id,))
     commune_rows = list(await conn.execute_fetchall(
         "SELECT commune, n FROM console_commune_counts WHERE dialogue_id = ?", (dialogue_id,)))
-    totals = list(await conn.execute_fetchall(
-        f"""
-        SELECT SUM({_OVERDUE}) AS overdue,
-               SUM(c.urgent = 1 AND c.status NOT IN {_OPEN}) AS urgent_open
-        FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL
-        """, (*late, dialogue_id)))
     communes = sorted(((r["commune"], r["n"]) for r in commune_rows if r["commune"]),
                       key=lambda item: (-item[1], item[0]))
     return Dashboard(
         by_status={r["status"]: r["n"] for r in status_rows},
         by_topic={r["topic"]: (r["clusters"], r["questions"]) for r in topic_rows},
         by_commune=communes[:SHOWN_DASHBOARD_COMMUNES],
-        overdue=totals[0]["overdue"] or 0,
-        urgent_open=totals[0]["urgent_open"] or 0,
+        overdue=sum(r["overdue"] or 0 for r in status_rows),
+        urgent_open=sum(r["urgent_open"] or 0 for r in status_rows),
         questions=sum(r["n"] for r in commune_rows),
     )
 
