@@ -249,6 +249,7 @@ class QueueRow:
         return self.direct + self.relayed
 
 
+_OPEN_STATUSES = ("da_tra_loi", "khong_phu_hop")  # no longer waiting for staff
 _OPEN = "('da_tra_loi', 'khong_phu_hop')"
 # Late, as storage.lifecycle.overdue counts it: once the dialogue's answer deadline has passed,
 # any live cluster without a written answer (the union's or its lead department's), forwarded
@@ -409,18 +410,37 @@ class Dashboard:
 SHOWN_DASHBOARD_COMMUNES = 30
 
 
+async def _overdue_count(conn: Conn, dialogue_id: str, today: dt.date,
+                         answer_deadline: dt.date) -> int:
+    """Late clusters (`_OVERDUE`). Until the dialogue's answer deadline only a forward past its
+    own deadline makes one late: those come from the index of open forwards, not from every
+    cluster; after it, every unanswered cluster is late and all of them are read."""
+    if today > answer_deadline:
+        return int(await scalar(
+            conn, f"SELECT COUNT(*) FROM clusters c WHERE c.dialogue_id = ? "
+            f"AND c.merged_into IS NULL AND {_OVERDUE}",
+            (dialogue_id, *_overdue_params(today, answer_deadline))))
+    return int(await scalar(
+        conn,
+        """
+        SELECT COUNT(*) FROM clusters c
+        WHERE c.id IN (SELECT f.cluster_id FROM forwards f
+                       WHERE f.answered_at IS NULL AND f.withdrawn_at IS NULL
+                         AND f.deadline < ?)
+          AND c.dialogue_id = ? AND c.merged_into IS NULL AND c.status != 'khong_phu_hop'
+        """, (today.isoformat(), dialogue_id)))
+
+
 async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
                     answer_deadline: dt.date) -> Dashboard:
     """Figures from migration 0010's counts (per topic and cluster, per commune) and the
     dialogue's clusters: no page reads every question."""
-    late = _overdue_params(today, answer_deadline)
-    # One pass over the dialogue's clusters: per status, and the late and urgent among them.
-    status_rows = await conn.execute_fetchall(
-        f"""
-        SELECT c.status, COUNT(*) AS n, SUM({_OVERDUE}) AS overdue,
-               SUM(c.urgent = 1 AND c.status NOT IN {_OPEN}) AS urgent_open
-        FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL GROUP BY c.status
-        """, (*late, dialogue_id))
+    status_rows = list(await conn.execute_fetchall(
+        "SELECT status, urgent, n FROM console_status_counts WHERE dialogue_id = ?",
+        (dialogue_id,)))
+    by_status: dict[str, int] = {}
+    for r in status_rows:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + r["n"]
     topic_rows = await conn.execute_fetchall(
         "SELECT topic, COUNT(*) AS clusters, SUM(n) AS questions FROM console_topic_counts "
         "WHERE dialogue_id = ? GROUP BY topic", (dialogue_id,))
@@ -429,11 +449,12 @@ async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
     communes = sorted(((r["commune"], r["n"]) for r in commune_rows if r["commune"]),
                       key=lambda item: (-item[1], item[0]))
     return Dashboard(
-        by_status={r["status"]: r["n"] for r in status_rows},
+        by_status={k: n for k, n in by_status.items() if n},
         by_topic={r["topic"]: (r["clusters"], r["questions"]) for r in topic_rows},
         by_commune=communes[:SHOWN_DASHBOARD_COMMUNES],
-        overdue=sum(r["overdue"] or 0 for r in status_rows),
-        urgent_open=sum(r["urgent_open"] or 0 for r in status_rows),
+        overdue=await _overdue_count(conn, dialogue_id, today, answer_deadline),
+        urgent_open=sum(r["n"] for r in status_rows
+                        if r["urgent"] and r["status"] not in _OPEN_STATUSES),
         questions=sum(r["n"] for r in commune_rows),
     )
 

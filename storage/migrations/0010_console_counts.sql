@@ -184,6 +184,56 @@ BEGIN
     ON CONFLICT (dialogue_id, commune) DO UPDATE SET n = n + 1;
 END;
 
+-- Live (not merged) clusters per dialogue, status and urgent mark: the dashboard's statuses and
+-- its urgent clusters still open.
+CREATE TABLE console_status_counts (
+    dialogue_id TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    urgent      INTEGER NOT NULL,          -- 1 for urgent = 1, else 0
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (dialogue_id, status, urgent)
+) WITHOUT ROWID;
+INSERT INTO console_status_counts (dialogue_id, status, urgent, n)
+SELECT dialogue_id, status, urgent = 1, COUNT(*) FROM clusters WHERE merged_into IS NULL
+GROUP BY dialogue_id, status, urgent = 1;
+
+CREATE TRIGGER console_counts_c_insert AFTER INSERT ON clusters WHEN NEW.merged_into IS NULL
+BEGIN
+    INSERT INTO console_status_counts (dialogue_id, status, urgent, n)
+    VALUES (NEW.dialogue_id, NEW.status, NEW.urgent = 1, 1)
+    ON CONFLICT (dialogue_id, status, urgent) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER console_counts_c_delete AFTER DELETE ON clusters WHEN OLD.merged_into IS NULL
+BEGIN
+    UPDATE console_status_counts SET n = n - 1
+    WHERE dialogue_id = OLD.dialogue_id AND status = OLD.status AND urgent = (OLD.urgent = 1);
+    DELETE FROM console_status_counts
+    WHERE dialogue_id = OLD.dialogue_id AND status = OLD.status AND urgent = (OLD.urgent = 1)
+      AND n = 0;
+END;
+
+CREATE TRIGGER console_counts_c_update
+AFTER UPDATE OF dialogue_id, status, urgent, merged_into ON clusters
+WHEN OLD.dialogue_id IS NOT NEW.dialogue_id OR OLD.status IS NOT NEW.status
+  OR (OLD.urgent = 1) IS NOT (NEW.urgent = 1)
+  OR (OLD.merged_into IS NULL) != (NEW.merged_into IS NULL)
+BEGIN
+    UPDATE console_status_counts SET n = n - 1
+    WHERE OLD.merged_into IS NULL AND dialogue_id = OLD.dialogue_id AND status = OLD.status
+      AND urgent = (OLD.urgent = 1);
+    DELETE FROM console_status_counts
+    WHERE dialogue_id = OLD.dialogue_id AND status = OLD.status AND urgent = (OLD.urgent = 1)
+      AND n = 0;
+    INSERT INTO console_status_counts (dialogue_id, status, urgent, n)
+    SELECT NEW.dialogue_id, NEW.status, NEW.urgent = 1, 1 WHERE NEW.merged_into IS NULL
+    ON CONFLICT (dialogue_id, status, urgent) DO UPDATE SET n = n + 1;
+END;
+
+-- Late forwards (not answered, past their deadline) without reading every forward.
+CREATE INDEX forwards_open_by_deadline ON forwards (deadline, cluster_id)
+WHERE answered_at IS NULL AND withdrawn_at IS NULL;
+
 -- The change counter of 0009 only told the console when to count everything again.
 DROP TRIGGER console_changes_q_insert;
 DROP TRIGGER console_changes_q_update;

@@ -10,14 +10,16 @@ console ran before the tallies existed.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 
 from storage import console as store
+from storage import lifecycle
 from storage import queries as q
 from tests.chat import Member
 
-from .conftest import logged_in, page_csrf
+from .conftest import csrf_of, log_in, logged_in, page_csrf
 
 DIALOGUE = "lai-chau-2027"
 TEXTS = (
@@ -62,8 +64,15 @@ async def recount_dashboard(conn) -> dict:
         "GROUP BY commune ORDER BY n DESC, commune LIMIT 30", (DIALOGUE,))
     total = await conn.execute_fetchall(
         "SELECT COUNT(*) FROM questions WHERE dialogue_id = ?", (DIALOGUE,))
+    statuses = await conn.execute_fetchall(
+        "SELECT status, COUNT(*) FROM clusters WHERE dialogue_id = ? AND merged_into IS NULL "
+        "GROUP BY status", (DIALOGUE,))
+    urgent = await conn.execute_fetchall(
+        "SELECT COUNT(*) FROM clusters WHERE dialogue_id = ? AND merged_into IS NULL "
+        "AND urgent = 1 AND status NOT IN ('da_tra_loi', 'khong_phu_hop')", (DIALOGUE,))
     return {"by_topic": {r[0]: (r[1], r[2]) for r in topics},
-            "by_commune": [(r[0], r[1]) for r in communes], "questions": total[0][0]}
+            "by_commune": [(r[0], r[1]) for r in communes], "questions": total[0][0],
+            "by_status": {r[0]: r[1] for r in statuses}, "urgent_open": urgent[0][0]}
 
 
 async def shown_queue(conn) -> tuple[list[tuple[int, int, int, bool]], int]:
@@ -78,12 +87,18 @@ async def check(runtime, step: str) -> None:
         expected = await recount_queue(conn)
         assert queue == expected, step
         assert total == len(expected), step
-        today = runtime.services.clock().date()
-        board = await store.dashboard(conn, DIALOGUE, today, today)
+        dialogue = runtime.config.settings.dialogue(DIALOGUE)
+        today = runtime.services.clock().astimezone(runtime.config.settings.timezone).date()
+        board = await store.dashboard(conn, DIALOGUE, today, dialogue.answer_deadline)
         again = await recount_dashboard(conn)
+        # Late as the lifecycle's own list has it (reminders, reports): once per cluster.
+        late = {o.cluster_id for o in await lifecycle.overdue(conn, dialogue, today)}
     assert board.by_topic == again["by_topic"], step
     assert board.by_commune == again["by_commune"], step
     assert board.questions == again["questions"], step
+    assert board.by_status == again["by_status"], step
+    assert board.urgent_open == again["urgent_open"], step
+    assert board.overdue == len(late), step
 
 
 def labels(m: Member) -> str:
@@ -93,8 +108,9 @@ def labels(m: Member) -> str:
 class Round:
     """One seeded round of changes through the members' flows and the console."""
 
-    def __init__(self, runtime, staff, rng: random.Random) -> None:
-        self.runtime, self.staff, self.rng = runtime, staff, rng
+    def __init__(self, runtime, staff, department, clock, rng: random.Random) -> None:
+        self.runtime, self.staff, self.department, self.clock = runtime, staff, department, clock
+        self.rng = rng
         self.users = [f"7{i:02d}" for i in range(12)]
         self.leader = Member(runtime, user="chi-hoi")
         self.leader_ready = False
@@ -153,7 +169,14 @@ class Round:
             await self.leader.press("Bỏ qua")
 
     async def erase(self) -> None:
-        her = Member(self.runtime, user=self.rng.choice(self.users), channel="telegram")
+        """A member erases her data; half the time one who told of danger."""
+        async with self.runtime.db.transaction() as conn:
+            told = [r[0] for r in await conn.execute_fetchall(
+                "SELECT DISTINCT u.external_id FROM questions q JOIN users u ON u.id = q.user_id "
+                "WHERE q.deleted_at IS NULL AND (q.urgent = 1 OR q.danger IS NOT NULL) "
+                "ORDER BY 1")]
+        who = self.rng.choice(told) if told and self.rng.random() < 0.5 else None
+        her = Member(self.runtime, user=who or self.rng.choice(self.users), channel="telegram")
         await her.send("/xoa_du_lieu")
         if "Xóa" in labels(her):
             await her.press("Xóa")
@@ -178,6 +201,37 @@ class Round:
             **data})
         assert response.status_code == 303
 
+    def today(self) -> dt.date:
+        return self.clock.now.astimezone(self.runtime.config.settings.timezone).date()
+
+    async def forward(self) -> None:
+        """To Sở Tài chính, due some day between tomorrow and the dialogue's answer deadline
+        (refused once that passed)."""
+        last = self.runtime.config.settings.dialogue(DIALOGUE).answer_deadline
+        due = min(last, self.today() + dt.timedelta(days=self.rng.randint(1, 120)))
+        await self.bulk("forward", so_chu_tri="so-tai-chinh", han=due.isoformat())
+
+    async def answer(self) -> None:
+        """Sở Tài chính answers one of the clusters forwarded to it, in the console."""
+        async with self.runtime.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT f.cluster_id FROM forwards f JOIN clusters c ON c.id = f.cluster_id "
+                "WHERE f.department_id = 'so-tai-chinh' AND f.withdrawn_at IS NULL "
+                "AND c.merged_into IS NULL AND c.status != 'khong_phu_hop' ORDER BY 1")
+        if rows:
+            cid = self.rng.choice(list(rows))[0]
+            page = await self.department.get(f"/so/cum/{cid}")
+            if page.status_code == 404:  # every question moved out or rejected: no page
+                return
+            done = await self.department.post(f"/so/cum/{cid}/tra-loi", data={
+                "csrf": csrf_of(page.text), "tra_loi": "Sở đã có văn bản trả lời về việc này."})
+            assert done.status_code == 303
+
+    async def days_pass(self) -> None:
+        self.clock.now += dt.timedelta(days=self.rng.randint(5, 60))
+        for http, login in ((self.staff, "lan"), (self.department, "taichinh")):
+            assert (await log_in(http, login)).status_code == 303  # sessions ended meanwhile
+
     async def one_question(self, change) -> None:
         """A change to one question straight through storage (a staff chat command's)."""
         async with self.runtime.db.transaction() as conn:
@@ -187,12 +241,19 @@ class Round:
                 row = self.rng.choice(list(rows))
                 await change(conn, row[0], row[1])
 
-    async def step(self) -> str:
-        kind = self.rng.choices(
-            ("ask", "relay", "danger", "approve", "reject", "forward", "merge", "erase",
-             "reject_one", "move_one", "topic"),
-            (12, 2, 1, 2, 1, 2, 3, 2, 1, 1, 1))[0]
-        if kind == "ask":
+    async def step(self, members: bool = True) -> str:
+        """One random change; `members`: members still ask (else time passes instead)."""
+        kinds = {"ask": 12, "relay": 2, "danger": 1, "approve": 2, "reject": 1, "forward": 2,
+                 "answer": 2, "merge": 3, "erase": 2, "reject_one": 1, "move_one": 1,
+                 "topic": 1}
+        if not members:
+            kinds.update(ask=0, relay=0, danger=0, days=4)
+        kind = self.rng.choices(list(kinds), list(kinds.values()))[0]
+        if kind == "days":
+            await self.days_pass()
+        elif kind == "answer":
+            await self.answer()
+        elif kind == "ask":
             await self.ask()
         elif kind == "relay":
             await self.relay()
@@ -203,7 +264,7 @@ class Round:
         elif kind == "reject":
             await self.bulk("reject", ly_do="1")
         elif kind == "forward":
-            await self.bulk("forward", so_chu_tri="so-tai-chinh", han="2027-07-20")
+            await self.forward()
         elif kind == "merge":
             await self.bulk("merge")
         elif kind == "erase":
@@ -221,16 +282,30 @@ class Round:
         return kind
 
 
-async def test_counts_match_a_recount_after_every_random_change(app, staff_runtime):
+async def test_counts_match_a_recount_after_every_random_change(app, staff_runtime, clock):
     staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
-    round_ = Round(staff_runtime, staff, random.Random(17))
+    department = await logged_in(app, "taichinh", "department", "so-tai-chinh",
+                                 runtime=staff_runtime)
+    round_ = Round(staff_runtime, staff, department, clock, random.Random(17))
     done = []
     for _ in range(160):
         done.append(await round_.step())
         await check(staff_runtime, " → ".join(done))
+    # Then weeks pass, forwards fall late, and the dialogue's answer deadline goes by.
+    late = 0
+    for _ in range(60):
+        done.append(await round_.step(members=False))
+        await check(staff_runtime, " → ".join(done))
+        async with staff_runtime.db.transaction() as conn:
+            today = round_.today()
+            late = max(late, (await store.dashboard(
+                conn, DIALOGUE, today, staff_runtime.config.settings.dialogue(
+                    DIALOGUE).answer_deadline)).overdue)
+    assert late > 0 and round_.today() > staff_runtime.config.settings.dialogue(
+        DIALOGUE).answer_deadline
     # Every kind of change happened, and the round left something to count.
-    assert set(done) >= {"ask", "relay", "danger", "approve", "reject", "forward", "merge",
-                         "erase", "reject_one", "move_one", "topic"}, done
+    assert set(done) >= {"ask", "relay", "danger", "approve", "reject", "forward", "answer",
+                         "merge", "erase", "reject_one", "move_one", "topic", "days"}, done
     async with staff_runtime.db.transaction() as conn:
         queue, total = await shown_queue(conn)
         kinds = {r[0] for r in await conn.execute_fetchall("SELECT DISTINCT kind FROM questions")}
