@@ -44,7 +44,8 @@ PHRASES = ("vay vốn chăn nuôi bò sinh sản nước sạch suối cạn rá
            "lở đất bảo hiểm y tế hộ nghèo trồng chè ngân hàng chính sách")
 WORDS = PHRASES.split()
 STATUSES = ("moi", "da_duyet", "da_chuyen", "da_tra_loi", "khong_phu_hop")
-DEPARTMENTS = ("Sở Tài chính", "Sở Y tế", "Sở Nội vụ", "Sở Nông nghiệp và Môi trường")
+DEPARTMENTS = (("so-tai-chinh", "Sở Tài chính"), ("so-y-te", "Sở Y tế"),
+               ("so-noi-vu", "Sở Nội vụ"), ("so-nn-mt", "Sở Nông nghiệp và Môi trường"))
 
 
 def _sizes(clusters: int, questions: int, rng: random.Random) -> list[int]:
@@ -68,31 +69,43 @@ async def fill(runtime, clusters: int, questions: int, seed: int = 7) -> None:
             "INSERT INTO users (id, channel, external_id, chat_id, display_name, consent_at, "
             "created_at) VALUES (?, 'telegram', ?, ?, ?, ?, ?)",
             [(u, str(u), str(u), f"Chị {u}", NOW, NOW) for u in range(1, questions // 4 + 1)])
-        cluster_rows, question_rows, qid = [], [], 0
+        cluster_rows, question_rows, forward_rows, qid = [], [], [], 0
         for cid, size in enumerate(_sizes(clusters, questions, rng), 1):
             status = rng.choice(STATUSES)
             forwarded = status in ("da_chuyen", "da_tra_loi")
-            cluster_rows.append((cid, DIALOGUE, rng.randint(1, 7), status,
-                                 int(rng.random() < 0.01),
-                                 rng.choice(DEPARTMENTS) if forwarded else None,
-                                 "2027-07-20" if forwarded else None, NOW))
+            # A forward's deadline: one in five already past (late unless answered).
+            deadline = rng.choice(("2026-11-20",) + ("2027-07-20",) * 4)
+            lead, partner = rng.sample(DEPARTMENTS, 2)
+            topic = rng.randint(1, 7)
+            cluster_rows.append((cid, DIALOGUE, topic, status,
+                                 int(rng.random() < 0.01), lead[1] if forwarded else None,
+                                 deadline if forwarded else None, NOW))
+            if forwarded:
+                answered = NOW if status == "da_tra_loi" else None
+                forward_rows.append((cid, *lead, "lead", deadline, answered))
+                if rng.random() < 0.3:
+                    forward_rows.append((cid, *partner, "cooperating", deadline, None))
             for _ in range(size):
                 qid += 1
                 kind = rng.choices(("member", "support", "relay"), (6, 3, 1))[0]
                 text = "" if kind == "support" else " ".join(rng.choices(WORDS, k=14))
                 user = rng.randint(1, questions // 4)
                 question_rows.append((qid, DIALOGUE, f"LC27-{qid:06d}", user, kind,
-                                      rng.choice(communes), 1, text,
+                                      rng.choice(communes), topic, text,
                                       rng.randint(2, 30) if kind == "relay" else 1, cid, NOW))
         await conn.executemany(
             "INSERT INTO clusters (id, dialogue_id, topic, status, urgent, department, deadline, "
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cluster_rows)
         await conn.executemany(
+            "INSERT INTO forwards (cluster_id, department_id, department_name, role, deadline, "
+            "forwarded_at, forwarded_by, answer, answered_at, answered_by) "
+            "VALUES (?, ?, ?, ?, ?, '2026-11-15T03:00:00+00:00', 'bench', "
+            "CASE WHEN ?6 IS NOT NULL THEN 'Trả lời.' END, ?6, "
+            "CASE WHEN ?6 IS NOT NULL THEN 'bench' END)", forward_rows)
+        await conn.executemany(
             "INSERT INTO questions (id, dialogue_id, receipt, user_id, channel, kind, commune, "
             "topic, text, represented, cluster_id, created_at) "
             "VALUES (?, ?, ?, ?, 'telegram', ?, ?, ?, ?, ?, ?, ?)", question_rows)
-        await conn.execute("UPDATE questions SET topic = (SELECT topic FROM clusters c "
-                           "WHERE c.id = questions.cluster_id)")
     await runtime.db.conn.execute("ANALYZE")
 
 

@@ -93,6 +93,12 @@ async def check(runtime, step: str) -> None:
         again = await recount_dashboard(conn)
         # Late as the lifecycle's own list has it (reminders, reports): once per cluster.
         late = {o.cluster_id for o in await lifecycle.overdue(conn, dialogue, today)}
+        tz = runtime.config.settings.timezone
+        departments = {t.department_id: (t.forwarded, t.answered_on_time, t.answered_late,
+                                         t.outstanding, t.overdue)
+                       for t in await lifecycle.department_tally(conn, dialogue, today, tz)
+                       if t.forwarded}
+        assert departments == await recount_departments(conn, today, tz), step
     assert board.by_topic == again["by_topic"], step
     assert board.by_commune == again["by_commune"], step
     assert board.questions == again["questions"], step
@@ -103,6 +109,28 @@ async def check(runtime, step: str) -> None:
 
 def labels(m: Member) -> str:
     return " ".join(o.label for r in m.replies for o in r.options)
+
+
+async def recount_departments(conn, today: dt.date, tz: dt.tzinfo) -> dict[str, tuple]:
+    """Per department: forwarded, on time, late, outstanding, overdue, forward by forward."""
+    rows = await conn.execute_fetchall(
+        "SELECT f.department_id, f.deadline, f.answered_at FROM forwards f "
+        "JOIN clusters c ON c.id = f.cluster_id WHERE c.dialogue_id = ? "
+        "AND c.merged_into IS NULL AND c.status != 'khong_phu_hop' "
+        "AND f.withdrawn_at IS NULL", (DIALOGUE,))
+    out: dict[str, list[int]] = {}
+    for department, deadline, answered_at in rows:
+        due = dt.date.fromisoformat(deadline)
+        day = dt.datetime.fromisoformat(answered_at).astimezone(tz).date() \
+            if answered_at else None
+        tally = out.setdefault(department, [0, 0, 0, 0, 0])
+        tally[0] += 1
+        if day is None:
+            tally[3] += 1
+            tally[4] += due < today
+        else:
+            tally[1 if day <= due else 2] += 1
+    return {k: tuple(v) for k, v in out.items()}
 
 
 class Round:
