@@ -17,7 +17,6 @@ transaction. All functions take the connection of an open `Database.transaction(
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -631,21 +630,22 @@ async def department_tally(conn: Conn, dialogue: Dialogue, today: dt.date,
     deadlines = [r[0] for r in await conn.execute_fetchall(
         f"SELECT DISTINCT f.deadline {live}", (dialogue.id,))]
     # On time: first answered before the local midnight that ends its deadline day
-    # (Forward.on_time); stamps compare as text.
-    ends = {d: stamp(dt.datetime.combine(dt.date.fromisoformat(d) + dt.timedelta(days=1),
-                                         dt.time(), tz)) for d in deadlines}
+    # (Forward.on_time); stamps compare as text. A round has few distinct deadlines.
+    ends: list[str] = []
+    for d in deadlines:
+        ends += [d, stamp(dt.datetime.combine(dt.date.fromisoformat(d) + dt.timedelta(days=1),
+                                              dt.time(), tz))]
+    end = "CASE f.deadline " + " WHEN ? THEN ?" * len(deadlines) + " END" if deadlines else "''"
     rows = await conn.execute_fetchall(
         f"""
         SELECT f.department_id, f.department_name, MIN(f.id) AS first, COUNT(*) AS forwarded,
-               SUM(f.answered_at < e.value) AS on_time, SUM(f.answered_at >= e.value) AS late,
+               SUM(f.answered_at < {end}) AS on_time, SUM(f.answered_at >= {end}) AS late,
                SUM(f.answered_at IS NULL) AS outstanding,
                SUM(f.answered_at IS NULL AND f.deadline < ?) AS overdue
-        FROM forwards f JOIN clusters c ON c.id = f.cluster_id
-             JOIN json_each(?) e ON e.key = f.deadline
-        WHERE c.dialogue_id = ? AND {_LIVE} AND f.withdrawn_at IS NULL
+        {live}
         GROUP BY f.department_id, f.department_name ORDER BY first
         """,
-        (today.isoformat(), json.dumps(ends), dialogue.id),
+        (*ends, *ends, today.isoformat(), dialogue.id),
     )
     order = list(zip(dialogue.department_ids, dialogue.departments, strict=False))
     for r in rows:  # in the order each was first forwarded to
