@@ -308,12 +308,12 @@ async def queue_page(conn: Conn, f: QueueFilters, *, limit: int,
         FROM clusters c JOIN console_cluster_counts k ON k.cluster_id = c.id
         WHERE {where} AND k.live > 0"""
     # One pass: the window counts every match before LIMIT takes the page.
-    rows = await conn.execute_fetchall(
+    rows = list(await conn.execute_fetchall(
         f"""
         SELECT c.id, c.topic, c.status, c.urgent, c.department, c.deadline, c.public_text,
                k.direct, k.relayed, k.disclosures, COUNT(*) OVER () {chosen}
         ORDER BY k.direct + k.relayed DESC, c.id LIMIT ? OFFSET ?
-        """, (*params, limit, offset))
+        """, (*params, limit, offset)))
     total = rows[0][10] if rows else int(await scalar(conn, f"SELECT COUNT(*) {chosen}", params))
     ids = [r[0] for r in rows]
     texts = await _first_texts(conn, ids)
