@@ -1,7 +1,8 @@
 """Server time of the console's pages on a big round beside a small one, same run.
 
 Two fresh databases: 10,000 clusters / 100,000 questions (sizes skewed: a few big clusters, many
-of one or two) and 100 clusters / 1,000 questions. Each page is requested `--rounds` times
+of one or two; forwarded clusters have their forwards, one in five past its deadline) and 100
+clusters / 1,000 questions. Each page is requested `--rounds` times
 in-process (httpx over ASGI, a logged-in staff session: the real middleware, session check,
 SQL and template rendering; no network) and timed from request to last byte.
 
