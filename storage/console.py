@@ -11,12 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from . import lifecycle
 from .clock import stamp
 from .rows import scalar
+
+if TYPE_CHECKING:  # storage needs only its fields, never the handlers package at run time
+    from handlers.domain import Department
 
 __all__ = [
     "Account", "AuditEntry", "ClusterQuestion", "DepartmentAnswer", "QueueFilters", "QueueRow",
@@ -245,6 +249,7 @@ class QueueRow:
         return self.direct + self.relayed
 
 
+_OPEN_STATUSES = ("da_tra_loi", "khong_phu_hop")  # no longer waiting for staff
 _OPEN = "('da_tra_loi', 'khong_phu_hop')"
 # Late, as storage.lifecycle.overdue counts it: once the dialogue's answer deadline has passed,
 # any live cluster without a written answer (the union's or its lead department's), forwarded
@@ -293,66 +298,35 @@ def _where(f: QueueFilters) -> tuple[str, list[Any]]:
     return " AND ".join(sql), params
 
 
-@dataclass(frozen=True)
-class Counts:
-    """How many asked a cluster: distinct women (asked or supported), members relayed by
-    leaders, and whether it holds a disclosure (urgent or danger), as reports.ClusterSummary."""
-
-    direct: int
-    relayed: int
-    disclosure: bool
-
-
-async def change_mark(conn: Conn) -> int:
-    """Changes so far to questions, clusters and forwards, by any process (triggers of
-    migration 0009): equal marks mean cached counts still hold."""
-    return int(await scalar(conn, "SELECT n FROM console_changes WHERE id = 1"))
-
-
-async def cluster_counts(conn: Conn, dialogue_id: str) -> dict[int, Counts]:
-    """Counts of every cluster of a dialogue that has a question not rejected, in queue
-    order."""
-    rows = await conn.execute_fetchall(
-        """
-        SELECT q.cluster_id,
-               COUNT(DISTINCT CASE WHEN q.kind IN ('member', 'support')
-                                   THEN COALESCE(q.user_id, -q.id) END) AS direct,
-               COALESCE(SUM(CASE WHEN q.kind = 'relay' THEN q.represented END), 0) AS relayed,
-               MAX(q.deleted_at IS NULL AND (q.urgent = 1 OR q.danger IS NOT NULL))
-                   AS disclosure
-        FROM questions q
-        WHERE q.dialogue_id = ? AND q.rejected_reason IS NULL
-        GROUP BY q.cluster_id
-        """, (dialogue_id,))
-    # In queue order (most women first, then oldest), so a page needs no sort of its own.
-    ordered = sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))
-    return {r[0]: Counts(r[1], r[2], bool(r[3])) for r in ordered}
-
-
-async def queue_page(conn: Conn, f: QueueFilters, counts: dict[int, Counts], *, limit: int,
+async def queue_page(conn: Conn, f: QueueFilters, *, limit: int,
                      offset: int) -> tuple[list[QueueRow], int]:
-    """One page of live clusters matching the filters, most women first, and how many match.
-    `counts`: `cluster_counts` of the dialogue (the caller may keep it while nothing changes)."""
+    """One page of live clusters matching the filters, most women first (then oldest), and how
+    many match. The counts are migration 0010's, kept by triggers in each change's
+    transaction: a page reads the clusters it filters, never their questions."""
     where, params = _where(f)
-    chosen = {r[0] for r in await conn.execute_fetchall(
-        f"SELECT c.id FROM clusters c WHERE {where}", params)}
-    matching = [i for i in counts if i in chosen]  # counts are in queue order
-    ids = matching[offset:offset + limit]
-    rows = {r[0]: r for r in await conn.execute_fetchall(
-        "SELECT id, topic, status, urgent, department, deadline, public_text FROM clusters "
-        "WHERE id IN (SELECT value FROM json_each(?))", (_json(ids),))}
+    chosen = f"""
+        FROM clusters c JOIN console_cluster_counts k ON k.cluster_id = c.id
+        WHERE {where} AND k.live > 0"""
+    # One pass: the window counts every match before LIMIT takes the page.
+    rows = list(await conn.execute_fetchall(
+        f"""
+        SELECT c.id, c.topic, c.status, c.urgent, c.department, c.deadline, c.public_text,
+               k.direct, k.relayed, k.disclosures, COUNT(*) OVER () {chosen}
+        ORDER BY k.direct + k.relayed DESC, c.id LIMIT ? OFFSET ?
+        """, (*params, limit, offset)))
+    total = rows[0][10] if rows else int(await scalar(conn, f"SELECT COUNT(*) {chosen}", params))
+    ids = [r[0] for r in rows]
     texts = await _first_texts(conn, ids)
     communes = await _communes(conn, ids)
-    out = []
-    for i in ids:
-        r, k = rows[i], counts[i]
-        out.append(QueueRow(
-            id=i, topic=r[1], status=r[2], urgent=bool(r[3]), department=r[4] or "",
+    return [
+        QueueRow(
+            id=r[0], topic=r[1], status=r[2], urgent=bool(r[3]), department=r[4] or "",
             deadline=dt.date.fromisoformat(r[5]) if r[5] else None,
-            direct=k.direct, relayed=k.relayed, disclosure=bool(r[3] or k.disclosure),
-            text=texts.get(i, ""), public_text=r[6] or "", communes=communes.get(i, ()),
-        ))
-    return out, len(matching)
+            direct=r[7], relayed=r[8], disclosure=bool(r[3] or r[9]),
+            text=texts.get(r[0], ""), public_text=r[6] or "", communes=communes.get(r[0], ()),
+        )
+        for r in rows
+    ], total
 
 
 async def new_search_texts(conn: Conn, after_id: int) -> list[tuple[int, str, str]]:
@@ -434,34 +408,55 @@ class Dashboard:
     questions: int
 
 
+SHOWN_DASHBOARD_COMMUNES = 30
+
+
+async def _overdue_count(conn: Conn, dialogue_id: str, today: dt.date,
+                         answer_deadline: dt.date) -> int:
+    """Late clusters (`_OVERDUE`). Until the dialogue's answer deadline only a forward past its
+    own deadline makes one late: those come from the index of open forwards, not from every
+    cluster; after it, every unanswered cluster is late and all of them are read."""
+    if today > answer_deadline:
+        return int(await scalar(
+            conn, f"SELECT COUNT(*) FROM clusters c WHERE c.dialogue_id = ? "
+            f"AND c.merged_into IS NULL AND {_OVERDUE}",
+            (dialogue_id, *_overdue_params(today, answer_deadline))))
+    return int(await scalar(
+        conn,
+        """
+        SELECT COUNT(*) FROM clusters c
+        WHERE c.id IN (SELECT f.cluster_id FROM forwards f
+                       WHERE f.answered_at IS NULL AND f.withdrawn_at IS NULL
+                         AND f.deadline < ?)
+          AND c.dialogue_id = ? AND c.merged_into IS NULL AND c.status != 'khong_phu_hop'
+        """, (today.isoformat(), dialogue_id)))
+
+
 async def dashboard(conn: Conn, dialogue_id: str, today: dt.date,
                     answer_deadline: dt.date) -> Dashboard:
-    late = _overdue_params(today, answer_deadline)
-    status_rows = await conn.execute_fetchall(
-        "SELECT status, COUNT(*) AS n FROM clusters c WHERE dialogue_id = ? "
-        "AND merged_into IS NULL GROUP BY status", (dialogue_id,))
+    """Figures from migration 0010's counts (per topic and cluster, per commune) and the
+    dialogue's clusters: no page reads every question."""
+    status_rows = list(await conn.execute_fetchall(
+        "SELECT status, urgent, n FROM console_status_counts WHERE dialogue_id = ?",
+        (dialogue_id,)))
+    by_status: dict[str, int] = {}
+    for r in status_rows:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + r["n"]
     topic_rows = await conn.execute_fetchall(
-        "SELECT topic, COUNT(DISTINCT cluster_id) AS clusters, COUNT(*) AS questions "
-        "FROM questions WHERE dialogue_id = ? AND rejected_reason IS NULL GROUP BY topic",
-        (dialogue_id,))
-    commune_rows = await conn.execute_fetchall(
-        "SELECT commune, COUNT(*) AS n FROM questions WHERE dialogue_id = ? AND commune != '' "
-        "GROUP BY commune ORDER BY n DESC, commune LIMIT 30", (dialogue_id,))
-    totals = list(await conn.execute_fetchall(
-        f"""
-        SELECT SUM({_OVERDUE}) AS overdue,
-               SUM(c.urgent = 1 AND c.status NOT IN {_OPEN}) AS urgent_open
-        FROM clusters c WHERE c.dialogue_id = ? AND c.merged_into IS NULL
-        """, (*late, dialogue_id)))
-    count = list(await conn.execute_fetchall(
-        "SELECT COUNT(*) FROM questions WHERE dialogue_id = ?", (dialogue_id,)))
+        "SELECT topic, COUNT(*) AS clusters, SUM(n) AS questions FROM console_topic_counts "
+        "WHERE dialogue_id = ? GROUP BY topic", (dialogue_id,))
+    commune_rows = list(await conn.execute_fetchall(
+        "SELECT commune, n FROM console_commune_counts WHERE dialogue_id = ?", (dialogue_id,)))
+    communes = sorted(((r["commune"], r["n"]) for r in commune_rows if r["commune"]),
+                      key=lambda item: (-item[1], item[0]))
     return Dashboard(
-        by_status={r["status"]: r["n"] for r in status_rows},
+        by_status={k: n for k, n in by_status.items() if n},
         by_topic={r["topic"]: (r["clusters"], r["questions"]) for r in topic_rows},
-        by_commune=[(r["commune"], r["n"]) for r in commune_rows],
-        overdue=totals[0]["overdue"] or 0,
-        urgent_open=totals[0]["urgent_open"] or 0,
-        questions=count[0][0],
+        by_commune=communes[:SHOWN_DASHBOARD_COMMUNES],
+        overdue=await _overdue_count(conn, dialogue_id, today, answer_deadline),
+        urgent_open=sum(r["n"] for r in status_rows
+                        if r["urgent"] and r["status"] not in _OPEN_STATUSES),
+        questions=sum(r["n"] for r in commune_rows),
     )
 
 
@@ -520,6 +515,10 @@ async def answer_revisions(conn: Conn, cluster_id: int) -> list[aiosqlite.Row]:
 
 @dataclass(frozen=True)
 class DepartmentAnswer:
+    """One answer a department submitted in the console and staff's review of it. The text is
+    the department's answer as storage.lifecycle keeps it (the journal step of this version);
+    the console stores only the review."""
+
     id: int
     cluster_id: int
     department: str
@@ -532,36 +531,52 @@ class DepartmentAnswer:
     note: str
 
 
+_DEPT_ANSWERS = """
+SELECT a.id, a.cluster_id, a.department, s.note AS text, a.status, a.written_by, a.written_at,
+       a.decided_by, a.decided_at, a.note
+FROM department_answers a JOIN cluster_steps s ON s.id = a.step_id
+"""
+
+
 def _dept_answer(r: aiosqlite.Row) -> DepartmentAnswer:
-    return DepartmentAnswer(r["id"], r["cluster_id"], r["department"], r["text"], r["status"],
-                            r["written_by"], r["written_at"], r["decided_by"] or "",
+    return DepartmentAnswer(r["id"], r["cluster_id"], r["department"], r["text"] or "",
+                            r["status"], r["written_by"], r["written_at"], r["decided_by"] or "",
                             r["decided_at"] or "", r["note"] or "")
 
 
-async def submit_department_answer(conn: Conn, cluster_id: int, department: str, text: str,
-                                   written_by: str, *, now: dt.datetime) -> int:
+async def submit_department_answer(conn: Conn, cluster_id: int, department: Department,
+                                   text: str, written_by: str, *, now: dt.datetime) -> int:
+    """The department's written answer, stored as the forward's (lifecycle: on-time figures,
+    reports, reminders, exports read it there) and put up for staff to publish or send back.
+    Raises lifecycle.LifecycleError when the cluster is not forwarded to it."""
+    await lifecycle.record_department_answer(conn, cluster_id, department.id, text,
+                                             by=f"console:{written_by}", now=now)
+    # The step record_department_answer has just journalled, in this transaction.
+    step_id = await scalar(
+        conn, "SELECT MAX(id) FROM cluster_steps WHERE cluster_id = ? AND step = 'answered'",
+        (cluster_id,))
     cur = await conn.execute(
-        "INSERT INTO department_answers (cluster_id, department, text, written_by, written_at) "
-        "VALUES (?, ?, ?, ?, ?)", (cluster_id, department, text, written_by, stamp(now)))
+        "INSERT INTO department_answers (cluster_id, department, step_id, written_by, "
+        "written_at) VALUES (?, ?, ?, ?, ?)",
+        (cluster_id, department.name, step_id, written_by, stamp(now)))
     return int(cur.lastrowid or 0)
 
 
 async def department_answers(conn: Conn, cluster_id: int) -> list[DepartmentAnswer]:
     rows = await conn.execute_fetchall(
-        "SELECT * FROM department_answers WHERE cluster_id = ? ORDER BY id DESC", (cluster_id,))
+        _DEPT_ANSWERS + " WHERE a.cluster_id = ? ORDER BY a.id DESC", (cluster_id,))
     return [_dept_answer(r) for r in rows]
 
 
 async def department_answer(conn: Conn, answer_id: int) -> DepartmentAnswer | None:
-    rows = await conn.execute_fetchall("SELECT * FROM department_answers WHERE id = ?",
-                                       (answer_id,))
+    rows = await conn.execute_fetchall(_DEPT_ANSWERS + " WHERE a.id = ?", (answer_id,))
     return next((_dept_answer(r) for r in rows), None)
 
 
 async def submitted_answers(conn: Conn, dialogue_id: str) -> list[DepartmentAnswer]:
     """Answers waiting for staff to publish or send back."""
     rows = await conn.execute_fetchall(
-        "SELECT a.* FROM department_answers a JOIN clusters c ON c.id = a.cluster_id "
+        _DEPT_ANSWERS + " JOIN clusters c ON c.id = a.cluster_id "
         "WHERE a.status = 'submitted' AND c.dialogue_id = ? ORDER BY a.id", (dialogue_id,))
     return [_dept_answer(r) for r in rows]
 

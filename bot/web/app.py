@@ -48,10 +48,6 @@ class Console:
 
     search: FoldedIndex = field(default_factory=FoldedIndex)
     _fold_ready: bool = field(default=False, init=False)
-    # Per dialogue: (change mark, value). Valid while the database has not changed since.
-    _counts: dict[str, tuple[int, dict[int, store.Counts]]] = field(
-        default_factory=dict, init=False)
-    _cached: dict[str, tuple[int, Any]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -85,30 +81,15 @@ class Console:
         """The dialogue asked for, else the open one, else the latest."""
         return self.settings.current_dialogue(self.today(), chosen)
 
-    async def counts(self, conn, dialogue_id: str) -> dict[int, store.Counts]:
-        """Every cluster's counts, recomputed only when the database changed since."""
-        mark = await store.change_mark(conn)
-        cached = self._counts.get(dialogue_id)
-        if cached is None or cached[0] != mark:
-            cached = (mark, await store.cluster_counts(conn, dialogue_id))
-            self._counts[dialogue_id] = (await store.change_mark(conn), cached[1])
-        return cached[1]
-
     async def dashboard(self, conn, dialogue: Dialogue) -> tuple[store.Dashboard, list]:
-        """The dashboard's figures, recomputed only when the database or the day changed."""
+        """The dashboard's figures: counts kept by the database (migration 0010) and the
+        dialogue's forwards, read afresh on every request."""
         from storage import lifecycle
 
-        key = f"dashboard:{dialogue.id}:{self.today()}"
-        mark = await store.change_mark(conn)
-        cached = self._cached.get(key)
-        if cached is None or cached[0] != mark:
-            board = await store.dashboard(conn, dialogue.id, self.today(),
-                                          dialogue.answer_deadline)
-            tally = await lifecycle.department_tally(conn, dialogue, self.today(),
-                                                     self.settings.timezone)
-            cached = (mark, (board, tally))
-            self._cached = {key: cached}  # one day, one dialogue at a time is enough
-        return cached[1]
+        board = await store.dashboard(conn, dialogue.id, self.today(), dialogue.answer_deadline)
+        tally = await lifecycle.department_tally(conn, dialogue, self.today(),
+                                                 self.settings.timezone)
+        return board, tally
 
     def render(self, request: Request, name: str, status_code: int = 200,
                **values: Any) -> HTMLResponse:

@@ -108,17 +108,13 @@ async def department_answer(request: Request, console: Console,
     except files.BadPdf as bad:  # the form again, with what she wrote: only the file to choose
         return await _cluster_view(request, console, session, cluster_id, status_code=400,
                                    ok=bad.code, draft=text)
-    by = f"console:{session.account.login}"
     async with console.runtime.db.transaction() as conn:
         await _own_cluster(conn, department, cluster_id)
-        try:  # the written answer, dated for on-time figures (storage.lifecycle)
-            await lifecycle.record_department_answer(conn, cluster_id, department.id, text,
-                                                     by=by, now=console.now())
+        try:  # the forward's written answer, waiting for staff to publish it to the askers
+            answer_id = await store.submit_department_answer(
+                conn, cluster_id, department, text, session.account.login, now=console.now())
         except lifecycle.LifecycleError:
             return RedirectResponse(f"/so/cum/{cluster_id}?ok=refused", status_code=303)
-        # ... and waiting for staff to publish it to the askers.
-        answer_id = await store.submit_department_answer(
-            conn, cluster_id, department.name, text, session.account.login, now=console.now())
         if pdf is not None:
             await attachments.attach_pdf(conn, answer_id, cluster_id, department.id,
                                          pdf.filename, pdf.content, now=console.now())

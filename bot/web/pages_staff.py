@@ -102,8 +102,7 @@ async def queue(request: Request, console: Console, session: store.Session) -> R
         if filters.search:
             matching = await console.search.clusters_matching(conn, dialogue.id, filters.search)
             filters = dataclasses.replace(filters, search_clusters=matching)
-        counts = await console.counts(conn, dialogue.id)
-        rows, total = await store.queue_page(conn, filters, counts, limit=PAGE_SIZE,
+        rows, total = await store.queue_page(conn, filters, limit=PAGE_SIZE,
                                              offset=(number - 1) * PAGE_SIZE)
         templates = await store.reject_templates(conn)
     kept = {k: v for k, v in params.items() if k != "trang" and k != "ok" and v}

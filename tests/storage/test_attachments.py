@@ -4,8 +4,11 @@ audio fetched while her data was being deleted is never kept; a PDF goes with it
 
 from __future__ import annotations
 
+import datetime as dt
+
 from storage import attachments as files
 from storage import console as store
+from storage import lifecycle as lc
 from storage import queries as q
 
 from .test_queries import DIALOGUE, ask, member
@@ -61,10 +64,14 @@ async def test_audio_arriving_after_her_deletion_is_not_kept(runtime, clock):
         assert await _kept(conn) == 0
 
 
-async def test_a_pdf_goes_with_its_answer(runtime, clock):
+async def test_a_pdf_goes_with_its_answer(runtime, config, clock):
+    taichinh = config.settings.department("so-tai-chinh")
     async with runtime.db.transaction() as conn:
         cluster = await q.create_cluster(conn, DIALOGUE, 1, now=clock())
-        answer = await store.submit_department_answer(conn, cluster, "Sở Tài chính",
+        await lc.forward_cluster(conn, config.settings.dialogue(DIALOGUE), cluster,
+                                 lc.Assignment(taichinh, dt.date(2027, 7, 20)), by="staff",
+                                 now=clock(), today=clock().date())
+        answer = await store.submit_department_answer(conn, cluster, taichinh,
                                                       "Câu trả lời", "taichinh", now=clock())
         pdf = await files.attach_pdf(conn, answer, cluster, "so-tai-chinh", "a.pdf",
                                      b"%PDF-1.4", now=clock())

@@ -196,3 +196,31 @@ async def test_forwards_made_before_0008_are_carried_over(tmp_path, config):
     assert old.on_time(TZ) is False  # answered 14/07, due 12/07
     assert (tally["so-y-te"].forwarded, tally["so-y-te"].answered_late) == (1, 1)
     assert [f.department_id for f in active] == ["so-y-te"]
+
+
+async def test_on_time_until_local_midnight_of_the_deadline_day(runtime, dialogue, deps):
+    """department_tally counts in SQL: an answer at 23:59:59 Vietnam time on the deadline day
+    is on time, one a second later is late, as Forward.on_time says."""
+    deadline = dt.date(2027, 7, 12)
+    midnight = dt.datetime(2027, 7, 13, tzinfo=TZ)
+    async with runtime.db.transaction() as conn:
+        clusters = [await _cluster(conn) for _ in range(3)]
+        for cid in clusters:
+            await lc.forward_cluster(conn, dialogue, cid,
+                                     lc.Assignment(deps["so-y-te"], deadline),
+                                     [lc.Assignment(deps["so-tai-chinh"], deadline)],
+                                     by=BY, now=NOW, today=TODAY)
+        for cid, when in zip(clusters, (midnight - dt.timedelta(seconds=1), midnight),
+                             strict=False):
+            await lc.record_department_answer(conn, cid, "so-y-te", "Trả lời.", by=BY,
+                                              now=when)
+        forwards = [f for cid in clusters for f in await lc.forwards_of_cluster(conn, cid)]
+        tally = {t.department_id: t for t in await lc.department_tally(
+            conn, dialogue, dt.date(2027, 7, 13), TZ)}
+    yte, tc = tally["so-y-te"], tally["so-tai-chinh"]
+    assert (yte.forwarded, yte.answered_on_time, yte.answered_late, yte.outstanding,
+            yte.overdue) == (3, 1, 1, 1, 1)
+    assert (tc.forwarded, tc.answered_on_time, tc.answered_late, tc.outstanding,
+            tc.overdue) == (3, 0, 0, 3, 3)
+    assert sorted(f.on_time(TZ) for f in forwards if f.department_id == "so-y-te"
+                  and f.answered) == [False, True]

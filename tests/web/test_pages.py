@@ -124,3 +124,49 @@ async def test_queue_pages_and_sorts_by_how_many_asked(app, staff_runtime):
     assert counts == sorted(counts, reverse=True) and counts[0] == 5
     last = (await staff.get("/cum", params={"trang": "3"})).text
     assert "Trang 3/3" in last and "Trang trước" in last
+
+
+async def test_a_corrected_department_answer_is_one_text_per_version_told_once(app,
+                                                                            staff_runtime):
+    """The department answers, staff send it back, it sends a corrected one: the page shows
+    both versions with their review, the lifecycle holds the current one (reports, exports),
+    and publishing it tells the member once, with the corrected text only."""
+    from storage import console as store
+    from storage import lifecycle
+
+    receipt = await ask(staff_runtime, "64", "Xin hỏi thủ tục vay vốn hộ nghèo để nuôi lợn ạ")
+    cid = await cluster_of(staff_runtime, receipt)
+    staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
+    assert "ok=forwarded" in await bulk(staff, cum=str(cid), viec="forward",
+                                        so_chu_tri=DEPARTMENT, han="2027-07-20")
+    dept = await logged_in(app, "taichinh", "department", DEPARTMENT, runtime=staff_runtime)
+    first = "Chị liên hệ ngân hàng xã để được hướng dẫn."
+    second = "Chị liên hệ Ngân hàng Chính sách xã hội huyện, mức vay tới 100 triệu đồng."
+    token = await page_csrf(dept, f"/so/cum/{cid}")
+    await dept.post(f"/so/cum/{cid}/tra-loi", data={"csrf": token, "tra_loi": first})
+    page = (await staff.get(f"/cum/{cid}")).text
+    first_id = page.split('action="/tra-loi/')[1].split('"')[0]
+    token = await page_csrf(staff, f"/cum/{cid}")
+    await staff.post(f"/tra-loi/{first_id}", data={"csrf": token, "viec": "return",
+                                                   "ghi_chu": "Ghi rõ mức vay"})
+    token = await page_csrf(dept, f"/so/cum/{cid}")
+    await dept.post(f"/so/cum/{cid}/tra-loi", data={"csrf": token, "tra_loi": second})
+    page = (await staff.get(f"/cum/{cid}")).text
+    assert first in page and second in page and "Ghi rõ mức vay" in page
+    second_id = page.split('action="/tra-loi/')[1].split('"')[0]
+    assert second_id != first_id
+    async with staff_runtime.db.transaction() as conn:
+        [forward] = await lifecycle.forwards_of_cluster(conn, cid)
+        versions = [(a.text, a.status) for a in await store.department_answers(conn, cid)]
+        stored = [r[0] for r in await conn.execute_fetchall(
+            "SELECT COUNT(*) FROM cluster_steps WHERE cluster_id = ? AND note = ?",
+            (cid, second))]
+    assert forward.answer == second
+    assert versions == [(second, "submitted"), (first, "returned")]
+    assert stored == [1]  # one journal step per version, nothing else holds a copy
+    token = await page_csrf(staff, f"/cum/{cid}")
+    await staff.post(f"/tra-loi/{second_id}", data={"csrf": token, "viec": "publish"})
+    await staff.post(f"/tra-loi/{second_id}", data={"csrf": token, "viec": "publish"})
+    told = await outbox(staff_runtime, "answer")
+    assert [(r["channel"], r["chat_id"]) for r in told] == [("telegram", "64")]
+    assert second in told[0]["text"] and first not in told[0]["text"]
