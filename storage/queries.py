@@ -451,10 +451,11 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
 
 
 async def leader_chats_of_commune(conn: Conn, commune: str) -> list[tuple[str, str]]:
-    """(channel, chat id) of every union leader who relays for `commune` (by invite code)."""
+    """(channel, chat id) of every union leader who relays for `commune` (by invite code) and
+    has given her consent: a code redeemed and not agreed to makes nobody a leader."""
     cur = await conn.execute(
         "SELECT channel, chat_id FROM users WHERE leader_commune = ? AND deleted_at IS NULL "
-        "ORDER BY id", (commune,))
+        "AND consent_at IS NOT NULL ORDER BY id", (commune,))
     return [(row["channel"], row["chat_id"]) for row in await cur.fetchall()]
 
 
@@ -948,7 +949,7 @@ async def redeem_invite(conn: Conn, code: str, user_id: int, *, now: dt.datetime
         conn,
         """
         UPDATE leader_invites SET used_by = ?, used_at = ?
-        WHERE code = ? AND used_by IS NULL AND expires_at > ?
+        WHERE code = ? AND used_at IS NULL AND expires_at > ?
         RETURNING commune
         """,
         (user_id, stamp(now), code, stamp(now)),
@@ -960,7 +961,7 @@ async def invite_expired(conn: Conn, code: str, *, now: dt.datetime) -> bool:
     """True for an unused code whose time has passed (so she can be told to ask for a new one)."""
     row = await _one(
         conn,
-        "SELECT 1 FROM leader_invites WHERE code = ? AND used_by IS NULL "
+        "SELECT 1 FROM leader_invites WHERE code = ? AND used_at IS NULL "
         "AND (expires_at IS NULL OR expires_at <= ?)",
         (code, stamp(now)),
     )
