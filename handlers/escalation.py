@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from storage import dedupe
 from storage import queries as q
 
 from .domain import Settings
@@ -260,7 +261,8 @@ async def _alert_commune(ctx: Context, category: str, commune: str, reference: s
     chats.discard((ctx.incoming.channel, ctx.incoming.chat_id))
     sent = False
     for channel, chat_id in sorted(chats):
-        key = f"{channel}:{chat_id}"
+        # Never her raw chat id in the key: it would outlive her /xoa_du_lieu in the key column.
+        key = await dedupe.recipient_token(ctx.conn, channel, chat_id)
         await q.enqueue(ctx.conn, channel, chat_id,
                         ctx.t("danger.commune_alert" if staff else
                               "leader6.commune_alert_no_staff", commune=commune,

@@ -1102,10 +1102,12 @@ async def delete_user_data(
         outbox = cur.rowcount
         await conn.execute(
             """
-            UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL
+            UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL,
+                dedupe_key = CASE WHEN instr(dedupe_key, ?) > 0 THEN 'erased:' || id
+                                  ELSE dedupe_key END
             WHERE channel = ? AND chat_id = ?
             """,
-            (user.channel, user.chat_id),
+            (user.chat_id, user.channel, user.chat_id),
         )
         await conn.execute(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",

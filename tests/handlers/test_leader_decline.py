@@ -148,3 +148,44 @@ async def test_staff_alert_on_danger_at_the_consent_prompt_says_her_words_were_n
         rows = await conn.execute_fetchall(
             "SELECT text FROM outbox WHERE purpose = 'danger' ORDER BY id")
     assert "xem trên bảng điều hành" in rows[-1]["text"]
+
+
+async def test_a_leaders_id_is_in_no_dedupe_key_and_gone_after_her_deletion(staff_runtime,
+                                                                             tmp_path):
+    """redteam.md promise 4: `danger-commune:DEMO-000044:terminal:L4` kept her chat id after
+    /xoa_du_lieu, in the database and in a backup made afterwards."""
+    runtime = staff_runtime
+    code = await invite(runtime)
+    leader = Person(runtime, LEADER_ID, "Lò Thị Chi Hội")
+    await leader.send(f"/can_bo {code}")
+    await leader.send("1")
+    for n in range(3):
+        await member_in_danger(runtime, f"m{n}-nam-tam")
+    alerts = await outbox_to(runtime, LEADER_ID)
+    assert len(alerts) == 3  # the attack can fail: she was alerted, three times, once each
+    assert all(LEADER_ID not in (a["dedupe_key"] or "") for a in alerts)
+    async with runtime.db.transaction() as conn:
+        keys = [r[0] for r in await conn.execute_fetchall(
+            "SELECT dedupe_key FROM outbox WHERE dedupe_key IS NOT NULL")]
+    assert keys and not [k for k in keys if LEADER_ID in k]
+    async with runtime.db.transaction() as conn:  # a key of the old shape, as before 0016
+        await conn.execute("UPDATE outbox SET dedupe_key = ? WHERE chat_id = ? AND id = "
+                           "(SELECT min(id) FROM outbox WHERE chat_id = ?)",
+                           (f"danger-commune:DEMO-000044:telegram:{LEADER_ID}", LEADER_ID,
+                            LEADER_ID))
+    await drain_telegram(runtime)  # delivered: the rows stay, as sent
+    await leader.send("/xoa_du_lieu")
+    await leader.press("Xóa thông tin")
+    assert "Đã xóa" in leader.text
+    backup = tmp_path / "after.db"
+    await runtime.db.backup(backup)
+    db_file = Path(runtime.db.path)
+    for path in (db_file, db_file.with_name(db_file.name + "-wal"), backup):
+        if path.exists():
+            assert LEADER_ID.encode() not in path.read_bytes(), path.name
+
+
+async def drain_telegram(runtime) -> None:
+    from tests.fakes.her_words import drain
+
+    await drain(runtime)
