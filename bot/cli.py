@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from handlers.locale import LocaleError
 
 from .config import DEMO_CONFIG, Config, ConfigError, load_config
-from .logs import setup_logging
+from .logs import RedactingStream, setup_logging
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from storage.db import Database
@@ -480,8 +481,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Config error: {exc}", file=sys.stderr)
         return 2
-    # Now the secrets are known: redact their exact values, whatever their shape.
+    # Now the secrets are known: redact their exact values, whatever their shape, from the logs
+    # and from everything the command prints.
     setup_logging(verbose=args.verbose, secrets=config.secrets())
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)  # type: ignore[assignment]
     try:
         return args.func(args, config)
     except LocaleError as exc:
@@ -489,6 +493,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: its traceback, as Python prints it, but through the redaction
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 from . import webhooks as _webhooks  # noqa: E402,F401  registers `webhook`
