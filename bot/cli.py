@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handlers.locale import LocaleError
+from storage.lock import database_in_use
 
 from .config import DEMO_CONFIG, Config, ConfigError, load_config
 from .logs import RedactingStream, setup_logging
@@ -54,7 +55,8 @@ def _with_runtime(config: Config, database: Path | None,
         finally:
             await runtime.close()
 
-    return asyncio.run(go())
+    with database_in_use(database or config.database):  # `restore` waits for us to close
+        return asyncio.run(go())
 
 
 def _with_database(config: Config, database: Path | None,
@@ -68,7 +70,8 @@ def _with_database(config: Config, database: Path | None,
         finally:
             await db.close()
 
-    return asyncio.run(go())
+    with database_in_use(database or config.database):
+        return asyncio.run(go())
 
 
 def _today(runtime: Runtime) -> dt.date:
@@ -323,7 +326,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot restore data/backups/doithoai-20261203-023000.db
     """
-    from storage.lock import AlreadyRunning
+    from storage.lock import AlreadyRunning, InUse
 
     from .backups import BackupError, restore
 
@@ -337,6 +340,11 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         print(f"Bot đang chạy trên cơ sở dữ liệu này: dừng bot trước khi khôi phục (systemctl "
               f"stop doithoai-bot, hoặc docker compose stop bot).\n{exc}: stop it before a "
               "restore. Nothing was changed.", file=sys.stderr)
+        return 3
+    except InUse as exc:
+        print(f"Cơ sở dữ liệu này đang được mở: dừng trước khi khôi phục (bảng điều hành: "
+              f"docker compose stop console; bot: systemctl stop doithoai-bot).\n{exc}: stop "
+              "it before a restore. Nothing was changed.", file=sys.stderr)
         return 3
     print(f"{database}: đã khôi phục từ {args.backup} ({done.questions} câu hỏi) / restored.")
     if done.migrations:
