@@ -13,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 
+from . import declines
 from .clock import stamp
 from .rows import first_row, new_id, scalar
 
@@ -230,6 +231,8 @@ async def prune_stale(conn: Conn, *, now: dt.datetime,
     cur = await conn.execute("DELETE FROM conversations WHERE updated_at < ?",
                              (stamp(now - drafts),))
     removed["conversations"] = cur.rowcount
+    removed["undecided_leaders"] = await declines.release_undecided_leaders(
+        conn, stamp(now - drafts))
     cur = await conn.execute(
         """
         DELETE FROM users

@@ -189,3 +189,29 @@ async def drain_telegram(runtime) -> None:
     from tests.fakes.her_words import drain
 
     await drain(runtime)
+
+
+async def test_a_visitor_or_leader_who_never_answers_is_gone_after_the_retention_window(
+        staff_runtime, clock):
+    """redteam.md promise 5: `/start` alone stores her ids before any consent. While she is at
+    the consent prompt the row holds her conversation; when she leaves without answering, the
+    hourly retention pass removes it after the drafts window, a redeemed-but-unanswered leader
+    code included (it used to keep her row, with her commune, for ever)."""
+    import datetime as dt
+
+    from storage import queries as q
+
+    code = await invite(staff_runtime)
+    visitor = Person(staff_runtime, "5800999001", "Lò Thị Khách")
+    await visitor.send("/start")
+    leader = Person(staff_runtime, LEADER_ID, "Lò Thị Chi Hội")
+    await leader.send(f"/can_bo {code}")
+    clock.now += dt.timedelta(days=31)
+    async with staff_runtime.db.transaction() as conn:
+        await q.prune_stale(conn, now=clock())
+        rows = await conn.execute_fetchall(
+            "SELECT external_id FROM users WHERE external_id IN (?, ?)",
+            ("5800999001", LEADER_ID))
+        [invite_row] = await conn.execute_fetchall("SELECT used_by, used_at FROM leader_invites")
+    assert rows == []
+    assert invite_row["used_by"] is None and invite_row["used_at"]  # spent, without her
