@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from . import declines
+from . import declines, dedupe
 from .clock import stamp
 from .rows import first_row, new_id, scalar
 
@@ -1106,11 +1106,12 @@ async def delete_user_data(
         await conn.execute(
             """
             UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL,
-                dedupe_key = CASE WHEN instr(dedupe_key, ?) > 0 THEN 'erased:' || id
-                                  ELSE dedupe_key END
+                dedupe_key = CASE WHEN instr(dedupe_key, ?) > 0 OR instr(dedupe_key, ?) > 0
+                                  THEN 'erased:' || id ELSE dedupe_key END
             WHERE channel = ? AND chat_id = ?
             """,
-            (user.chat_id, user.channel, user.chat_id),
+            (user.chat_id, await dedupe.recipient_token(conn, user.channel, user.chat_id),
+             user.channel, user.chat_id),
         )
         await conn.execute(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",

@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import load_config
 from bot.runtime import open_runtime
+from storage import dedupe
 from tests.chat import Member
 from tests.conftest import ROOT, STAFF_GROUP, STAFF_TELEGRAM_ID
 from tests.fakes.her_words import Person
@@ -177,6 +178,11 @@ async def test_a_leaders_id_is_in_no_dedupe_key_and_gone_after_her_deletion(staf
     await leader.send("/xoa_du_lieu")
     await leader.press("Xóa thông tin")
     assert "Đã xóa" in leader.text
+    async with runtime.db.transaction() as conn:  # not even her keyed hash is left
+        token = await dedupe.recipient_token(conn, "telegram", LEADER_ID)
+        left = await conn.execute_fetchall(
+            "SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE ?", (f"%{token}%",))
+    assert left == []
     backup = tmp_path / "after.db"
     await runtime.db.backup(backup)
     db_file = Path(runtime.db.path)
