@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     # and from everything the command prints.
     setup_logging(verbose=args.verbose, secrets=config.secrets())
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
     try:
         return args.func(args, config)
     except LocaleError as exc:
