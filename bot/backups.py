@@ -15,7 +15,7 @@ from storage import backups as files
 from storage.backups import BackupError
 from storage.clock import Clock, system_clock
 from storage.db import Database
-from storage.lock import instance_lock
+from storage.lock import instance_lock, refuse_if_in_use
 
 from .config import Config
 
@@ -77,11 +77,12 @@ class Restored:
 def restore(config: Config, backup: Path, database: Path, clock: Clock = system_clock) -> Restored:
     """Check the copy, migrate a working copy of it, then swap it in; the old file is kept aside.
 
-    Raises BackupError when the copy cannot be used and storage.lock.AlreadyRunning while a bot
-    holds the database: nothing is changed then.
+    Raises BackupError when the copy cannot be used, storage.lock.AlreadyRunning while a bot
+    holds the database and storage.lock.InUse while another process (the console) has it open:
+    nothing is changed then.
     """
     checked = files.check_copy(backup)
-    with instance_lock(database):
+    with instance_lock(database), refuse_if_in_use(database):
         erased = files.erasures_since(database)
         lineage, last_write = files.marks_of(backup)
         if erased is not None and (erased.lineage != lineage or erased.last_write < last_write):

@@ -11,14 +11,16 @@ import datetime as dt
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handlers.locale import LocaleError
+from storage.lock import database_in_use
 
 from .config import DEMO_CONFIG, Config, ConfigError, load_config
-from .logs import setup_logging
+from .logs import RedactingStream, setup_logging
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from storage.db import Database
@@ -53,7 +55,8 @@ def _with_runtime(config: Config, database: Path | None,
         finally:
             await runtime.close()
 
-    return asyncio.run(go())
+    with database_in_use(database or config.database):  # `restore` waits for us to close
+        return asyncio.run(go())
 
 
 def _with_database(config: Config, database: Path | None,
@@ -67,7 +70,8 @@ def _with_database(config: Config, database: Path | None,
         finally:
             await db.close()
 
-    return asyncio.run(go())
+    with database_in_use(database or config.database):
+        return asyncio.run(go())
 
 
 def _today(runtime: Runtime) -> dt.date:
@@ -322,7 +326,7 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
 
     Example: python -m bot restore data/backups/doithoai-20261203-023000.db
     """
-    from storage.lock import AlreadyRunning
+    from storage.lock import AlreadyRunning, InUse
 
     from .backups import BackupError, restore
 
@@ -336,6 +340,11 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
         print(f"Bot đang chạy trên cơ sở dữ liệu này: dừng bot trước khi khôi phục (systemctl "
               f"stop doithoai-bot, hoặc docker compose stop bot).\n{exc}: stop it before a "
               "restore. Nothing was changed.", file=sys.stderr)
+        return 3
+    except InUse as exc:
+        print(f"Cơ sở dữ liệu này đang được mở: dừng trước khi khôi phục (bảng điều hành: "
+              f"docker compose stop console; bot: systemctl stop doithoai-bot).\n{exc}: stop "
+              "it before a restore. Nothing was changed.", file=sys.stderr)
         return 3
     print(f"{database}: đã khôi phục từ {args.backup} ({done.questions} câu hỏi) / restored.")
     if done.migrations:
@@ -480,8 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Config error: {exc}", file=sys.stderr)
         return 2
-    # Now the secrets are known: redact their exact values, whatever their shape.
+    # Now the secrets are known: redact their exact values, whatever their shape, from the logs
+    # and from everything the command prints.
     setup_logging(verbose=args.verbose, secrets=config.secrets())
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(out), RedactingStream(err)
     try:
         return args.func(args, config)
     except LocaleError as exc:
@@ -489,6 +501,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: its traceback, as Python prints it, but through the redaction
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 from . import webhooks as _webhooks  # noqa: E402,F401  registers `webhook`

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from handlers.privacy import mask_pii
 
-__all__ = ["QUIET_LOGGERS", "RedactTokens", "redact", "setup_logging"]
+__all__ = ["QUIET_LOGGERS", "RedactTokens", "RedactingStream", "redact", "setup_logging"]
 
 # Telegram tokens are "digits:secret"; Zalo tokens are "<bot_id>:<secret>" too.
 _TOKEN = re.compile(r"(?<![\w-])(bot)?(\d{3,}|[A-Za-z0-9]{6,}):[A-Za-z0-9_-]{20,}")
@@ -46,8 +46,14 @@ QUIET_LOGGERS = {
 _QUIET_UNLESS_VERBOSE = ("httpx", "apscheduler", "telegram.ext.Updater")
 
 
+# The configured secret values (and a token's part after "id:"), known once the config is read
+# (setup_logging): every redact() call removes them, so an exception's text printed by any
+# command (a refused token echoed back by the platform library) never shows one.
+_CONFIGURED: tuple[str, ...] = ()
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
+    for secret in sorted({*secrets, *_CONFIGURED}, key=len, reverse=True):
         if len(secret) >= _MIN_SECRET:
             text = text.replace(secret, "<token>")
     text = _URL_TOKEN.sub(r"\1<token>", text)
@@ -110,6 +116,9 @@ def setup_logging(verbose: bool = False, secrets: Iterable[str] = (),
                   stream: TextIO | None = None) -> None:
     """JSON lines on stderr with `secrets` (the configured tokens) redacted. Called again once
     the config is read, to add its secrets; replaces only the handler it installed before."""
+    global _CONFIGURED
+    secrets = tuple(secrets)
+    _CONFIGURED = tuple(sorted({*_CONFIGURED, *_secret_parts(secrets)}))
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactTokens(secrets))
@@ -123,3 +132,18 @@ def setup_logging(verbose: bool = False, secrets: Iterable[str] = (),
     for name, floor in QUIET_LOGGERS.items():
         logger = logging.getLogger(name)
         logger.setLevel(max(floor, logger.level or floor))
+
+
+class RedactingStream:
+    """stdout/stderr for the commands: what they print (an exception's text included) goes out
+    with the configured secrets redacted, whatever a message's author remembered to do."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:  # flush, fileno, isatty, encoding ...
+        return getattr(self.stream, name)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from storage import declines
 from storage import queries as q
 from storage.clock import Clock, system_clock
 from storage.db import Database
@@ -155,13 +156,17 @@ class Context:
                                self.incoming.display_name, now=self.now)
         self.user = await q.user_by_id(self.conn, self.user.id) or self.user
 
-    async def forget_declined(self) -> None:
+    async def forget_declined(self, gone_key: str = "ask.no_consent") -> None:
         """She said no: nothing that identifies her stays (row, name, conversation, WAL), and
         she is told so truthfully (a danger alert already sent to staff stays with them)."""
         gone = await q.forget_declined_user(self.conn, self.user.id)
+        # The danger sentence only when staff were really alerted about her; a row kept for
+        # another reason (a commune leader's, say) is not a report she made.
+        alerted = not gone and await declines.staff_alerted_about(self.conn, self.user.id)
         self.reset()
         self.erased = True
-        self.say(self.t("ask.no_consent" if gone else "ask.no_consent_alerted"))
+        self.say(self.t(gone_key if gone else
+                        "ask.no_consent_alerted" if alerted else "leader6.no_consent_kept"))
 
     def reset(self, state: str = IDLE) -> None:
         self.state = state

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from storage import dedupe
 from storage import queries as q
 
 from .domain import Settings
@@ -100,15 +101,17 @@ async def disclose(ctx: Context, category: str, text: str) -> None:
     reference = receipt or f"U{ctx.user.id}"
     ctx.data["safety_reference"] = reference
     staff = await _alert(ctx, category, text)
-    leaders = await _alert_commune(ctx, category, commune, reference)
+    leaders = await _alert_commune(ctx, category, commune, reference, staff=staff)
     lines = [ctx.t("danger.reply", hotlines=_hotlines(ctx))]
     contact = ctx.settings.commune_contacts.get(commune, "")
     if contact:
         lines.append(ctx.t("danger.commune_contact", commune=commune, contact=contact))
     if staff and leaders:
         lines.append(ctx.t("danger.told_staff_and_commune", commune=commune, reference=reference))
-    elif staff or leaders:
+    elif staff:
         lines.append(ctx.t("danger.told_staff", reference=reference))
+    elif leaders:  # her commune's leader only: provincial staff were not told
+        lines.append(ctx.t("leader6.told_commune_only", commune=commune, reference=reference))
     else:
         lines.append(ctx.t("danger.not_told"))
     # Committed with her message: if the process dies before the reply below is sent (kill -9,
@@ -229,6 +232,8 @@ async def _alert(ctx: Context, category: str, text: str, more: bool = False) -> 
     key = "danger.staff_alert_more" if more else "danger.staff_alert"
     if not ctx.settings.texts_in_chat:  # [privacy]: her words stay in the console
         key = "console.staff_alert_more" if more else "console.staff_alert"
+        if not ctx.data.get("urgent_question"):
+            key = "leader6.staff_alert_unstored"  # nothing stored: the console cannot show it
     url = ctx.settings.console_url
     alert = ctx.t(key, category=_category_name(ctx, category),
                   commune=await _commune(ctx) or "?", text=mask_pii(text)[:_ALERT_CHARS],
@@ -242,9 +247,11 @@ async def _alert(ctx: Context, category: str, text: str, more: bool = False) -> 
     return True
 
 
-async def _alert_commune(ctx: Context, category: str, commune: str, reference: str) -> bool:
+async def _alert_commune(ctx: Context, category: str, commune: str, reference: str,
+                         staff: bool) -> bool:
     """The union leader(s) configured for her commune ([[leaders]]): told that someone there
-    needs help and that provincial staff are on it. Never her words or her name."""
+    needs help and, only when a staff alert was queued (`staff`), that provincial staff are on
+    it; otherwise asked to tell them. Never her words or her name."""
     if not commune:
         return False
     # Configured leaders ([[leaders]], private chat id = user id) and leaders by invite code.
@@ -254,9 +261,12 @@ async def _alert_commune(ctx: Context, category: str, commune: str, reference: s
     chats.discard((ctx.incoming.channel, ctx.incoming.chat_id))
     sent = False
     for channel, chat_id in sorted(chats):
-        key = f"{channel}:{chat_id}"
+        # Never her raw chat id in the key: it would outlive her /xoa_du_lieu in the key column.
+        key = await dedupe.recipient_token(ctx.conn, channel, chat_id)
         await q.enqueue(ctx.conn, channel, chat_id,
-                        ctx.t("danger.commune_alert", commune=commune, reference=reference,
+                        ctx.t("danger.commune_alert" if staff else
+                              "leader6.commune_alert_no_staff", commune=commune,
+                              reference=reference,
                               category=_category_name(ctx, category)),
                         purpose="danger_commune", dedupe_key=f"danger-commune:{reference}:{key}",
                         priority=10, now=ctx.now, about_user=ctx.user.id)

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import secrets
 
+from storage import declines
 from storage import queries as q
 
 from . import formats
@@ -161,7 +162,10 @@ class Leader:
             await ctx.record_consent()
             await self._choose_dialogue(ctx)
         elif ctx.action in ("lead:consent:no", CANCEL):
-            await ctx.forget_declined()
+            # Not a leader without her consent: no commune, no alerts, the invite spent without
+            # her id, then her row goes like any decliner's.
+            await declines.release_declined_leader(ctx.conn, ctx.user.id)
+            await ctx.forget_declined("leader6.leader_declined")
         else:
             ctx.say(ctx.t("error.choose_from_list"))
             await ctx.show(State.CONSENT)

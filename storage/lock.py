@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["AlreadyRunning", "instance_lock"]
+__all__ = ["AlreadyRunning", "InUse", "database_in_use", "instance_lock", "refuse_if_in_use"]
 
 
 class AlreadyRunning(Exception):
@@ -45,3 +45,84 @@ def instance_lock(database: Path | str) -> Iterator[Path | None]:
         yield path
     finally:
         os.close(fd)  # releases the lock
+
+
+# -- other processes with the database open (web console, terminal chat, one-off commands) ----
+#
+# `run` is the one bot (instance_lock above); the console (`web`) and the other commands may
+# run beside it, so they cannot take that lock. Each holds a shared flock on a file beside the
+# database instead, for as long as it has the database open; `restore` takes it exclusively and
+# is refused while anyone holds it: a console left running would keep serving, and writing
+# into, the file restore sets aside.
+
+
+class InUse(Exception):
+    """Another process has the database open; `holders` names them (command lines, pids)."""
+
+    def __init__(self, database: Path, holders: list[str]) -> None:
+        self.database = database
+        self.holders = holders
+        named = "; ".join(holders) or "another process"
+        super().__init__(f"{named} has this database open ({database})")
+
+
+def _users_file(database: Path | str) -> Path:
+    path = Path(database)
+    return path.with_name(f"{path.name}.inuse")
+
+
+@contextlib.contextmanager
+def database_in_use(database: Path | str) -> Iterator[None]:
+    """Held (shared) while this process has the database open; waits for a restore to end."""
+    if str(database) == ":memory:":
+        yield
+        return
+    path = _users_file(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def refuse_if_in_use(database: Path | str) -> Iterator[None]:
+    """Held (exclusive) by `restore`: raise InUse at once while another process holds it."""
+    path = _users_file(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InUse(Path(database).resolve(), _holders(path)) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _holders(path: Path, locks: str = "/proc/locks") -> list[str]:
+    """"python -m bot web … (pid 1234)" for each process holding an flock on `path`."""
+    try:
+        inode = os.stat(path).st_ino
+        table = Path(locks).read_text()
+    except OSError:
+        return []
+    pids: list[str] = []
+    for line in table.splitlines():
+        fields = line.split()  # "1: FLOCK  ADVISORY  READ 1234 08:01:5678 0 EOF"
+        if "FLOCK" not in fields or "->" in fields or len(fields) < 6:
+            continue
+        if fields[5].rsplit(":", 1)[-1] == str(inode) and fields[4] not in pids:
+            pids.append(fields[4])
+    return [f"{_command_line(pid)} (pid {pid})" for pid in pids]
+
+
+def _command_line(pid: str) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:120]

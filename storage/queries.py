@@ -13,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 
+from . import declines, dedupe
 from .clock import stamp
 from .rows import first_row, new_id, scalar
 
@@ -230,6 +231,8 @@ async def prune_stale(conn: Conn, *, now: dt.datetime,
     cur = await conn.execute("DELETE FROM conversations WHERE updated_at < ?",
                              (stamp(now - drafts),))
     removed["conversations"] = cur.rowcount
+    removed["undecided_leaders"] = await declines.release_undecided_leaders(
+        conn, stamp(now - drafts))
     cur = await conn.execute(
         """
         DELETE FROM users
@@ -451,10 +454,11 @@ async def questions_of_user(conn: Conn, user_id: int, limit: int = 20) -> list[M
 
 
 async def leader_chats_of_commune(conn: Conn, commune: str) -> list[tuple[str, str]]:
-    """(channel, chat id) of every union leader who relays for `commune` (by invite code)."""
+    """(channel, chat id) of every union leader who relays for `commune` (by invite code) and
+    has given her consent: a code redeemed and not agreed to makes nobody a leader."""
     cur = await conn.execute(
         "SELECT channel, chat_id FROM users WHERE leader_commune = ? AND deleted_at IS NULL "
-        "ORDER BY id", (commune,))
+        "AND consent_at IS NOT NULL ORDER BY id", (commune,))
     return [(row["channel"], row["chat_id"]) for row in await cur.fetchall()]
 
 
@@ -948,7 +952,7 @@ async def redeem_invite(conn: Conn, code: str, user_id: int, *, now: dt.datetime
         conn,
         """
         UPDATE leader_invites SET used_by = ?, used_at = ?
-        WHERE code = ? AND used_by IS NULL AND expires_at > ?
+        WHERE code = ? AND used_at IS NULL AND expires_at > ?
         RETURNING commune
         """,
         (user_id, stamp(now), code, stamp(now)),
@@ -960,7 +964,7 @@ async def invite_expired(conn: Conn, code: str, *, now: dt.datetime) -> bool:
     """True for an unused code whose time has passed (so she can be told to ask for a new one)."""
     row = await _one(
         conn,
-        "SELECT 1 FROM leader_invites WHERE code = ? AND used_by IS NULL "
+        "SELECT 1 FROM leader_invites WHERE code = ? AND used_at IS NULL "
         "AND (expires_at IS NULL OR expires_at <= ?)",
         (code, stamp(now)),
     )
@@ -1101,10 +1105,13 @@ async def delete_user_data(
         outbox = cur.rowcount
         await conn.execute(
             """
-            UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL
+            UPDATE outbox SET chat_id = '', text = '', image = NULL, last_error = NULL,
+                dedupe_key = CASE WHEN instr(dedupe_key, ?) > 0 OR instr(dedupe_key, ?) > 0
+                                  THEN 'erased:' || id ELSE dedupe_key END
             WHERE channel = ? AND chat_id = ?
             """,
-            (user.channel, user.chat_id),
+            (user.chat_id, await dedupe.recipient_token(conn, user.channel, user.chat_id),
+             user.channel, user.chat_id),
         )
         await conn.execute(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",
