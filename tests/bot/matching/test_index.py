@@ -113,17 +113,18 @@ def test_a_fresh_writers_hard_negatives_stay_alone(normalizer) -> None:
     labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
     assert len(records) >= 380
     assert hard_negatives_alone(labels, records) >= 0.95  # measured 0.974
-    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.90  # 0.922
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.90  # 0.943
 
 
 def test_the_densest_hard_negatives_mostly_stay_alone(normalizer) -> None:
     """cluster_train.jsonl: 123 hard negatives among 645 questions, the hardest set. Below the
-    0.90 target (cross-validated 0.88, docs/benchmarks.md); this guards against losing more."""
+    0.90 target (cross-validated 0.88 at the shipped bar, docs/benchmarks.md); this guards
+    against losing more."""
     records = _load(TRAIN_SET)
     labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
     assert len(records) >= 600
-    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.886
-    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.80  # 0.840
+    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.878
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.80  # 0.825
 
 
 # --- lookups -------------------------------------------------------------------------------
