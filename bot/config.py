@@ -253,7 +253,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         )
     # Defaults: bot.matching.MatchSettings (measured by bench/cluster_quality.py).
     similar = _score(r, "matching.similar_threshold", 15)
-    join = _score(r, "matching.join_threshold", 45)
+    join = _score(r, "matching.join_threshold", 40)
     review = _score(r, "matching.review_threshold", 30)
     if join < similar:
         raise ConfigError(

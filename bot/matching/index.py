@@ -131,7 +131,7 @@ class MatchSettings:
     """
 
     similar_threshold: float = 15.0
-    join_threshold: float = 45.0
+    join_threshold: float = 40.0
     review_threshold: float = 30.0
     max_similar: int = 3
     cross_topic_penalty: float = 10.0

@@ -113,17 +113,18 @@ def test_a_fresh_writers_hard_negatives_stay_alone(normalizer) -> None:
     labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
     assert len(records) >= 380
     assert hard_negatives_alone(labels, records) >= 0.95  # measured 0.974
-    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.90  # 0.922
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.90  # 0.943
 
 
 def test_the_densest_hard_negatives_mostly_stay_alone(normalizer) -> None:
     """cluster_train.jsonl: 123 hard negatives among 645 questions, the hardest set. Below the
-    0.90 target (cross-validated 0.88, docs/benchmarks.md); this guards against losing more."""
+    0.90 target (cross-validated 0.88 at the shipped bar, docs/benchmarks.md); this guards
+    against losing more."""
     records = _load(TRAIN_SET)
     labels = [label for _, label in cluster_records(records, MatchSettings(), normalizer)]
     assert len(records) >= 600
-    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.886
-    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.80  # 0.840
+    assert hard_negatives_alone(labels, records) >= 0.85  # measured 0.878
+    assert pairwise(labels, [r["cluster"] for r in records])["precision"] >= 0.80  # 0.825
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -265,8 +266,14 @@ def test_course_loan_does_not_join_a_training_request(index: ClusterIndex) -> No
                      "vay vốn cho con đi học nghề may"):
         assert index.best_cluster(question, 4) is None, question
     assert index.best_cluster("có lớp dạy nghề may cho phụ nữ không", 4).cluster_id == "course"
-    # Terser, without "may" or "phụ nữ": below the joining bar (43.5 < 45), so staff decide.
-    assert index.possible_duplicate("mở lớp học nghề cho chị em", 4).cluster_id == "course"
+
+
+def test_a_terser_wording_of_the_same_request_joins(index: ClusterIndex) -> None:
+    """Without "may" or "phụ nữ" it is still the same class for women: it joins (the scorer
+    trained on every set, cluster_blind3 too, and the cross-validated bar 40). Before, it
+    scored 43.5 against a bar of 45 and waited in staff's list."""
+    index.add(1, "Tỉnh có mở lớp dạy nghề may cho phụ nữ không ạ", "course", 4)
+    assert index.best_cluster("mở lớp học nghề cho chị em", 4).cluster_id == "course"
 
 
 def test_similar_returns_best_item_per_cluster_best_first(index: ClusterIndex) -> None:
@@ -477,3 +484,35 @@ def test_cross_validation_keeps_a_hard_negative_with_its_look_alike() -> None:
     assert len(marked) >= 150
     assert all(folds[r["cluster"]] == folds[r["hard_negative_of"]] for r in marked)
     assert len({r["id"] for r in records}) == len(records)  # ids made unique across sets
+
+
+def test_the_shipped_scorer_learned_from_every_labelled_set() -> None:
+    """A set committed to tests/data and never trained on (cluster_blind3 was, for a while) is
+    labelled knowledge the matcher does not use: retrain with bench/train_pair_scorer.py."""
+    from bot.matching import DEFAULT_SCORER
+
+    model = json.loads(DEFAULT_SCORER.read_text(encoding="utf-8"))
+    on_disk = sorted(p.stem.removeprefix("cluster_")
+                     for p in (ROOT / "tests" / "data").glob("cluster_*.jsonl"))
+    assert model.get("sets") == on_disk
+
+
+def _result(precision: float, f1: float, hard: float | None) -> dict:
+    return {"pairwise": {"precision": precision, "f1": f1}, "hard_negatives_alone": hard}
+
+
+def test_the_joining_bar_is_chosen_for_f1_within_precision_and_every_writers_hard_negatives(
+) -> None:
+    """The bar cross-validation picks: best F1 among precise enough bars, unless one writer's
+    set would see too many of its hard negatives merged (pooled figures let the easy sets pay
+    for the densest one)."""
+    from bench.train_pair_scorer import select_threshold
+
+    pooled = {30.0: _result(0.93, 0.57, 0.91), 40.0: _result(0.95, 0.52, 0.93),
+              45.0: _result(0.96, 0.49, 0.94), 20.0: _result(0.88, 0.60, 0.90)}
+    assert select_threshold(pooled) == 30.0  # 20 is more F1 but not precise enough
+    per_set = {t: {"dense": _result(0.8, 0.3, hard), "easy": _result(1.0, 0.8, None)}
+               for t, hard in ((20.0, 0.70), (30.0, 0.82), (40.0, 0.86), (45.0, 0.89))}
+    assert select_threshold(pooled, per_set) == 40.0
+    # Nothing qualifies: the most precise bar.
+    assert select_threshold({30.0: _result(0.80, 0.6, 0.5), 45.0: _result(0.85, 0.4, 0.6)}) == 45.0
