@@ -24,13 +24,14 @@ from dataclasses import dataclass
 
 from handlers.text import fold
 
-__all__ = ["name_spans"]
+__all__ = ["MASK_LABEL", "name_spans"]
 
 Span = tuple[int, int]
 
 _WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 _GAP = re.compile(r"[ \u00a0]+")
-_LABEL = re.compile(r"\[[^\[\]]{0,40}ẩn[^\[\]]{0,40}\]")  # a mask already written: never re-read
+# A mask already written ("[tên ẩn]", "[SĐT ẩn …678]"): never read again as words.
+MASK_LABEL = re.compile(r"\[[^\[\]]{0,40}ẩn[^\[\]]{0,40}\]")
 _NAME_MAX_WORDS = 4
 
 # Words that end a name: the rest of her sentence ("Hoa ở bản...", "tên em là hoa năm nay").
@@ -116,7 +117,7 @@ class _Word:
 
 def name_spans(text: str) -> list[Span]:
     """Spans of `text` that name a person (overlapping spans possible; the caller merges)."""
-    labels = [m.span() for m in _LABEL.finditer(text)]
+    labels = [m.span() for m in MASK_LABEL.finditer(text)]
     words = [w for w in _words(text) if not any(a <= w.start < b for a, b in labels)]
     title_case = _title_case(words)
     spans = list(_after_cues(text, labels))

@@ -39,10 +39,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.person_names import name_spans
+from handlers.person_names import MASK_LABEL, name_spans
 from handlers.text import fold
 
-__all__ = ["mask_for_member", "mask_pii", "published_text"]
+__all__ = ["mask_for_member", "mask_pii", "published_text", "shared_words"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
@@ -154,6 +154,21 @@ def _display_name_spans(text: str, name: str) -> list[tuple[int, int]]:
     lead = rf"(?:{alternatives(middle)}[ \u00a0]+)*" if middle else ""
     run = rf"{lead}{alternatives(core)}(?:[ \u00a0]+{any_word})*"
     return [m.span() for m in re.finditer(run, text)]
+
+
+def shared_words(hers: str, other: str) -> str:
+    """What she may read of another member's question before staff worded it: runs of two or
+    more of HER words, in her order, that `other` holds too, joined by "…". Nothing she did not
+    type herself; a lone shared word ("em", "hỏi") says nothing and is left out."""
+    theirs = {fold(w) for w in re.findall(r"\w+", MASK_LABEL.sub(" ", other))}
+    runs: list[list[str]] = [[]]
+    for word in re.findall(r"\w+", hers):
+        if fold(word) in theirs:
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    kept = [" ".join(run) for run in runs if len(run) > 1]
+    return " … ".join(kept) if kept else "…"
 
 
 def published_text(text: str, public_text: str, disclosure: bool, reference: str) -> str:
