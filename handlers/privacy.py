@@ -1,4 +1,4 @@
-"""Masking personal data inside question text before staff see it in digests and exports.
+"""Masking personal data inside question text before staff, departments or others read it.
 
 Women write their phone number, ID-card number or email into a question ("gọi em số 0912 345
 678"). Staff need the question, not the number: contact details live in the member record, where
@@ -11,13 +11,14 @@ the phone that it was hers, without the full number leaking into an Excel sheet:
     123456789    (CMND, 9 digits)                →  [CMND ẩn …789]
     after "stk", "số tài khoản"                  →  [STK ẩn …321]
     other unbroken runs of 9+ digits             →  [số ẩn …321]
+    C1234613     (passport: a letter, 7-8 digits) →  [Hộ chiếu ẩn …613]
+    "không chín một hai ba bốn năm sáu bảy tám"   →  [số ẩn …678]
     lan.nguyen@gmail.com                         →  [email ẩn l…@gmail.com]
-    "tên em là Hoa", "Em tên Lò Thị Hoa", "tôi là Hoa"  →  "tên em là [tên ẩn]", ...
+    "em ten la nguyen thi hoa", "Tôi, Vàng Thị Mỷ,", "anh Vàng A Sử"  →  "[tên ẩn]", ...
 
-A name is found only after a cue: "tên" ("tên em là", "họ tên:", "tên là", "tên tôi"), which
-also catches a name typed in lower case, or "em/tôi/mình là" followed by capitalised words.
-Up to four words are masked; words that start the rest of the sentence ("ở", "nhà", "năm"...)
-end the name.
+Names are found by handlers.person_names (a "tên" cue, a full name with thị/văn/A, a kinship
+word + capitalised name); overlapping or touching spans become one mask, no syllable left.
+Another member reads `mask_for_member`: the same, with no digit and no email domain left.
 
 Money, years, ages, dates and counts are left alone ("2026", "50 triệu", "500.000.000 đồng",
 "15 tuổi", "200 hộ", "25/7/2026", hotlines "111", "1900 969 680"). How a number is read:

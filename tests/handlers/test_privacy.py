@@ -288,3 +288,12 @@ def test_passports_and_spelled_out_numbers_are_masked(text: str, staff: str,
     assert mask_pii(text) == staff
     assert mask_for_member(text) == member
     assert mask_pii(staff) == staff
+
+
+@pytest.mark.parametrize("display_name", ["Lò Thị", "Lò", "Bốn", "Thị Bốn", "Lò Bốn", "Lò Thị Bốn"])
+def test_her_display_name_and_the_cue_mask_one_whole_name(display_name: str) -> None:
+    """Red team over Telegram: "Em tên [tên ẩn] Bốn". Her display name was masked first and
+    the "tên" cue then saw a mask, not a name; part of her name was left beside it."""
+    text = "Em tên Lò Thị Bốn, số 0912345704, kiến nghị sửa cầu treo"
+    expected = "Em tên [tên ẩn], số [SĐT ẩn], kiến nghị sửa cầu treo"
+    assert mask_for_member(text, display_name) == expected
