@@ -61,13 +61,18 @@ _SURNAMES = frozenset(unicodedata.normalize("NFC", s) for s in [
     "chảo", "tẩn", "phàn", "sình", "sì", "hảng", "thàng", "giáp", "la", "lộc", "tráng", "hầu", "lỳ",
     "cứ", "mua", "vàn", "tao"
 ])
-# Typed without diacritics "X thi Y" is mostly "X thì Y" ("vo thi nau com", "so do thi vay"):
-# only surnames that are no common word without their marks count there.
-_SURNAMES_FOLDED = frozenset(
-    [
-        "nguyen", "tran", "pham", "hoang", "huynh", "dang", "bui", "duong", "vang", "sung", "giang",
-        "tong", "quang", "thao", "chang", "trinh", "phung", "trieu", "dinh", "khoang"
-    ])
+# Typed without diacritics "X thi Y" is mostly "X thì Y" ("vo thi nau com", "so do thi vay",
+# "dang thi cong"): only surnames that are no common word without their marks count there,
+# not after a word they make a compound with ("tu nguyen thi", "vi pham thi", "phu huynh thi"),
+# and not before a word that goes on her sentence ("nguyen thi dk").
+_SURNAMES_FOLDED = frozenset([
+    "nguyen", "tran", "pham", "hoang", "huynh", "bui", "vang", "sung", "giang", "tong", "quang",
+    "thao", "chang", "trinh", "phung", "khoang",
+])
+_COMPOUND_BEFORE = frozenset(["tu", "y", "vi", "quy", "xam", "tinh", "cau", "niem", "qua", "phu",
+                              "bo", "kien", "ban"])
+_NOT_GIVEN_UNMARKED = frozenset(["dk", "phai", "phat", "sao", "ai", "gi", "j", "nao", "moi",
+                                 "cu", "lai", "se", "tot", "kho", "tien", "xu", "ve", "ra"])
 _MARKERS = frozenset({"thị", "văn", "thi", "van"})
 # After a marker these make an ordinary word: "thị trấn", "thi hành", "văn hóa", "văn bản"
 # (with diacritics: "Thị Hạnh" and "Văn Hoà" are names); without diacritics only the sure ones.
@@ -203,7 +208,8 @@ def _full_names(text: str, words: list[_Word], title_case: bool) -> Iterator[Spa
         capital = surname.capital and given.capital and (marker.capital or marker.text == "A")
         if capital and not _capital_surname_ok(surname, title_case):
             continue
-        if not capital and not _lower_full_name(surname, marker):
+        before = words[i - 1] if i and _adjacent(text, words[i - 1], surname) else None
+        if not capital and not _lower_full_name(surname, marker, given, before):
             continue
         if not capital and marker.text == "A":
             continue
@@ -221,11 +227,13 @@ def _capital_surname_ok(surname: _Word, title_case: bool) -> bool:
     return not title_case and surname.folded not in _NOT_A_PERSON | NOT_NAME
 
 
-def _lower_full_name(surname: _Word, marker: _Word) -> bool:
+def _lower_full_name(surname: _Word, marker: _Word, given: _Word, before: _Word | None) -> bool:
     """Lower case: a known surname; without diacritics only with "thi" ("lo van de")."""
     if surname.marked:
         return surname.lower in _SURNAMES and marker.lower in ("thị", "văn")
-    return surname.folded in _SURNAMES_FOLDED and marker.lower == "thi"
+    return (surname.folded in _SURNAMES_FOLDED and marker.lower == "thi"
+            and not (before and before.folded in _COMPOUND_BEFORE)
+            and given.folded not in _NOT_GIVEN_UNMARKED)
 
 
 def _given_ok(marker: _Word, word: _Word) -> bool:
@@ -240,7 +248,8 @@ def _given_ok(marker: _Word, word: _Word) -> bool:
 # -- kinship word + capitalised name --------------------------------------------------------
 
 
-_STOP_AFTER_KIN = _NOT_A_PERSON | NOT_NAME | {"ten"}
+_STOP_AFTER_KIN = _NOT_A_PERSON | NOT_NAME | {"ten", "quoc", "nhat", "campuchia"}
+_NOT_A_PERSON_MARKED = frozenset({"hàn"})  # "chồng Hàn" is Korean; "Hân" is a name
 
 
 def _after_kin(text: str, words: list[_Word]) -> Iterator[Span]:
@@ -252,7 +261,8 @@ def _after_kin(text: str, words: list[_Word]) -> Iterator[Span]:
         for word in chain:
             middle = bool(taken) and word.text in ("A", "Thị", "Văn")
             shouted = len(word.text) > 1 and word.text.isupper()  # "EM TÊN…": capitals say nothing
-            if not middle and (not word.capital or shouted or word.folded in _STOP_AFTER_KIN):
+            stop = word.folded in _STOP_AFTER_KIN or word.lower in _NOT_A_PERSON_MARKED
+            if not middle and (not word.capital or shouted or stop):
                 break
             taken.append(word)
         while taken and taken[-1].text in ("A", "Thị", "Văn"):

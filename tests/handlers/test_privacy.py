@@ -225,6 +225,8 @@ def test_names_after_a_cue_are_masked(text: str, expected: str) -> None:
         ("EM TÊN LÒ THỊ MẾN", "EM TÊN [tên ẩn]"),
         ("bà Hoa ở bản Nà Sài nhờ hỏi", "bà [tên ẩn] ở bản Nà Sài nhờ hỏi"),
         ("Nguyễn Thị Thu Hà xin hỏi", "[tên ẩn] xin hỏi"),
+        ("nguyen thi hoa xin hoi ve vay von", "[tên ẩn] xin hoi ve vay von"),
+        ("bố nó gả con bé cho nhà ông Páo", "bố nó gả con bé cho nhà ông [tên ẩn]"),
     ],
 )
 def test_whole_names_are_masked_no_syllable_left(text: str, expected: str) -> None:
@@ -242,6 +244,9 @@ def test_whole_names_are_masked_no_syllable_left(text: str, expected: str) -> No
         "so do nha toi chi dung ten chong, toi muon them ten minh vao thi can bo bao phien",
         "Em Muốn Hỏi Về Thủ Tục Vay Vốn Ngân Hàng Chính Sách",
         "ko co so do thi vay von the chap kieu gi",
+        "toi muon hoi theo quy dinh thi hanh vi danh vo bi phat bao nhieu tien",
+        "muon dong bhxh tu nguyen thi dk o dau a, vi pham thi phat, dang thi cong duong",
+        "em gái tôi đang bị chồng Hàn đánh; chị em đi lấy chồng Hàn Quốc qua môi giới",
     ],
 )
 def test_ordinary_words_are_not_taken_for_names(text: str) -> None:
