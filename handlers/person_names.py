@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from handlers.text import fold
 
@@ -109,7 +110,10 @@ class _Word:
     end: int
     text: str
     lower: str  # NFC, lower case, diacritics kept
-    folded: str
+
+    @cached_property
+    def folded(self) -> str:  # read for few words: computed when asked
+        return fold(self.lower)
 
     @property
     def capital(self) -> bool:
@@ -135,7 +139,7 @@ def name_spans(text: str) -> list[Span]:
 def _words(text: str) -> Iterator[_Word]:
     for m in _WORD.finditer(text):
         lower = unicodedata.normalize("NFC", m.group(0).lower())
-        yield _Word(m.start(), m.end(), m.group(0), lower, fold(lower))
+        yield _Word(m.start(), m.end(), m.group(0), lower)
 
 
 def _title_case(words: list[_Word]) -> bool:
@@ -201,6 +205,8 @@ def _word_follows(text: str, match: re.Match[str]) -> bool:
 
 def _full_names(text: str, words: list[_Word], title_case: bool) -> Iterator[Span]:
     for i in range(len(words) - 2):
+        if words[i + 1].lower not in _MARKERS and words[i + 1].text != "A":
+            continue  # most words: no middle marker after them, no full name
         chain = _chain(text, words, i)
         if len(chain) < 3:
             continue
@@ -213,7 +219,7 @@ def _full_names(text: str, words: list[_Word], title_case: bool) -> Iterator[Spa
             continue
         if not capital and marker.text == "A":
             continue
-        if (marker.lower not in _MARKERS and marker.text != "A") or not _given_ok(marker, given):
+        if not _given_ok(marker, given):
             continue
         last = given
         if len(chain) > 3 and _given_ok(marker, chain[3]) and chain[3].capital == given.capital:
