@@ -18,7 +18,7 @@ from .domain import Dialogue
 from .engine import IDLE, Context
 from .followup import member_lines
 from .menus import BACK, CANCEL, menu
-from .privacy import mask_for_member
+from .privacy import mask_for_member, shared_words
 from .questions import Filing, file_question
 from .text import fold
 from .types import Option
@@ -370,11 +370,11 @@ class AskQuestion:
         dialogue = _dialogue_or_none(ctx)
         if dialogue is None:
             return
-        draft = ctx.data.get("draft", "")
-        key = "ask.question_more" if draft else "ask.question"
+        cut = bool(ctx.data.get("draft_cut"))
+        key = "ask.question_more" if ctx.data.get("draft") and not cut else "ask.question"
         ctx.say(ctx.t(key, topic=dialogue.topic_name(ctx.data.get("topic", 0)),
                       minimum=ctx.settings.question_min_chars,
-                      maximum=ctx.settings.question_max_chars), _nav_menu(ctx, []))
+                      maximum=ctx.settings.question_max_chars), _nav_menu(ctx, _cut_choice(ctx)))
 
     async def on_question(self, ctx: Context) -> None:
         if await self._navigate(ctx):
@@ -383,20 +383,28 @@ class AskQuestion:
             ctx.data["text"] = ctx.data.pop("draft")[: ctx.settings.question_max_chars]
             await self._question_ready(ctx)
             return
-        text = _join(ctx.data.get("draft", ""), ctx.text)
+        # A draft cut from an over-long message is replaced by what she sends next, as she
+        # was told; a short draft is added to.
+        draft = "" if ctx.data.get("draft_cut") else ctx.data.get("draft", "")
+        text = _join(draft, ctx.text)
         settings = ctx.settings
         if not any(ch.isalpha() for ch in ctx.text):
             ctx.say(ctx.t("ask.question_no_words"))
             await ctx.show(State.QUESTION)
             return
         if len(text) > settings.question_max_chars:
-            ctx.data["draft"] = text[: settings.question_max_chars * 3]
+            # Only what "Dùng phần đầu" would send is kept, and she is told so: never "kept
+            # unchanged" for what was dropped.
+            ctx.data["draft"] = text[: settings.question_max_chars]
+            ctx.data["draft_cut"] = True
             ctx.say(ctx.t("ask.question_too_long", length=len(text),
-                          maximum=settings.question_max_chars),
-                    _nav_menu(ctx, [(ctx.t("button.truncate"), "ask:truncate")]))
+                          maximum=settings.question_max_chars,
+                          dropped=len(text) - settings.question_max_chars),
+                    _nav_menu(ctx, _cut_choice(ctx)))
             return
         if len(text) < settings.question_min_chars:
             ctx.data["draft"] = text
+            ctx.data.pop("draft_cut", None)
             ctx.say(ctx.t("ask.question_too_short", minimum=settings.question_min_chars))
             await ctx.show(State.QUESTION)
             return
@@ -418,6 +426,7 @@ class AskQuestion:
 
     async def _question_ready(self, ctx: Context, look_for_similar: bool = True) -> None:
         ctx.data.pop("draft", None)
+        ctx.data.pop("draft_cut", None)
         look_for_similar = look_for_similar and not ctx.data.get("danger")
         if look_for_similar and not ctx.data.get("editing") and await self._similar(ctx):
             await ctx.show(State.SIMILAR)
@@ -453,7 +462,8 @@ class AskQuestion:
         lines = [ctx.t("ask.similar_intro")]
         choices = []
         for i, offer in enumerate(offers, 1):
-            lines.append(ctx.t("ask.similar_item", n=i, text=_shorten(offer_text(offer), 160),
+            text = offer_text(offer, ctx.data.get("text", ""))
+            lines.append(ctx.t("ask.similar_item", n=i, text=_shorten(text, 160),
                                count=offer.count))
             choices.append((ctx.t("button.support", n=i), f"ask:sup:{i}"))
         choices.append((ctx.t("button.mine_differs"), "ask:sup:none"))
@@ -789,6 +799,11 @@ def _int_suffix(action: str, prefix: str) -> int | None:
     return int(rest) if rest.isdigit() and len(rest) < 4 else None
 
 
+def _cut_choice(ctx: Context) -> list[tuple[str, str]]:
+    """"Dùng phần đầu" while a draft cut from an over-long message waits."""
+    return [(ctx.t("button.truncate"), "ask:truncate")] if ctx.data.get("draft_cut") else []
+
+
 def _join(first: str, second: str) -> str:
     return f"{first} {second}".strip() if first else second
 
@@ -797,9 +812,14 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def offer_text(offer: q.Offer) -> str:
-    """What another member reads: staff's wording as written, else the text masked."""
-    return offer.text if offer.approved else mask_for_member(offer.text, offer.asker_name)
+def offer_text(offer: q.Offer, her_text: str) -> str:
+    """What another member reads of a cluster: staff's wording as written. Before staff wrote
+    one, none of the other woman's words: a masker misses names written without a cue, and her
+    bản, her children's ages, her husband's job identify her in a small commune. So she reads
+    only the words she typed herself that the other question shares ("… vay vốn ưu đãi …")."""
+    if offer.approved:
+        return offer.text
+    return shared_words(her_text, mask_for_member(offer.text, offer.asker_name))
 
 
 async def _offers(ctx: Context) -> list[q.Offer]:
@@ -818,7 +838,7 @@ async def _offers(ctx: Context) -> list[q.Offer]:
 
 def _my_line(ctx: Context, row: q.MyQuestion) -> str:
     status = ctx.status_name(row.status)
-    text = _shorten(mask_for_member(row.text, row.asker_name) if row.shared else row.text, 120)
+    text = _shorten(_unworded(ctx, row) if row.shared else row.text, 120)
     line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
     if row.kind == "support":
         line += "\n" + ctx.t("mine.supported")
@@ -828,6 +848,14 @@ def _my_line(ctx: Context, row: q.MyQuestion) -> str:
         line += "\n" + ctx.t("mine.answer", agency=row.answered_by or "",
                              answer=_shorten(row.answer, 500))
     return line
+
+
+def _unworded(ctx: Context, row: q.MyQuestion) -> str:
+    """A question she supports that staff have not worded yet: its topic, never the other
+    woman's words (see offer_text)."""
+    dialogue = ctx.settings.dialogue(row.dialogue_id)
+    topic = dialogue.topic_name(row.topic) if dialogue else ""
+    return ctx.t("names6.mine_unworded", topic=topic)
 
 
 async def _alert_staff_urgent(ctx: Context, receipt: str) -> None:

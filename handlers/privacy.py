@@ -1,4 +1,4 @@
-"""Masking personal data inside question text before staff see it in digests and exports.
+"""Masking personal data inside question text before staff, departments or others read it.
 
 Women write their phone number, ID-card number or email into a question ("gọi em số 0912 345
 678"). Staff need the question, not the number: contact details live in the member record, where
@@ -11,13 +11,14 @@ the phone that it was hers, without the full number leaking into an Excel sheet:
     123456789    (CMND, 9 digits)                →  [CMND ẩn …789]
     after "stk", "số tài khoản"                  →  [STK ẩn …321]
     other unbroken runs of 9+ digits             →  [số ẩn …321]
+    C1234613     (passport: a letter, 7-8 digits) →  [Hộ chiếu ẩn …613]
+    "không chín một hai ba bốn năm sáu bảy tám"   →  [số ẩn …678]
     lan.nguyen@gmail.com                         →  [email ẩn l…@gmail.com]
-    "tên em là Hoa", "Em tên Lò Thị Hoa", "tôi là Hoa"  →  "tên em là [tên ẩn]", ...
+    "em ten la nguyen thi hoa", "Tôi, Vàng Thị Mỷ,", "anh Vàng A Sử"  →  "[tên ẩn]", ...
 
-A name is found only after a cue: "tên" ("tên em là", "họ tên:", "tên là", "tên tôi"), which
-also catches a name typed in lower case, or "em/tôi/mình là" followed by capitalised words.
-Up to four words are masked; words that start the rest of the sentence ("ở", "nhà", "năm"...)
-end the name.
+Names are found by handlers.person_names (a "tên" cue, a full name with thị/văn/A, a kinship
+word + capitalised name); overlapping or touching spans become one mask, no syllable left.
+Another member reads `mask_for_member`: the same, with no digit and no email domain left.
 
 Money, years, ages, dates and counts are left alone ("2026", "50 triệu", "500.000.000 đồng",
 "15 tuổi", "200 hộ", "25/7/2026", hotlines "111", "1900 969 680"). How a number is read:
@@ -39,9 +40,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from handlers.person_names import MASK_LABEL, name_spans
 from handlers.text import fold
 
-__all__ = ["mask_for_member", "mask_pii", "published_text"]
+__all__ = ["mask_for_member", "mask_pii", "published_text", "shared_words"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
@@ -57,6 +59,18 @@ _PHONE_WORDS = re.compile(
 )
 _ID_WORDS = re.compile(r"(?:cmnd|cccd|cmt|can cuoc|chung minh|dinh danh|ho chieu)\W*(?:so)?\W*$")
 _ACCOUNT_WORDS = re.compile(r"(?:tai khoan|stk|tk|the atm|so the)\W*(?:so)?\W*$")
+# A passport number: one letter and 7-8 digits ("C1234613"); receipts carry a dash ("LC27-…").
+_PASSPORT = re.compile(r"(?<![\w\-])[A-Za-z]\d{7,8}(?![\w\-])")
+# A number spelled out digit by digit ("không chín một hai…"): nine digits or more in a row.
+_DIGIT_WORDS = {
+    "khong": "0", "linh": "0", "le": "0", "mot": "1", "hai": "2", "ba": "3",
+    "bon": "4", "tu": "4", "nam": "5", "lam": "5", "sau": "6", "bay": "7", "bai": "7",
+    "tam": "8", "chin": "9",
+}
+_DIGIT_WORD = (r"(?:kh[oô]ng|linh|l[eẻ]|m[oộ]t|hai|ba|b[oố]n|t[uư]|n[aă]m|l[aă]m|s[aá]u|b[aả]y"
+               r"|b[aẩ]y|t[aá]m|ch[ií]n)")
+_SPELLED = re.compile(rf"(?<!\w){_DIGIT_WORD}(?:[\s,.\-]+{_DIGIT_WORD}){{8,}}(?!\w)",
+                      re.IGNORECASE)
 _CONTEXT_WINDOW = 30
 _MIN_DIGITS = 9
 _JOIN_BELOW = 10  # a phone has 10 digits: stop gluing groups once a number is that long
@@ -77,93 +91,61 @@ def mask_pii(text: str) -> str:
     """Phones, ID-card numbers and emails replaced by labelled hints. Never raises on a str."""
     if not text:
         return text or ""
-    text = _EMAIL.sub(_mask_email, text)
-    text = _RUN.sub(lambda m: _mask_run(m, text), text)
-    return _mask_names(text)
+    return _mask_names(_mask_numbers(text, strict=False))
 
 
-_PRONOUN = r"(?:em|e|t[oô]i|tui|m[iì]nh|mk|ch[iị]|con|ch[aá]u|b[aà]|c[oô]|n[oó]|ch[oồ]ng)"
-# "tên" with a pronoun or "là" ("em tên", "tên em", "tên là", "họ tên:"): whatever follows is a
-# name, capitalised or not ("tên em là hoa").
-_NAME_CUE = re.compile(
-    rf"(?<![\w\[])(?:(?:{_PRONOUN}\s+t[eê]n)|h[oọ]\s+(?:v[aà]\s+)?t[eê]n\s*:?"
-    rf"|t[eê]n(?:\s+(?:c[uủ]a\s+)?{_PRONOUN})(?:\s+(?:l[aà]|g[oọ]i\s+l[aà]))?"
-    rf"|t[eê]n\s+(?:l[aà]|g[oọ]i\s+l[aà])|t[eê]n(?=\s*:))\s*:?\s+",
-    re.IGNORECASE,
-)
-# A bare "tên" ("đặt tên đường"): only capitalised words after it are a name ("tên Hoa").
-_BARE_NAME_CUE = re.compile(r"(?<![\w\[])t[eê]n\s+", re.IGNORECASE)
-# "em là Hoa": only capitalised words count as a name here ("em là hội viên" is not one).
-_SELF_CUE = re.compile(r"(?<!\w)(?:em|e|t[oô]i|tui|m[iì]nh|mk)\s+l[aà]\s+", re.IGNORECASE)
-_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
-_NAME_MAX_WORDS = 4
-# Words that end a name: the rest of her sentence ("Hoa ở bản...", "tên em là hoa năm nay").
-_NOT_NAME = frozenset({
-    "a", "ak", "ban", "bi", "bo", "can", "cho", "chong", "co", "con", "cua", "cung", "da",
-    "dang", "danh", "day", "dc", "deu", "di", "do", "duoc", "em", "goi", "hai", "hay", "hien",
-    "hoi", "khong", "kia", "ko", "la", "lam", "me", "minh", "mot", "muon", "nay", "nen", "nguoi",
-    "nha", "nhe", "nhieu", "nu", "o", "phu", "que", "rat", "roi", "sau", "say", "sdt", "so",
-    "song", "tai", "the", "thon", "thuoc", "toi", "truoc", "tu", "tuoi", "uong", "va", "van",
-    "vi", "vien", "vo", "voi", "xa", "xin",
-})
+def _mask_numbers(text: str, strict: bool) -> str:
+    """Emails, spelled-out and written numbers, passports; `strict` leaves no hint."""
+    text = _EMAIL.sub(lambda m: _mask_email(m, strict), text)
+    text = _SPELLED.sub(lambda m: _mask_spelled(m, strict), text)
+    text = _PASSPORT.sub(lambda m: _hint("Hộ chiếu", m.group(0), strict), text)
+    return _RUN.sub(lambda m: _mask_run(m, text, strict), text)
 
 
-def _mask_names(text: str) -> str:
-    spans: list[tuple[int, int]] = []
-    for cue, any_case in ((_NAME_CUE, True), (_BARE_NAME_CUE, False), (_SELF_CUE, False)):
-        for match in cue.finditer(text):
-            span = _name_after(text, match.end(), any_case)
-            if span:
-                spans.append(span)
+def _mask_names(text: str, extra: list[tuple[int, int]] | None = None) -> str:
+    """Every name span (and `extra`, her display name where she wrote it) replaced by one
+    "[tên ẩn]": spans that overlap or touch across spaces become one, so no syllable of a
+    name is left beside the mask ("[tên ẩn] Bốn")."""
+    spans = sorted(name_spans(text) + (extra or []))
     if not spans:
         return text
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and (start <= merged[-1][1] or _GAP.fullmatch(text, merged[-1][1], start)):
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
     out, position = [], 0
-    for start, end in sorted(set(spans)):
-        if start < position:
-            continue
-        out.append(text[position:start])
-        out.append("[tên ẩn]")
+    for start, end in merged:
+        out += [text[position:start], "[tên ẩn]"]
         position = end
     out.append(text[position:])
     return "".join(out)
 
 
-def _name_after(text: str, start: int, any_case: bool) -> tuple[int, int] | None:
-    """The span of the name starting at `start`: up to four words, one space apart."""
-    end = start
-    words = 0
-    position = start
-    while words < _NAME_MAX_WORDS:
-        match = _WORD.match(text, position)
-        if match is None:
-            break
-        word = match.group(0)
-        if fold(word) in _NOT_NAME or not (any_case or word[0].isupper()):
-            break
-        end = match.end()
-        words += 1
-        gap = re.match(r"[ \u00a0]", text[end:end + 1])
-        if not gap:
-            break
-        position = end + 1
-    return (start, end) if words else None
+_GAP = re.compile(r"[ \u00a0]+")
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 
 
 def mask_for_member(text: str, asker_name: str = "") -> str:
-    """Another member's question as one member may read it: personal numbers and emails
-    masked, names after a cue masked, and the asker's own display name masked wherever she
-    wrote it with a capital ("Giàng Thị Mỷ ở bản…": "ngày mai" keeps its "mai")."""
-    return mask_pii(_mask_display_name(text, asker_name))
+    """Another member's question as one member may read it, stricter than what staff see:
+    phones, ID and passport numbers and emails masked whole (no last digits, no domain: an
+    address is often her name), names masked, and the asker's own display name masked wherever
+    she wrote it with a capital ("Giàng Thị Mỷ ở bản…": "ngày mai" keeps its "mai")."""
+    if not text:
+        return text or ""
+    text = _mask_numbers(text, strict=True)
+    return _mask_names(text, _display_name_spans(text, asker_name))
 
 
 _MIDDLE_NAMES = frozenset({"Thị", "Văn", "Thi", "Van"})  # alone they are ordinary words
 
 
-def _mask_display_name(text: str, name: str) -> str:
+def _display_name_spans(text: str, name: str) -> list[tuple[int, int]]:
     words = {w for w in _WORD.findall(name) if len(w) > 1 and w[0].isupper()}
     core = sorted(words - _MIDDLE_NAMES, key=len, reverse=True)
     if not core:
-        return text
+        return []
     middle = sorted(words & _MIDDLE_NAMES, key=len, reverse=True)
 
     def alternatives(items: list[str]) -> str:
@@ -172,7 +154,22 @@ def _mask_display_name(text: str, name: str) -> str:
     any_word = alternatives(core + middle)
     lead = rf"(?:{alternatives(middle)}[ \u00a0]+)*" if middle else ""
     run = rf"{lead}{alternatives(core)}(?:[ \u00a0]+{any_word})*"
-    return re.sub(run, "[tên ẩn]", text)
+    return [m.span() for m in re.finditer(run, text)]
+
+
+def shared_words(hers: str, other: str) -> str:
+    """What she may read of another member's question before staff worded it: runs of two or
+    more of HER words, in her order, that `other` holds too, joined by "…". Nothing she did not
+    type herself; a lone shared word ("em", "hỏi") says nothing and is left out."""
+    theirs = {fold(w) for w in re.findall(r"\w+", MASK_LABEL.sub(" ", other))}
+    runs: list[list[str]] = [[]]
+    for word in re.findall(r"\w+", hers):
+        if fold(word) in theirs:
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    kept = [" ".join(run) for run in runs if len(run) > 1]
+    return " … ".join(kept) if kept else "…"
 
 
 def published_text(text: str, public_text: str, disclosure: bool, reference: str) -> str:
@@ -184,8 +181,17 @@ def published_text(text: str, public_text: str, disclosure: bool, reference: str
     return reference if disclosure else mask_pii(text)
 
 
-def _mask_email(match: re.Match[str]) -> str:
-    return f"[email ẩn {match.group(1)[0]}…@{match.group(2)}]"
+def _mask_email(match: re.Match[str], strict: bool) -> str:
+    return "[email ẩn]" if strict else f"[email ẩn {match.group(1)[0]}…@{match.group(2)}]"
+
+
+def _hint(label: str, digits: str, strict: bool) -> str:
+    return f"[{label} ẩn]" if strict else f"[{label} ẩn …{digits[-3:]}]"
+
+
+def _mask_spelled(match: re.Match[str], strict: bool) -> str:
+    digits = "".join(_DIGIT_WORDS.get(fold(t), t) for t in re.findall(r"\w+", match.group(0)))
+    return _hint("số", digits, strict)
 
 
 def _chunks(match: re.Match[str]) -> list[_Chunk]:
@@ -212,14 +218,14 @@ def _chunk(groups: list[re.Match[str]], base: int, plus: bool) -> _Chunk:
     )
 
 
-def _mask_run(match: re.Match[str], text: str) -> str:
+def _mask_run(match: re.Match[str], text: str, strict: bool) -> str:
     pieces: list[str] = []
     position = match.start()
     for chunk in _chunks(match):
         label = _label(chunk, text)
         if label:
             pieces.append(text[position : chunk.start])
-            pieces.append(f"[{label} ẩn …{chunk.digits[-3:]}]")
+            pieces.append(_hint(label, chunk.digits, strict))
             position = chunk.end
     pieces.append(text[position : match.end()])
     return "".join(pieces)

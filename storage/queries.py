@@ -342,7 +342,8 @@ async def user_supports_cluster(conn: Conn, user_id: int, cluster_id: int) -> st
 @dataclass(frozen=True)
 class Offer:
     """What another member may be shown of a cluster: staff's approved wording, or the first
-    shareable question's text, which the caller masks before showing (`approved` False)."""
+    shareable question's text (`approved` False), of which the caller shows only the words the
+    reader typed herself (handlers.privacy.shared_words), never the text."""
 
     cluster_id: int
     text: str

@@ -114,6 +114,37 @@ async def test_too_long_question_is_kept_and_can_be_cut(runtime):
     assert len(rows[0]["text"]) == 2000
 
 
+async def test_100000_characters_she_is_told_what_was_cut_never_kept_unchanged(runtime):
+    """Red team: after 100,000 characters she read "Hội vẫn giữ nguyên bài của chị" while
+    6,000 were kept. She is told the truth; what she sends next replaces the cut draft."""
+    m = Member(runtime)
+    for line in ("/start", "1", "nam tam", "1"):
+        await m.send(line)
+    await m.send("Cho em hỏi vay vốn " + "x" * 100_000)
+    assert "giữ nguyên" not in m.text
+    assert "100019" in m.text and "tạm giữ 2000 ký tự đầu" in m.text
+    assert "98019 ký tự phía sau đã bỏ" in m.text
+    await m.send("Cho em hỏi vay vốn ưu đãi nuôi bò thì làm thủ tục thế nào ạ")
+    assert "ẩn danh" in m.text  # a question of the right length, not joined to the cut one
+    await m.send("1")
+    await m.send("1")
+    rows = await stored_questions(runtime)
+    assert rows[0]["text"] == "Cho em hỏi vay vốn ưu đãi nuôi bò thì làm thủ tục thế nào ạ"
+
+
+async def test_cut_draft_sent_is_exactly_what_she_was_told(runtime):
+    m = Member(runtime)
+    for line in ("/start", "1", "nam tam", "1"):
+        await m.send(line)
+    await m.send("y" * 100_000)
+    await m.send("123")  # no words: asked again, the cut draft stays
+    await m.press("phần đầu")
+    await m.send("2")
+    await m.send("1")
+    rows = await stored_questions(runtime)
+    assert rows[0]["text"] == "y" * 2000
+
+
 async def test_forged_and_stale_buttons_change_nothing(runtime):
     m = Member(runtime, channel="telegram", user="7")
     await m.send("/start")

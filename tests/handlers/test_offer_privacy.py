@@ -1,27 +1,64 @@
 """Attack: woman B reads everything the bot sends her, looking for woman A's phone, name, words.
 
 A writes her name and phone into her question; B types a similar one. Whatever B is shown of
-A's question is the cluster's staff wording or A's text masked; an urgent or danger question,
+A's question is the cluster's staff wording or, before staff worded it, only words B typed
+herself that A's question shares; an urgent or danger question,
 a rejected one or a deleted one is never shown at all, even when the matching index is stale
 (after a restart it is rebuilt from every stored question).
 """
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bot.runtime import open_runtime
-from handlers.privacy import mask_pii
 from tests.chat import Member
 from tests.fakes.offers import LOAN, OFFERED, SIMILAR, ask, assert_nothing_of_hers, chat
 
 DANGER = LOAN.replace("Em muốn", "Chồng em hay đánh em. Em muốn")
 
 
-async def test_terminal_b_sees_only_the_masked_text(staff_runtime):
+async def test_terminal_b_sees_only_her_own_words_before_staff_worded_it(staff_runtime):
     await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))  # anonymous, sent
     screen = await chat(staff_runtime, "b", ask(SIMILAR))
-    assert "Đã có chị em hỏi câu gần giống" in screen  # the offer was made
-    assert mask_pii(LOAN) in screen and "[SĐT ẩn …678]" in screen and "[tên ẩn]" in screen
+    assert OFFERED in screen  # the offer was made
+    offered = screen[screen.index(OFFERED):]
+    assert '"vay vốn ưu đãi chăn nuôi bò sinh sản thì làm thủ tục thế nào ạ"' in offered
+    assert "Em muốn" not in offered and "số điện thoại" not in offered  # A's own words
+    assert "[SĐT ẩn" not in screen and "[tên ẩn]" not in screen
     assert_nothing_of_hers(screen)
+
+
+# The red team's attacks (notes/redteam.md, promise 1): A anonymous, B in the same commune types
+# a question like hers. B was offered A's name in full.
+REDTEAM = [
+    ("em là lò thị mến, hỏi về bảo hiểm xã hội tự nguyện cho nông dân ạ",
+     "hỏi về bảo hiểm xã hội tự nguyện cho nông dân thế nào ạ", ("lò thị mến", "mến")),
+    ("em ten la nguyen thi hoa, zalo 0 9 1 2 3 4 5 6 8 0, em muon hoc ky nang so dung dien "
+     "thoai thong minh", "em muon hoc ky nang so dung dien thoai thong minh o dau a",
+     ("nguyen thi hoa", "zalo", "680")),
+    ("Tôi Hà Thị Lan, CCCD 012345678901, email lan.ha.test@gmail.com, hỏi vì sao tỷ lệ nữ cán "
+     "bộ lãnh đạo xã còn thấp", "vì sao tỷ lệ nữ cán bộ lãnh đạo xã còn thấp vậy ạ",
+     ("Hà Thị Lan", "Lan", "901", "gmail", "CCCD")),
+    ("Tôi, Vàng Thị Mỷ, ở bản Phiêng Lúc hỏi về việc cấp thẻ bảo hiểm y tế cho trẻ dưới 6 tuổi ạ",
+     "hỏi về việc cấp thẻ bảo hiểm y tế cho trẻ dưới 6 tuổi ạ", ("Vàng", "Mỷ", "Phiêng Lúc")),
+]
+
+
+@pytest.mark.parametrize(("hers", "similar", "secret"), REDTEAM, ids=["men", "hoa", "lan", "my"])
+async def test_redteam_names_never_reach_b(staff_runtime, hers, similar, secret):
+    await chat(staff_runtime, "a", ["/start", "1", "nam tam", "7", hers, "2", "gui"])
+    screen = await chat(staff_runtime, "b", ["/start", "1", "nam tam", "7", similar])
+    assert OFFERED in screen
+    offered = screen[screen.index(OFFERED):]
+    for word in secret:
+        assert word.lower() not in offered.lower(), f"B was shown {word!r}"
+    # what she reads of the other question are words she typed herself
+    quoted = re.search(r'1\. "(.+)" \(\d+ người đã hỏi\)', offered)
+    assert quoted is not None
+    assert all(w in similar for w in quoted.group(1).replace(" … ", " ").split())
 
 
 async def test_staff_wording_replaces_her_words(staff_runtime):
@@ -39,10 +76,12 @@ async def test_staff_wording_replaces_her_words(staff_runtime):
     assert_nothing_of_hers(mine)
 
 
-async def test_supporter_list_masks_her_text(staff_runtime):
+async def test_supporter_list_shows_the_topic_not_her_text(staff_runtime):
     await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))
     screen = await chat(staff_runtime, "b", ask(SIMILAR, "1", "/cua_toi"))
     assert "chị ủng hộ câu hỏi này" in screen
+    mine = screen[screen.rindex("Các câu hỏi của chị"):]
+    assert "Câu hỏi chung về chủ đề" in mine and "vay vốn ưu đãi chăn nuôi" not in mine
     assert_nothing_of_hers(screen)
 
 
@@ -117,9 +156,9 @@ async def test_her_display_name_written_without_a_cue_is_masked_too(staff_runtim
     b = Member(staff_runtime, user="b", channel="telegram")
     for line in ("/start", "1", "nam tam", "1", SIMILAR):
         await b.send(line)
-    assert OFFERED in b.text and "[tên ẩn] ở bản Pa Ủ" in b.text
+    assert OFFERED in b.text and "Pa Ủ" not in b.text  # her bản is hers, B did not type it
     await b.press("Ủng hộ câu 1")
     await b.send("/cua_toi")
-    assert "[tên ẩn] ở bản Pa Ủ" in b.text
+    assert "Câu hỏi chung về chủ đề" in b.text and "Pa Ủ" not in b.text
     for word in ("Giàng", "Mỷ"):
         assert word not in b.text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.privacy import mask_pii
+from handlers.privacy import mask_for_member, mask_pii
 from handlers.text import clean
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -203,3 +203,102 @@ def test_mask_pii_never_raises_and_keeps_text_without_numbers(case: dict) -> Non
 def test_names_after_a_cue_are_masked(text: str, expected: str) -> None:
     assert mask_pii(text) == expected
     assert mask_pii(expected) == expected  # masking twice changes nothing
+
+
+# --- names the red team got through (notes/redteam.md, promise 1) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("em là lò thị mến, hỏi về bảo hiểm xã hội", "em là [tên ẩn], hỏi về bảo hiểm xã hội"),
+        ("em ten la nguyen thi hoa, em muon hoc", "em ten la [tên ẩn], em muon hoc"),
+        ("em ten la lo thi pham, sdt", "em ten la [tên ẩn], sdt"),
+        ("Tôi Hà Thị Lan, hỏi về tỷ lệ nữ cán bộ", "Tôi [tên ẩn], hỏi về tỷ lệ nữ cán bộ"),
+        ("Tôi, Vàng Thị Mỷ, hỏi về thẻ bảo hiểm y tế", "Tôi, [tên ẩn], hỏi về thẻ bảo hiểm y tế"),
+        ("Em tên Lò Thị Bốn, kiến nghị sửa cầu treo", "Em tên [tên ẩn], kiến nghị sửa cầu treo"),
+        ("chồng mình là anh Vàng A Sử hay uống rượu", "chồng mình là anh [tên ẩn] hay uống rượu"),
+        ("mẹ của cháu Sùng A Páo xin hỏi", "mẹ của cháu [tên ẩn] xin hỏi"),
+        ("Người hỏi: Lò Thị Mai", "Người hỏi: [tên ẩn]"),
+        ("em Tòng Thị Xuân bản Nà Cang hỏi", "em [tên ẩn] bản Nà Cang hỏi"),
+        ("Chồng em tên Lò Văn Sáng hay đánh", "Chồng em tên [tên ẩn] hay đánh"),
+        ("EM TÊN LÒ THỊ MẾN", "EM TÊN [tên ẩn]"),
+        ("bà Hoa ở bản Nà Sài nhờ hỏi", "bà [tên ẩn] ở bản Nà Sài nhờ hỏi"),
+        ("Nguyễn Thị Thu Hà xin hỏi", "[tên ẩn] xin hỏi"),
+        ("nguyen thi hoa xin hoi ve vay von", "[tên ẩn] xin hoi ve vay von"),
+        ("bố nó gả con bé cho nhà ông Páo", "bố nó gả con bé cho nhà ông [tên ẩn]"),
+    ],
+)
+def test_whole_names_are_masked_no_syllable_left(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert mask_for_member(text) == expected
+    assert mask_pii(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "chị em phụ nữ Hội LHPN xã ở thị trấn Tuần Giáo",
+        "lo van de nâng cao văn hóa, văn bản tiếng Kinh, chị em Mông nghe không hiểu",
+        "vo thi nau com, chong danh vo thi xu ly the nao",
+        "so do nha toi chi dung ten chong, toi muon them ten minh vao thi can bo bao phien",
+        "Em Muốn Hỏi Về Thủ Tục Vay Vốn Ngân Hàng Chính Sách",
+        "ko co so do thi vay von the chap kieu gi",
+        "toi muon hoi theo quy dinh thi hanh vi danh vo bi phat bao nhieu tien",
+        "muon dong bhxh tu nguyen thi dk o dau a, vi pham thi phat, dang thi cong duong",
+        "em gái tôi đang bị chồng Hàn đánh; chị em đi lấy chồng Hàn Quốc qua môi giới",
+    ],
+)
+def test_ordinary_words_are_not_taken_for_names(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+def test_question_corpus_is_left_alone() -> None:
+    """The 1978 questions in tests/data hold no personal names: none may change (6 did, all
+    false masks like "tên mình [tên ẩn] sau này")."""
+    changed = [t for t in _corpus_texts() if mask_pii(t) != t]
+    assert changed == []
+
+
+def _corpus_texts() -> list[str]:
+    out = []
+    for path in sorted(DATA.glob("cluster_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out.append(json.loads(line)["text"])
+    assert len(out) > 1000
+    return out
+
+
+def test_another_member_sees_no_digit_or_domain() -> None:
+    text = ("Tôi Hà Thị Lan, CCCD 012345678901, email lan.ha.test@gmail.com, sdt 0912.345.679, "
+            "email em xuyen@nguyenthixuyen.vn")
+    assert mask_for_member(text) == (
+        "Tôi [tên ẩn], CCCD [CCCD ẩn], email [email ẩn], sdt [SĐT ẩn], email em [email ẩn]")
+    assert "…901" in mask_pii(text)  # staff keep the hint to confirm it with her
+
+
+@pytest.mark.parametrize(
+    ("text", "staff", "member"),
+    [
+        ("hộ chiếu C1234613 bị giữ", "hộ chiếu [Hộ chiếu ẩn …613] bị giữ",
+         "hộ chiếu [Hộ chiếu ẩn] bị giữ"),
+        ("số em không chín một hai ba bốn năm sáu bảy tám nhé", "số em [số ẩn …678] nhé",
+         "số em [số ẩn] nhé"),
+        ("so e khong chin mot hai, ba bon nam sau bay tam", "so e [số ẩn …678]", "so e [số ẩn]"),
+    ],
+)
+def test_passports_and_spelled_out_numbers_are_masked(text: str, staff: str,
+                                                      member: str) -> None:
+    assert mask_pii(text) == staff
+    assert mask_for_member(text) == member
+    assert mask_pii(staff) == staff
+
+
+@pytest.mark.parametrize("display_name", ["Lò Thị", "Lò", "Bốn", "Thị Bốn", "Lò Bốn", "Lò Thị Bốn"])
+def test_her_display_name_and_the_cue_mask_one_whole_name(display_name: str) -> None:
+    """Red team over Telegram: "Em tên [tên ẩn] Bốn". Her display name was masked first and
+    the "tên" cue then saw a mask, not a name; part of her name was left beside it."""
+    text = "Em tên Lò Thị Bốn, số 0912345704, kiến nghị sửa cầu treo"
+    expected = "Em tên [tên ẩn], số [SĐT ẩn], kiến nghị sửa cầu treo"
+    assert mask_for_member(text, display_name) == expected
