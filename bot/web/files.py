@@ -3,10 +3,10 @@ messages, both kept on the union's server (storage/attachments.py).
 
 A PDF is read by staff (who review and publish the answer) and by the department that wrote it;
 any other department gets a 404 for it, as for another department's cluster. A voice message is
-fetched from the Bot API the first time someone opens it and kept; staff hear it, a department
-only in a cluster forwarded to it; a danger disclosure's audio is never played here (only the
-safety role reads a disclosure). When her data is deleted, the audio goes with the voice link
-(triggers in storage/migrations/0011_files.sql).
+fetched from the Bot API (Telegram) or its Zalo link the first time someone opens it and kept;
+staff hear it, a department only in a cluster forwarded to it; a danger disclosure's audio is
+never played here (only the safety role reads a disclosure). When her data is deleted, the
+audio goes with the voice link (triggers in storage/migrations/0011_files.sql).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.channels.telegram.files import FILE_PREFIX, FileUnavailable, download
+from bot.channels.telegram import files as telegram_files
+from bot.channels.telegram.files import FILE_PREFIX
+from bot.channels.zalo import files as zalo_files
 from handlers.text import fold
 from storage import attachments as files_store
 from storage import console as store
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 VOICE_LIMIT = 20 * 1024 * 1024  # the most the Bot API lets a bot download
-VOICE_TYPE = "audio/ogg"  # Telegram voice messages are Opus in Ogg
+VOICE_TYPE = "audio/ogg"  # Telegram voice messages are Opus in Ogg; Zalo says its own
 NAME_CHARS = 80
 
 
@@ -130,8 +132,8 @@ async def voice(request: Request, console: Console, session: store.Session) -> R
 
 async def _may_hear(conn, console: Console, account: store.Account,
                     source: files_store.VoiceSource) -> bool:
-    if source.disclosure or not source.voice_url.startswith(FILE_PREFIX):
-        return False  # a disclosure is the safety role's; other channels' links stay links
+    if source.disclosure or not _fetchable(source.voice_url):
+        return False  # a disclosure is the safety role's
     if account.role in STAFF_ROLES:
         return True
     if account.role != "department" or not account.department:
@@ -140,19 +142,31 @@ async def _may_hear(conn, console: Console, account: store.Account,
                for f in await lifecycle.forwards_of_cluster(conn, source.cluster_id))
 
 
+def _fetchable(link: str) -> bool:
+    return link.startswith(FILE_PREFIX) or zalo_files.is_voice_link(link)
+
+
 async def _fetch(console: Console, source: files_store.VoiceSource) -> files_store.Voice:
-    """From the Bot API, outside any transaction (it may take seconds); kept only if the
-    question still has that voice message when it arrives."""
-    settings = console.runtime.config.channels.get("telegram")
-    if settings is None:
-        raise HTTPException(404)
+    """From the Bot API (Telegram) or Zalo's file link, outside any transaction (it may take
+    seconds); kept only if the question still has that voice message when it arrives."""
     try:
-        content = await download(settings, source.voice_url[len(FILE_PREFIX):], VOICE_LIMIT)
-    except FileUnavailable as exc:
+        content, mime_type = await _download(console, source.voice_url)
+    except (telegram_files.FileUnavailable, zalo_files.VoiceUnavailable) as exc:
         log.warning("voice message #%s not fetched: %s", source.question_id, exc)
         raise HTTPException(502) from None
     async with console.runtime.db.transaction() as conn:
         if not await files_store.keep_voice(conn, source.question_id, source.voice_url,
-                                            VOICE_TYPE, content, now=console.now()):
+                                            mime_type, content, now=console.now()):
             raise HTTPException(404)  # deleted meanwhile: not served, not kept
-    return files_store.Voice(VOICE_TYPE, content)
+    return files_store.Voice(mime_type, content)
+
+
+async def _download(console: Console, link: str) -> tuple[bytes, str]:
+    channel = "telegram" if link.startswith(FILE_PREFIX) else "zalo"
+    settings = console.runtime.config.channels.get(channel)
+    if settings is None:
+        raise HTTPException(404)
+    if channel == "telegram":
+        content = await telegram_files.download(settings, link[len(FILE_PREFIX):], VOICE_LIMIT)
+        return content, VOICE_TYPE
+    return await zalo_files.download(settings, link, VOICE_LIMIT)

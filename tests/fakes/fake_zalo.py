@@ -26,7 +26,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 __all__ = ["TOKEN", "Call", "FakeZalo"]
@@ -111,15 +111,27 @@ class FakeZalo:
         self._closing = False
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
-        self.app = Starlette(
-            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["POST"])]
-        )
+        self.files: dict[str, bytes] = {}  # what a voice link serves (`file_url`)
+        self.app = Starlette(routes=[
+            Route("/bot{token}/{method}", self._endpoint, methods=["POST"]),
+            Route("/files/{name}", self._file, methods=["GET"]),
+        ])
 
     # -- lifecycle --------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
+
+    def file_url(self, name: str) -> str:
+        """A voice link as a message carries it (Zalo's own servers; here, this fake)."""
+        return f"http://127.0.0.1:{self.port}/files/{name}"
+
+    async def _file(self, request: Request) -> Response:
+        content = self.files.get(request.path_params["name"])
+        if content is None:
+            return Response(status_code=404)
+        return Response(content, media_type="audio/aac")
 
     async def start(self) -> None:
         config = uvicorn.Config(

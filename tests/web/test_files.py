@@ -281,3 +281,60 @@ async def _receipts(runtime, cluster_id: int) -> list[str]:
         rows = await conn.execute_fetchall(
             "SELECT receipt FROM questions WHERE cluster_id = ? ORDER BY id", (cluster_id,))
     return [r[0] for r in rows]
+
+
+# --- a Zalo voice message ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def zalo():
+    from tests.fakes.fake_zalo import FakeZalo
+
+    server = FakeZalo()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def _ask_by_zalo_voice(runtime, link: str, user: str) -> tuple[int, str]:
+    from handlers.types import Incoming, Kind
+    from tests.chat import Member
+
+    m = Member(runtime, user=user, channel="zalo")
+    for line in ("/start", "1", "nam tam", "4"):
+        await m.send(line)
+    await m._handle(Incoming(channel="zalo", chat_id=user, user_id=user, kind=Kind.VOICE,
+                             media_url=link))
+    await m.send("2")
+    await m.send("1")
+    receipt = re.search(r"LC27-\d{6}", m.text)
+    assert receipt, m.text
+    async with runtime.db.transaction() as conn:
+        rows = await conn.execute_fetchall("SELECT id FROM questions WHERE receipt = ?",
+                                           (receipt.group(0),))
+    return rows[0][0], receipt.group(0)
+
+
+async def test_staff_hear_a_zalo_voice_message_from_the_console_itself(app, staff_runtime,
+                                                                       zalo):
+    """Zalo gives a link to its own servers: the page plays it from the console (its strict
+    Content-Security-Policy blocks any other address, and the staff's browser never calls
+    Zalo), fetched once and kept; a link to anywhere but https or Zalo's API is not fetched."""
+    staff_runtime.config = staff_runtime.config.with_channel("zalo", base_url=zalo.base_url)
+    audio = b"\xff\xf1AAC voice of hers " + b"x" * 200
+    zalo.files["v1.aac"] = audio
+    qid, receipt = await _ask_by_zalo_voice(staff_runtime, zalo.file_url("v1.aac"), "z81")
+    cid = await cluster_of(staff_runtime, receipt)
+    staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
+    page = await staff.get(f"/cum/{cid}")
+    assert f'src="/thoai/{qid}"' in page.text and zalo.file_url("v1.aac") not in page.text
+
+    first = await staff.get(f"/thoai/{qid}")
+    assert first.status_code == 200 and first.content == audio
+    assert first.headers["content-type"] == "audio/aac"
+    zalo.files.clear()  # gone from Zalo: the union still has it
+    assert (await staff.get(f"/thoai/{qid}")).content == audio
+
+    inside, _ = await _ask_by_zalo_voice(staff_runtime, "http://10.0.0.5/admin/v.aac", "z82")
+    refused = await staff.get(f"/thoai/{inside}")
+    assert refused.status_code == 502  # an internal address is never fetched
