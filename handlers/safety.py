@@ -646,7 +646,8 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
             # fear or being kept, of someone specific, now: even a story that ends in a request
             # ("... em khóc suốt, em muốn về, xin hội chỉ em cách") is asked about gently
             return MAYBE
-        if "toi_bi" in seen and (now or plea) and not settled and not framed and not policy:
+        if ("toi_bi" in seen and (now or plea) and not settled and not framed and not policy
+                and "thien_tai" not in seen):
             return MAYBE  # "anh ta ép em, em không dám nói": done to her, said outright
         if policy or settled or framed or "chung" in seen:
             return None
