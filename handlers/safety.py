@@ -529,7 +529,7 @@ class DangerDetector:
             other = _judge(set(harm), bare)
             if other != level and self._frames_elsewhere(texts, memo):
                 seen, level = bare, other
-        if level is None and (harm or {"khan", "lo"} & seen) and not _TOLD_OVER & seen:
+        if level is None and (harm or {"khan", "toi_bi"} & seen) and not _TOLD_OVER & seen:
             level = self._clause_alone(texts, memo)
         if level is None:
             return None
@@ -581,7 +581,8 @@ class DangerDetector:
         for clause in clauses:
             variants = tuple(dict.fromkeys((clause, self._expand(clause))))
             harm, seen = self._signals(variants, memo)
-            if ({"nguoi", "gan_day"} <= seen and not _GENERAL & seen
+            done = harm or {"khan", "toi_bi"} & seen  # done to someone, not only feared
+            if (done and {"nguoi", "gan_day"} <= seen and not _GENERAL & seen
                     and _judge(set(harm), seen) is not None):
                 return MAYBE
         return None
