@@ -9,7 +9,8 @@ not the labelled sets'. When unsure the screen must give the hotlines gently and
 - "anh ta ép em", said outright by her, with no harm word;
 - a stranger taking a girl off to "work", a young girl fetched away (and a sale announced,
   "sẽ bán sang bên kia", which main already flagged by its threat);
-- gone and silent for days, fled with nothing.
+- gone and silent for days, nobody knows where, her phone off; fled with nothing;
+- a man of the house making a young girl sleep beside him.
 
 Every case fails on the detector before this round. The last test guards the other side: the
 same shapes told as past and over, or about women in general, stay normal questions.
@@ -43,6 +44,9 @@ from handlers.safety import default_detector
     "nguoi la den xom noi dua chau gai toi di lam, tra nhieu tien. chau di roi, hai tuan khong"
     " goi ve",
     "cho em hỏi nhà tạm lánh ở huyện nằm đâu, em đang trên xe ôm với hai con, không mang theo gì",
+    "Em gái tôi 16 tuổi xuống thành phố làm quán, từ hôm kia không ai biết nó ở đâu, điện thoại"
+    " tắt máy",
+    "Ông dượng cứ bắt con gái tôi 8 tuổi ngủ cùng, con bé kể đau, tôi nên làm gì",
 ])
 def test_these_accounts_get_the_hotlines(text: str) -> None:
     assert default_detector()(text) is not None, text
