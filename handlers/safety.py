@@ -433,6 +433,9 @@ _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung
 # told in THEIR clause, not a disclosure in the next one.
 _LOCAL_FRAMES = frozenset({"kien_nghi", "mo_ta"})
 _GENERAL = _LOCAL_FRAMES | {"chung", "chinh_sach"}
+# Anywhere in a message, these keep a clause from being judged on its own: past and over, "if",
+# women in general, a joke, a petition or a depiction (see `_clause_alone`).
+_TOLD_OVER = _LOCAL_FRAMES | {"qua_khu", "gia_su", "chung", "dua"}
 # Clauses: a frame and her own account are often one comma apart ("Mong hội tổ chức cho em đi
 # chỗ khác, chồng em đánh em hằng ngày"), or a "but" ("đang tập tiểu phẩm mà chồng em cũng...").
 _CLAUSE = re.compile(r"[.!?;,:\n]+|\b(?:với lại|voi lai|thêm nữa|them nua|ngoài ra|ngoai ra|"
@@ -526,6 +529,8 @@ class DangerDetector:
             other = _judge(set(harm), bare)
             if other != level and self._frames_elsewhere(texts, memo):
                 seen, level = bare, other
+        if level is None and (harm or {"khan", "toi_bi"} & seen) and not _TOLD_OVER & seen:
+            level = self._clause_alone(texts, memo)
         if level is None:
             return None
         category = next(iter(harm)) if harm else _indirect_category(seen)
@@ -564,6 +569,24 @@ class DangerDetector:
                 return True
         return False
 
+    def _clause_alone(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
+                      ) -> str | None:
+        """A story told after an unrelated request ("đề nghị hỗ trợ rét đậm. Còn nữa, con bé
+        nhà bên ... bị người ta đón đi"): the request's frame (a policy question, a flood)
+        must not silence the clause that tells it. Judged clause by clause, it earns the gentle
+        question at most: the rest of the message may still frame it."""
+        clauses = [part for part in _CLAUSE.split(texts[0]) if part and part.strip()]
+        if len(clauses) < 2:
+            return None
+        for clause in clauses:
+            variants = tuple(dict.fromkeys((clause, self._expand(clause))))
+            harm, seen = self._signals(variants, memo)
+            done = harm or {"khan", "toi_bi"} & seen  # done to someone, not only feared
+            if (done and {"nguoi", "gan_day"} <= seen and not _GENERAL & seen
+                    and _judge(set(harm), seen) is not None):
+                return MAYBE
+        return None
+
     def _expand(self, text: str) -> str:
         table = self.teencode
         return _TEEN_WORD.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text or "")
@@ -573,9 +596,20 @@ def _judge(kinds: set[str], seen: set[str]) -> str | None:
     """The decision table of danger_context.txt's header, with a floor under it: her own
     account of fear or harm, now, is never left silent, whatever else the message asks."""
     level = _table(kinds, seen)
-    if level is None and _personal_fear(kinds, seen):
+    if level is None and (_personal_fear(kinds, seen) or _harm_now(kinds, seen)):
         return MAYBE  # hotlines gently; she says whether she is in danger
     return level
+
+
+def _harm_now(kinds: set[str], seen: set[str]) -> bool:
+    """Harm happening now to someone, told in a request for guidance ("Đề nghị hướng dẫn xử lý:
+    bà L. bị con trai đánh, hôm nay bị nhốt trong bếp"): a relayed case or her own, not a policy
+    question, unless it is over, a depiction or a joke. Asked gently, never silent."""
+    if not kinds or "gan_day" not in seen or {"qua_khu", "dua"} & seen or _LOCAL_FRAMES & seen:
+        return False
+    if {"thien_tai", "chung"} & seen and "toi_bi" not in seen:
+        return False  # a flood, or women in general ("mỗi lần có vụ chồng đánh vợ")
+    return bool({"toi_bi", "khan"} & seen) or {"nguoi", "can_giup"} <= seen
 
 
 def _personal_fear(kinds: set[str], seen: set[str]) -> bool:
@@ -613,6 +647,9 @@ def _table(kinds: set[str], seen: set[str]) -> str | None:
             # fear or being kept, of someone specific, now: even a story that ends in a request
             # ("... em khóc suốt, em muốn về, xin hội chỉ em cách") is asked about gently
             return MAYBE
+        if ("toi_bi" in seen and (now or plea) and not settled and not framed and not policy
+                and "thien_tai" not in seen):
+            return MAYBE  # "anh ta ép em, em không dám nói": done to her, said outright
         if policy or settled or framed or "chung" in seen:
             return None
         if "thien_tai" in seen:
