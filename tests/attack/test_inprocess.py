@@ -159,6 +159,22 @@ async def test_danger_in_a_photo_caption_gets_hotlines(staff_runtime, fake):
     assert "KHẨN" in staff
 
 
+async def test_danger_in_a_voice_message_caption_gets_hotlines(staff_runtime, fake):
+    telegram = await start_channel(staff_runtime, fake)
+    woman = 5657
+    try:
+        before = len(messages(fake, woman))
+        fake.push_voice(woman, caption=DANGER)
+        await fake.wait_for(lambda f: len(messages(f, woman)) > before, 10, what="a reply")
+        await asyncio.sleep(1.5)
+        told = text_of(messages(fake, woman)[before:])
+        staff = text_of(fake.sent(int(STAFF_GROUP)))
+    finally:
+        await telegram.stop()
+    assert "111" in told, told
+    assert "KHẨN" in staff
+
+
 async def test_deleting_her_data_removes_her_disclosure_from_the_database_file(
         staff_runtime, tmp_path):
     from handlers.types import Incoming, Kind

@@ -440,14 +440,16 @@ class FakeBotAPI:
         return self._push_media(chat_id, user_id, {"photo": sizes}, caption)
 
     def push_voice(
-        self, chat_id: int, user_id: int | None = None, *, content: bytes | None = None
+        self, chat_id: int, user_id: int | None = None, *, content: bytes | None = None,
+        caption: str | None = None,
     ) -> JSON:
-        """A voice message; with `content`, getFile and the file download give those bytes."""
+        """A voice message (the Bot API allows a caption on it); with `content`, getFile and
+        the file download give those bytes."""
         voice = self._file_fields() | {"duration": 3, "mime_type": "audio/ogg"}
         if content is not None:
             voice["file_size"] = len(content)
             self.files[voice["file_id"]] = (f"voice/file_{voice['file_unique_id']}.oga", content)
-        return self._push_media(chat_id, user_id, {"voice": voice})
+        return self._push_media(chat_id, user_id, {"voice": voice}, caption)
 
     def push_document(
         self,

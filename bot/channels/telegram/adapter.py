@@ -540,11 +540,13 @@ def _seconds(value: int | float | dt.timedelta) -> float:
 def _content(message: Message) -> tuple[Kind, str, str]:
     if message.text is not None:
         return Kind.TEXT, message.text, ""
+    # A caption under a voice message may tell of danger: it is screened like a photo's
+    # (handlers.engine), never stored as her question.
     if message.voice is not None:
-        return Kind.VOICE, "", f"{FILE_PREFIX}{message.voice.file_id}"
+        return Kind.VOICE, message.caption or "", f"{FILE_PREFIX}{message.voice.file_id}"
     media = message.audio or message.video_note
     if media is not None:
-        return Kind.VOICE, "", f"telegram-file:{media.file_id}"
+        return Kind.VOICE, message.caption or "", f"{FILE_PREFIX}{media.file_id}"
     if message.sticker is not None:
         return Kind.STICKER, "", ""
     if message.photo:

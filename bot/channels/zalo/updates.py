@@ -138,7 +138,7 @@ def _content(event: str, message: Mapping[str, Any]) -> tuple[Kind, str, str]:
     if kind is Kind.PHOTO:
         return kind, _field(message, "caption"), _field(message, "photo_url", "photo")[:URL_CHARS]
     if kind is Kind.VOICE:
-        return kind, "", _field(message, "voice_url")[:URL_CHARS]
+        return kind, _field(message, "caption"), _field(message, "voice_url")[:URL_CHARS]
     return kind, "", ""
 
 
