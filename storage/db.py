@@ -151,6 +151,15 @@ class Database:
         if self._commits >= CHECKPOINT_EVERY:
             await self._checkpoint_passive()
 
+    @contextlib.asynccontextmanager
+    async def short_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`transaction()` on the message connection, in this thread, for a few indexed
+        statements that run all the time beside the messages (the outbox's claim and its
+        "sent" marks): on aiosqlite's thread each of their trips held the lock every message
+        waits for (bench/throughput.py). Not for anything that may read many rows."""
+        async with self.opened_transaction(_nothing) as opened:
+            yield opened.conn
+
     def queued_for(self, channel: str) -> bool:
         """Whether a message's transaction queued an outbox row for `channel` since the last
         time this was asked: the channel wakes its outbox worker only then. Woken after every
@@ -242,6 +251,10 @@ _PRAGMAS = (
     # others do not: never rely on the build).
     "PRAGMA secure_delete = ON",
 )
+
+
+def _nothing(raw: sqlite3.Connection) -> None:
+    return None
 
 
 def _location(path: str) -> str:
