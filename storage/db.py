@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,17 +278,18 @@ def _connect_messages(location: str) -> sqlite3.Connection:
 async def _begin_immediate(raw: sqlite3.Connection) -> None:
     """BEGIN IMMEDIATE, waiting up to BUSY_SECONDS while another process holds the write lock
     (a CLI command, a restore check): asleep in asyncio, so other chats' replies still go."""
-    waited, pause = 0.0, 0.001
+    # Measured on the clock, not summed from the pauses: a loaded loop oversleeps, and the
+    # webhook's answer must come within its settle limit (busy wait + her "not stored" reply).
+    give_up, pause = time.monotonic() + BUSY_SECONDS, 0.001
     while True:
         try:
             raw.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY or \
-                    waited >= BUSY_SECONDS:
+            left = give_up - time.monotonic()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY or left <= 0:
                 raise
-        await asyncio.sleep(pause)
-        waited += pause
+        await asyncio.sleep(min(pause, left))
         pause = min(pause * 2, 0.05)
 
 
