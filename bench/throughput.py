@@ -19,7 +19,10 @@ same updates. Both are measured twice:
 The AIORateLimiter is off everywhere: it would cap both at Telegram's 30 msg/s and hide the
 bot's own capacity, which is what this measures.
 
-Prints one JSON line. Usage: python bench/throughput.py [--members 1000] [--echo-members 1000]
+Prints one JSON line; `cpu_share` is the echo bot's CPU per update over ours (the share the
+CPU alone would allow, steadier than updates/s on a shared machine).
+Usage: python bench/throughput.py [--members 1000] [--modes polling,webhook] [--before]
+[--unscreened]
 """
 
 from __future__ import annotations
@@ -60,6 +63,19 @@ SECRET = "bench-webhook-secret-0123456789"
 SCRIPT = ("/start", "1", "nam tam", "1",
           "Chị em trong bản muốn vay vốn ưu đãi để chăn nuôi, xin hỏi thủ tục thế nào ạ?",
           "2", "1")
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (the bot, every thread; the fake Bot API is another process):
+    steadier than updates/s when other jobs share the cores."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def fake_cpu_seconds() -> float:
+    """CPU time of this process's waited-for children: the fake Bot API, once an arm ends."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def log(*args: object) -> None:
@@ -112,6 +128,7 @@ async def one_trip_per_statement(self, incoming):
 async def full_flow(members: int, mode: str, workdir: Path, before: bool = False,
                     unscreened: bool = False) -> dict:
     workdir.mkdir(exist_ok=True)
+    fake_cpu = fake_cpu_seconds()
     async with fake_bot_api(workdir, f"full-{mode}-{before}-{unscreened}") as client:
         config = load_config(ROOT / "config.toml", environ={})
         if mode == "webhook":
@@ -155,22 +172,25 @@ async def full_flow(members: int, mode: str, workdir: Path, before: bool = False
 
         if mode == "webhook":
             await channel.start()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             await register(client, channel.webhook_port, channel.settings.webhook_path)
         else:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             await channel.start(poll_timeout=1)
         await wait_until(done)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         await channel.stop()
         count = await stored()
         await runtime.close()
+    fake_cpu = fake_cpu_seconds() - fake_cpu  # the whole arm's, start-up included
     latencies.sort()
     return {
         "updates": len(updates), "processed": len(latencies), "seconds": round(elapsed, 2),
         "updates_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
         "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 2) if latencies else None,
+        "cpu_ms_per_update": round(cpu * 1000 / max(1, len(latencies)), 3),
+        "fake_cpu_ms_per_update": round(fake_cpu * 1000 / max(1, len(latencies)), 3),
         "lost": members - count,
     }
 
@@ -178,6 +198,7 @@ async def full_flow(members: int, mode: str, workdir: Path, before: bool = False
 async def echo_bot(members: int, mode: str, workdir: Path) -> dict:
     """The ceiling: PTB with nothing of ours but the transport."""
     workdir.mkdir(exist_ok=True)
+    fake_cpu = fake_cpu_seconds()
     async with fake_bot_api(workdir, f"echo-{mode}") as client:
         base = client.base_url
         app = (ApplicationBuilder().token(TOKEN).base_url(base)
@@ -212,20 +233,24 @@ async def echo_bot(members: int, mode: str, workdir: Path) -> dict:
                 server = WebhookServer(Starlette(routes=[
                     Route("/echo", on_webhook, methods=["POST"])]), "127.0.0.1", 0, "echo")
                 await server.start()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), cpu_seconds()
                 await register(client, server.port, "/echo")
             else:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), cpu_seconds()
                 await app.updater.start_polling(timeout=1, poll_interval=0)
             await wait_until(done)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
             if server is not None:
                 await server.stop()
             else:
                 await app.updater.stop()
             await app.stop()
+    fake_cpu = fake_cpu_seconds() - fake_cpu
     return {"updates": len(updates), "processed": answered, "seconds": round(elapsed, 2),
-            "updates_per_s": round(answered / elapsed, 1), "lost": len(updates) - answered}
+            "updates_per_s": round(answered / elapsed, 1),
+            "cpu_ms_per_update": round(cpu * 1000 / max(1, answered), 3),
+            "fake_cpu_ms_per_update": round(fake_cpu * 1000 / max(1, answered), 3),
+            "lost": len(updates) - answered}
 
 
 async def main() -> None:
@@ -250,7 +275,9 @@ async def main() -> None:
             full = await full_flow(args.members, mode, workdir)
             out[mode] = {"full": full, "echo_ceiling": echo,
                          "share_of_ceiling": round(full["updates_per_s"]
-                                                   / echo["updates_per_s"], 2)}
+                                                   / echo["updates_per_s"], 2),
+                         "cpu_share": round(echo["cpu_ms_per_update"]
+                                            / full["cpu_ms_per_update"], 2)}
             if args.unscreened:
                 bare = await full_flow(args.members, mode, workdir, unscreened=True)
                 out[mode]["full_without_text_screening"] = bare

@@ -120,7 +120,7 @@ class OutboxWorker:
     async def drain_once(self, batch: int = 200) -> bool:
         """Send one batch; True when there may be more waiting."""
         await self._record_unmarked()
-        async with self.db.transaction() as conn:
+        async with self.db.short_transaction() as conn:
             pending = await q.claim_outbox(conn, self.channel, self.owner, batch,
                                            now=self.db.clock(), lease=LEASE,
                                            chat_id=self.chat_id)
@@ -147,7 +147,7 @@ class OutboxWorker:
 
     async def _deliver(self, message: q.OutboxMessage) -> bool:
         document = None
-        async with self.db.transaction() as conn:
+        async with self.db.short_transaction() as conn:
             if not await q.renew_outbox_lease(conn, message.id, self.owner,
                                               now=self.db.clock(), lease=LEASE):
                 log.warning("outbox %s #%s: lease lost before sending; left to its holder",
@@ -177,7 +177,7 @@ class OutboxWorker:
                               give_up)
             return False
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.short_transaction() as conn:
                 kept = await q.mark_outbox_sent(conn, message.id, self.owner,
                                                 now=self.db.clock())
         except Exception as exc:

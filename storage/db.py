@@ -1,29 +1,45 @@
-"""The SQLite database: one aiosqlite connection, WAL, foreign keys, numbered migrations.
+"""The SQLite database: WAL, foreign keys, numbered migrations, two connections.
 
-All access goes through `Database.transaction()`, which serialises units of work with an
-asyncio lock. One connection shared by concurrent coroutines would otherwise interleave their
-statements inside one another's transactions.
+All access goes through `Database.transaction()` or `Database.opened_transaction()`, which
+serialise units of work with one asyncio lock: one connection shared by concurrent coroutines
+would otherwise interleave their statements inside one another's transactions, and two
+connections writing at once would wait on each other's write lock.
+
+`transaction()` runs on aiosqlite's connection, in its thread: migrations, reports, exports,
+the outbox, anything that may read many rows. `opened_transaction()`, the transaction of every
+incoming message, runs on a plain sqlite3 connection in the event loop's thread
+(storage.inline): a few indexed single-row statements, where the trips to aiosqlite's thread
+cost far more than the statements (bench/throughput.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 
 from .clock import Clock, stamp, system_clock
+from .inline import InlineConnection
 
 __all__ = ["MIGRATIONS_DIR", "Database", "DatabaseGone", "Opened"]
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 InThread = Callable[[sqlite3.Connection], Any]
+BUSY_SECONDS = 5.0  # how long a write waits for another process's write lock (busy_timeout)
+# The message connection does not checkpoint on its own (that would fsync in the event loop's
+# thread); aiosqlite's thread does it, passively, after this many of its commits.
+CHECKPOINT_EVERY = 200
 
 
 @dataclass
@@ -47,12 +63,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock = system_clock) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock,
+                 messages: sqlite3.Connection) -> None:
         self.conn = conn
         self.path = path
         self.clock = clock  # the runtime's clock: every row is stamped with the time flows see
         self._lock = asyncio.Lock()
         self._file = _identity(path)
+        # The connection of `opened_transaction`, in this (the event loop's) thread.
+        self._messages = messages
+        self._commits = 0  # on _messages since the last checkpoint
+        self._queued: set[str] = set()  # channels a message queued an outbox row for
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = system_clock) -> Database:
@@ -60,21 +81,20 @@ class Database:
         path = str(path)
         if path != ":memory:":
             _create_private(Path(path))
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        location = _location(path)
+        conn = await aiosqlite.connect(location, isolation_level=None, uri=True)
         conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
         await conn.execute("PRAGMA busy_timeout = 5000")
-        # Deleted or overwritten rows are zeroed in the file, not just marked free: after
-        # /xoa_du_lieu her words must not be readable in the bytes (some builds default to it,
-        # others do not: never rely on the build).
-        await conn.execute("PRAGMA secure_delete = ON")
-        db = cls(conn, path, clock)
+        db = cls(conn, path, clock, _connect_messages(location))
         await db.migrate()
+        db._watch_outbox()
         return db
 
     async def close(self) -> None:
+        self._messages.close()
         await self.conn.close()
 
     @contextlib.asynccontextmanager
@@ -102,44 +122,73 @@ class Database:
     @contextlib.asynccontextmanager
     async def opened_transaction(self, first: Callable[[sqlite3.Connection], T]
                                  ) -> AsyncIterator[Opened[T]]:
-        """`transaction()` for the statements every message runs: BEGIN IMMEDIATE and `first`
-        in one trip to the database thread, `Opened.last` and COMMIT in another.
+        """`transaction()` for every incoming message, on the message connection, in this
+        thread: BEGIN IMMEDIATE and `first`, the flow's statements, `Opened.last` and COMMIT.
 
-        Each `await conn.execute` is a trip (a queue put, a thread switch, a future); a message
-        used six of them on this bookkeeping alone (bench/throughput.py). Same transaction, same
-        rollback on any exception, COMMIT's own included. `first` and `last` are plain
-        functions on the sqlite3 connection, run in aiosqlite's thread.
+        Same transaction, same rollback on any exception (COMMIT's own included), committed
+        before this returns: what was acknowledged is in the WAL. `first` and `last` are
+        plain functions on the sqlite3 connection (storage.message). `Opened.conn` takes the
+        flow's queries with aiosqlite's methods (storage.inline).
         """
         async with self._lock:
             if self._file is not None and _identity(self.path) != self._file:
                 raise DatabaseGone(self.path)
-
-            def begin(raw: sqlite3.Connection) -> T:
-                raw.execute("BEGIN IMMEDIATE")
-                return first(raw)
-
+            raw = self._messages
+            await _begin_immediate(raw)
             try:
-                opened = Opened(self.conn, await self._in_thread(begin))
+                # The queries are typed for aiosqlite; InlineConnection has the methods of it
+                # they call, with the same meaning (tests/storage/test_inline.py).
+                opened = Opened(cast(aiosqlite.Connection, InlineConnection(raw)), first(raw))
                 yield opened
-                last = opened.last
-
-                def commit(raw: sqlite3.Connection) -> None:
-                    if last is not None:
-                        last(raw)
-                    raw.execute("COMMIT")
-
-                await self._in_thread(commit)
+                if opened.last is not None:
+                    opened.last(raw)
+                raw.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
+                if raw.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
-                        await self.conn.execute("ROLLBACK")
+                        raw.execute("ROLLBACK")
                 raise
+            self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY:
+            await self._checkpoint_passive()
 
-    async def _in_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        # aiosqlite runs every call as a function in its thread; this hands it ours, on the
-        # same connection and queue as every `execute`, so the order of statements holds.
-        conn = self.conn
-        return await conn._execute(lambda: fn(conn._conn))
+    @contextlib.asynccontextmanager
+    async def short_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`transaction()` on the message connection, in this thread, for a few indexed
+        statements that run all the time beside the messages (the outbox's claim and its
+        "sent" marks): on aiosqlite's thread each of their trips held the lock every message
+        waits for (bench/throughput.py). Not for anything that may read many rows."""
+        async with self.opened_transaction(_nothing) as opened:
+            yield opened.conn
+
+    def queued_for(self, channel: str) -> bool:
+        """Whether a message's transaction queued an outbox row for `channel` since the last
+        time this was asked: the channel wakes its outbox worker only then. Woken after every
+        message, the worker ran a write transaction on aiosqlite's thread per message, which
+        every other message waited for (bench/throughput.py); the worker's own tick still
+        finds everything else."""
+        if channel not in self._queued:
+            return False
+        self._queued.discard(channel)
+        return True
+
+    def _watch_outbox(self) -> None:
+        # A temporary trigger lives on this connection only; it fires for rows really
+        # inserted (not for INSERT OR IGNORE's ignored ones), a rollback at worst wakes the
+        # worker for nothing.
+        self._messages.create_function("outbox_row_queued", 1, self._queued.add)
+        self._messages.execute(
+            "CREATE TEMP TRIGGER IF NOT EXISTS outbox_row_queued AFTER INSERT ON main.outbox "
+            "BEGIN SELECT outbox_row_queued(NEW.channel); END")
+
+    async def _checkpoint_passive(self) -> None:
+        """Copy the WAL back into the database file, in aiosqlite's thread (it fsyncs), without
+        holding anyone up: PASSIVE waits for no reader or writer."""
+        self._commits = 0
+        try:
+            await self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the next one will try again; the WAL keeps it all
+            log.warning("WAL checkpoint failed (%s)", getattr(exc, "sqlite_errorname", "-"))
 
     async def migrate(self) -> list[str]:
         """Apply every migration file not yet recorded, each in its own transaction."""
@@ -192,6 +241,56 @@ def _statements(script: str) -> list[str]:
     if rest and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf):
         out.append(rest)
     return out
+
+
+# Every connection: the same file durability and the same privacy (pragmas are per connection).
+_PRAGMAS = (
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    # Deleted or overwritten rows are zeroed in the file, not just marked free: after
+    # /xoa_du_lieu her words must not be readable in the bytes (some builds default to it,
+    # others do not: never rely on the build).
+    "PRAGMA secure_delete = ON",
+)
+
+
+def _nothing(raw: sqlite3.Connection) -> None:
+    return None
+
+
+def _location(path: str) -> str:
+    """What both connections open: the file, or one in-memory database they share."""
+    if path == ":memory:":
+        return f"file:doithoai-{id(object())}-{os.getpid()}?mode=memory&cache=shared"
+    return Path(path).resolve().as_uri()
+
+
+def _connect_messages(location: str) -> sqlite3.Connection:
+    """The message connection: never waits in SQLite for a lock (it would block the event
+    loop; `_begin_immediate` waits with asyncio) and never checkpoints on its own."""
+    raw = sqlite3.connect(location, isolation_level=None, uri=True)
+    raw.row_factory = sqlite3.Row
+    for pragma in (*_PRAGMAS, "PRAGMA busy_timeout = 0", "PRAGMA wal_autocheckpoint = 0"):
+        raw.execute(pragma)
+    return raw
+
+
+async def _begin_immediate(raw: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting up to BUSY_SECONDS while another process holds the write lock
+    (a CLI command, a restore check): asleep in asyncio, so other chats' replies still go."""
+    # Measured on the clock, not summed from the pauses: a loaded loop oversleeps, and the
+    # webhook's answer must come within its settle limit (busy wait + her "not stored" reply).
+    give_up, pause = time.monotonic() + BUSY_SECONDS, 0.001
+    while True:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            left = give_up - time.monotonic()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY or left <= 0:
+                raise
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
 
 
 def _create_private(path: Path) -> None:

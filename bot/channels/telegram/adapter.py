@@ -384,7 +384,8 @@ class TelegramChannel:
         self._handled[update.update_id] = None
         if len(self._handled) > HANDLED_IN_MEMORY:
             self._handled.popitem(last=False)
-        self.outbox.wake()
+        if self.runtime.db.queued_for(CHANNEL):  # e.g. a danger alert to staff
+            self.outbox.wake()
 
     def to_incoming(self, update: Update) -> Incoming | None:
         query = update.callback_query

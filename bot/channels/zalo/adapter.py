@@ -299,7 +299,8 @@ class ZaloChannel:
             if settled is not None and not settled.done():
                 settled.set_exception(ConnectionError("update not handled"))
                 settled.exception()  # retrieved: the webhook may have stopped waiting
-        self.outbox.wake()
+        if self.runtime.db.queued_for(CHANNEL):  # e.g. a danger alert to staff
+            self.outbox.wake()
 
     async def _apologise(self, chat_id: str) -> None:
         try:
