@@ -248,6 +248,8 @@ def _given_ok(marker: _Word, word: _Word) -> bool:
     key = "thị" if marker.folded == "thi" else "văn"
     if word.lower in _NOT_GIVEN[key] and not (word.lower == "minh" and word.capital):
         return False
+    if word.capital and word.marked and marker.capital:
+        return True  # "Hoàng Thị Nụ": capitals on all three, whatever "nụ" folds to
     return word.folded not in NOT_NAME and (word.capital or word.folded not in _NOT_A_PERSON)
 
 

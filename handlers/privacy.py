@@ -49,6 +49,9 @@ _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
 _RUN = re.compile(r"(?<!\d)(?:\(\+?(?=84)|\+\s?)?\d+(?:(?:\)?[ .\-\u00a0]|\))\d+)*")
 _GROUP = re.compile(r"\d+")
+# A phone written with slashes ("0912/345/686"): groups of 3-4 digits, which a date (d/m/yyyy)
+# never has in the middle; read as if spaced, so the run below labels it.
+_SLASHED_PHONE = re.compile(r"(?<![\d/])(?:\+?84|0)\d{2,3}(?:/\d{3,4}){2}(?![\d/])")
 _MONEY_AFTER = re.compile(
     r"\s?(?:(?:đồng|dong|vnđ|vnd|nghìn|ngàn|nghin|ngan|triệu|trieu|tỷ|ty|tr|đ|d|k)\b|₫)",
     re.IGNORECASE,
@@ -99,6 +102,7 @@ def _mask_numbers(text: str, strict: bool) -> str:
     text = _EMAIL.sub(lambda m: _mask_email(m, strict), text)
     text = _SPELLED.sub(lambda m: _mask_spelled(m, strict), text)
     text = _PASSPORT.sub(lambda m: _hint("Hộ chiếu", m.group(0), strict), text)
+    text = _SLASHED_PHONE.sub(lambda m: m.group(0).replace("/", " "), text)
     return _RUN.sub(lambda m: _mask_run(m, text, strict), text)
 
 
