@@ -82,6 +82,9 @@ def restore(config: Config, backup: Path, database: Path, clock: Clock = system_
     nothing is changed then.
     """
     checked = files.check_copy(backup)
+    # Through a symlink, the file it points to is replaced (the link then finds the restored
+    # copy); replacing the link itself would leave every running process on the old file.
+    database = database.resolve()
     with instance_lock(database), refuse_if_in_use(database):
         erased = files.erasures_since(database)
         lineage, last_write = files.marks_of(backup)

@@ -67,7 +67,9 @@ class InUse(Exception):
 
 
 def _users_file(database: Path | str) -> Path:
-    path = Path(database)
+    # The real file's: a console opened through a symlink and a restore given the target (or
+    # the other way round) must meet on one lock.
+    path = Path(database).resolve()
     return path.with_name(f"{path.name}.inuse")
 
 

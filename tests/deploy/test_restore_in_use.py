@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fakes.cli import ROOT, wide_open_config
 
@@ -34,16 +35,22 @@ def _wait_healthy(port: int, console: subprocess.Popen) -> None:
     raise AssertionError("the console never came up")
 
 
-def test_restore_is_refused_while_the_console_has_the_database_open(tmp_path, cli):
+@pytest.mark.parametrize("alias", ["none", "console", "restore"])
+def test_restore_is_refused_while_the_console_has_the_database_open(tmp_path, cli, alias):
+    """Red-team pass 2: through a symlink (`alias.db` -> `live.db`), restore replaced the link
+    and said "restored" while the console kept serving the real file."""
     config = wide_open_config(tmp_path)
-    database = tmp_path / "live.db"
-    assert cli("migrate", "--config", str(config), "--db", str(database)).returncode == 0
+    real = tmp_path / "live.db"
+    assert cli("migrate", "--config", str(config), "--db", str(real)).returncode == 0
+    (tmp_path / "alias.db").symlink_to(real)
+    served = tmp_path / "alias.db" if alias == "console" else real
+    database = tmp_path / "alias.db" if alias == "restore" else real
     backup = tmp_path / "copy.db"
     assert cli("backup", str(backup), "--config", str(config), "--db",
                str(database)).returncode == 0
     port = _free_port()
     console = subprocess.Popen(
-        [sys.executable, "-m", "bot", "web", "--config", str(config), "--db", str(database),
+        [sys.executable, "-m", "bot", "web", "--config", str(config), "--db", str(served),
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -59,3 +66,4 @@ def test_restore_is_refused_while_the_console_has_the_database_open(tmp_path, cl
     assert not list(Path(tmp_path).glob("live.db.replaced-*"))  # nothing set aside
     done = cli("restore", str(backup), "--config", str(config), "--db", str(database))
     assert done.returncode == 0, done.stderr  # the console stopped: the same restore works
+    assert (tmp_path / "alias.db").is_symlink()  # the link still finds the restored file
