@@ -608,6 +608,7 @@ class SafetyCase:
     contacted_at: str
     referred_to: str
     closed_at: str
+    has_voice: bool = False  # she (or staff marking it urgent) left a voice message: playable
 
     @property
     def state(self) -> str:
@@ -622,7 +623,8 @@ class SafetyCase:
 
 _CASES = """
 SELECT q.id, q.receipt, q.cluster_id, q.commune, q.text, COALESCE(q.danger, '') AS danger,
-       q.created_at, s.taken_by, s.taken_at, s.contacted_at, s.referred_to, s.closed_at
+       q.created_at, s.taken_by, s.taken_at, s.contacted_at, s.referred_to, s.closed_at,
+       q.voice_url IS NOT NULL AND q.deleted_at IS NULL AS has_voice
 FROM questions q LEFT JOIN safety_cases s ON s.question_id = q.id
 WHERE (q.urgent = 1 OR q.danger IS NOT NULL)
 """
@@ -631,7 +633,8 @@ WHERE (q.urgent = 1 OR q.danger IS NOT NULL)
 def _case(r: aiosqlite.Row) -> SafetyCase:
     return SafetyCase(r["id"], r["receipt"], r["cluster_id"], r["commune"], r["text"],
                       r["danger"], r["created_at"], r["taken_by"] or "", r["taken_at"] or "",
-                      r["contacted_at"] or "", r["referred_to"] or "", r["closed_at"] or "")
+                      r["contacted_at"] or "", r["referred_to"] or "", r["closed_at"] or "",
+                      bool(r["has_voice"]))
 
 
 async def safety_cases(conn: Conn, *, limit: int = 200) -> list[SafetyCase]:

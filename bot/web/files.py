@@ -4,8 +4,8 @@ messages, both kept on the union's server (storage/attachments.py).
 A PDF is read by staff (who review and publish the answer) and by the department that wrote it;
 any other department gets a 404 for it, as for another department's cluster. A voice message is
 fetched from the Bot API (Telegram) or its Zalo link the first time someone opens it and kept;
-staff hear it, a department only in a cluster forwarded to it; a danger disclosure's audio is
-never played here (only the safety role reads a disclosure). When her data is deleted, the
+staff hear it, a department only in a cluster forwarded to it; a danger disclosure's audio only
+the safety role hears, on the case page (it alone reads a disclosure). When her data is deleted, the
 audio goes with the voice link (triggers in storage/migrations/0011_files.sql).
 """
 
@@ -115,7 +115,7 @@ def _may_read(account: store.Account, found: files_store.Attachment) -> bool:
 # --- voice messages ----------------------------------------------------------------------------
 
 
-@page(*STAFF_ROLES, "department")
+@page(*STAFF_ROLES, "department", "safety")
 async def voice(request: Request, console: Console, session: store.Session) -> Response:
     question_id = request.path_params["question_id"]
     async with console.runtime.db.transaction() as conn:
@@ -132,8 +132,12 @@ async def voice(request: Request, console: Console, session: store.Session) -> R
 
 async def _may_hear(conn, console: Console, account: store.Account,
                     source: files_store.VoiceSource) -> bool:
-    if source.disclosure or not _fetchable(source.voice_url):
-        return False  # a disclosure is the safety role's
+    if not _fetchable(source.voice_url):
+        return False
+    if source.disclosure or account.role == "safety":
+        # A disclosure's voice is the safety role's alone, as its words are; that role hears
+        # nothing else.
+        return source.disclosure and account.role == "safety"
     if account.role in STAFF_ROLES:
         return True
     if account.role != "department" or not account.department:

@@ -338,3 +338,30 @@ async def test_staff_hear_a_zalo_voice_message_from_the_console_itself(app, staf
     inside, _ = await _ask_by_zalo_voice(staff_runtime, "http://10.0.0.5/admin/v.aac", "z82")
     refused = await staff.get(f"/thoai/{inside}")
     assert refused.status_code == 502  # an internal address is never fetched
+
+
+async def test_only_the_safety_role_hears_a_disclosure_s_voice(app, voice_runtime, fake):
+    """Red-team pass 2: the safety role got 403 on every voice, though it alone reads a
+    disclosure; staff and departments must never hear one."""
+    from tests.storage.test_queries import ask as insert_question
+    from tests.storage.test_queries import member
+
+    audio = silent_voice(1)
+    update = fake.push_voice(85, content=audio)
+    link = "telegram-file:" + update["message"]["voice"]["file_id"]
+    async with voice_runtime.db.transaction() as conn:
+        her = await member(conn, voice_runtime.services.clock())
+        _, qid = await insert_question(conn, voice_runtime.services.clock(), her,
+                                       "Chồng em đánh em", voice_url=link, urgent=True)
+    staff = await logged_in(app, "lan", "staff", runtime=voice_runtime)
+    assert (await staff.get(f"/thoai/{qid}")).status_code == 404
+    safety = await logged_in(app, "antoan", "safety", runtime=voice_runtime)
+    cases = (await safety.get("/an-toan")).text
+    case_link = re.search(r'href="(/an-toan/[^"]+)"', cases)
+    assert case_link, cases
+    page = (await safety.get(case_link.group(1))).text
+    assert f'src="/thoai/{qid}"' in page
+    heard = await safety.get(f"/thoai/{qid}")
+    assert heard.status_code == 200 and heard.content == audio
+    normal_qid, _ = await ask_by_voice(voice_runtime, fake, "86", silent_voice(1))
+    assert (await safety.get(f"/thoai/{normal_qid}")).status_code == 404  # hers only
