@@ -114,10 +114,16 @@ async def ask_by_voice(runtime, fake: FakeBotAPI, user: str, audio: bytes) -> tu
     id, receipt)."""
     update = fake.push_voice(int(user), content=audio)
     link = "telegram-file:" + update["message"]["voice"]["file_id"]
-    m = Member(runtime, user=user, channel="telegram")
+    return await ask_with_voice(runtime, "telegram", user, link)
+
+
+async def ask_with_voice(runtime, channel: str, user: str, link: str) -> tuple[int, str]:
+    """A member of `channel` asks by a voice message stored as `link`; (question id,
+    receipt)."""
+    m = Member(runtime, user=user, channel=channel)
     for line in ("/start", "1", "nam tam", "4"):
         await m.send(line)
-    await m._handle(Incoming(channel="telegram", chat_id=user, user_id=user, kind=Kind.VOICE,
+    await m._handle(Incoming(channel=channel, chat_id=user, user_id=user, kind=Kind.VOICE,
                              media_url=link))
     await m.send("2")
     await m.send("1")

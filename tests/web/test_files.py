@@ -15,7 +15,7 @@ from bot.web.files import safe_pdf_name
 from storage import queries as q
 from tests.fakes.files import PDF, silent_voice
 
-from .conftest import ask, ask_by_voice, client, cluster_of, logged_in, page_csrf
+from .conftest import ask, ask_by_voice, ask_with_voice, client, cluster_of, logged_in, page_csrf
 
 DEPARTMENT = "so-tai-chinh"  # Sở Tài chính
 OTHER = "so-y-te"
@@ -296,25 +296,6 @@ async def zalo():
     await server.stop()
 
 
-async def _ask_by_zalo_voice(runtime, link: str, user: str) -> tuple[int, str]:
-    from handlers.types import Incoming, Kind
-    from tests.chat import Member
-
-    m = Member(runtime, user=user, channel="zalo")
-    for line in ("/start", "1", "nam tam", "4"):
-        await m.send(line)
-    await m._handle(Incoming(channel="zalo", chat_id=user, user_id=user, kind=Kind.VOICE,
-                             media_url=link))
-    await m.send("2")
-    await m.send("1")
-    receipt = re.search(r"LC27-\d{6}", m.text)
-    assert receipt, m.text
-    async with runtime.db.transaction() as conn:
-        rows = await conn.execute_fetchall("SELECT id FROM questions WHERE receipt = ?",
-                                           (receipt.group(0),))
-    return rows[0][0], receipt.group(0)
-
-
 async def test_staff_hear_a_zalo_voice_message_from_the_console_itself(app, staff_runtime,
                                                                        zalo):
     """Zalo gives a link to its own servers: the page plays it from the console (its strict
@@ -323,7 +304,7 @@ async def test_staff_hear_a_zalo_voice_message_from_the_console_itself(app, staf
     staff_runtime.config = staff_runtime.config.with_channel("zalo", base_url=zalo.base_url)
     audio = b"\xff\xf1AAC voice of hers " + b"x" * 200
     zalo.files["v1.aac"] = audio
-    qid, receipt = await _ask_by_zalo_voice(staff_runtime, zalo.file_url("v1.aac"), "z81")
+    qid, receipt = await ask_with_voice(staff_runtime, "zalo", "z81", zalo.file_url("v1.aac"))
     cid = await cluster_of(staff_runtime, receipt)
     staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
     page = await staff.get(f"/cum/{cid}")
@@ -335,7 +316,8 @@ async def test_staff_hear_a_zalo_voice_message_from_the_console_itself(app, staf
     zalo.files.clear()  # gone from Zalo: the union still has it
     assert (await staff.get(f"/thoai/{qid}")).content == audio
 
-    inside, _ = await _ask_by_zalo_voice(staff_runtime, "http://10.0.0.5/admin/v.aac", "z82")
+    inside, _ = await ask_with_voice(staff_runtime, "zalo", "z82",
+                                     "http://10.0.0.5/admin/v.aac")
     refused = await staff.get(f"/thoai/{inside}")
     assert refused.status_code == 502  # an internal address is never fetched
 
