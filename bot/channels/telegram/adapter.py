@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -480,27 +480,15 @@ class TelegramChannel:
                 await self.app.bot.send_text(chat_id, piece, _keyboard(reply) if last else None)
 
     async def _send_photo(self, chat_id: str, image: bytes) -> None:
-        try:
+        with _file_delivery():
             await self.app.bot.send_photo(chat_id, InputFile(image, "bieu-do.png"))
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after), "429") from exc
-        except (Forbidden, BadRequest) as exc:
-            raise Undeliverable(str(exc)) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise RetryLater(5, "network") from exc
 
     async def _send_document(self, chat_id: str, name: str, content: bytes,
                              caption: str) -> None:
         """An answer's PDF from the outbox, its caption under it (under 1024 characters)."""
-        try:
+        with _file_delivery():
             await self.app.bot.send_document(chat_id, InputFile(content, name),
                                              caption=caption[:1024])
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after), "429") from exc
-        except (Forbidden, BadRequest) as exc:
-            raise Undeliverable(str(exc)) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise RetryLater(5, "network") from exc
 
     async def send_queued(self, chat_id: str, text: str) -> None:
         """The outbox's sender: map Telegram errors to retry or give up."""
@@ -532,6 +520,20 @@ def _host(url: str) -> str:
     """scheme://host[:port] of a Bot API URL: never the path, which may hold the token."""
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@contextlib.contextmanager
+def _file_delivery() -> Iterator[None]:
+    """A file from the outbox: Telegram's errors as the outbox reads them (wait and retry, or
+    give up: a file Telegram refuses once it refuses again)."""
+    try:
+        yield
+    except RetryAfter as exc:
+        raise RetryLater(_seconds(exc.retry_after), "429") from exc
+    except (Forbidden, BadRequest) as exc:
+        raise Undeliverable(str(exc)) from exc
+    except (TimedOut, NetworkError) as exc:
+        raise RetryLater(5, "network") from exc
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:
