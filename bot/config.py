@@ -286,6 +286,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Config:
         staff_chats={ch: chat for ch, (_, chat) in staff.items() if chat},
         leaders=_leaders(r, tuple(channels)),
         commune_contacts=_str_map(r, "communes.contacts"),
+        document_channels=frozenset(spec.name for spec in CHANNELS if spec.sends_documents),
         invite_valid_days=_bounded(r, "invites.valid_days", 7, 90),
         invite_max_failures=_bounded(r, "invites.max_failures", 5, 100),
         invite_lock_minutes=_bounded(r, "invites.lock_minutes", 60, 7 * 24 * 60),

@@ -29,9 +29,6 @@ from .engine import Context
 
 __all__ = ["people_to_tell", "same_answer", "tell_answer", "tell_followup"]
 
-# Channels whose outbox sender sends a document (the Telegram channel: sendDocument). On the
-# others (Zalo, the terminal) she is told the Union holds a department's PDF reply.
-DOCUMENT_CHANNELS = frozenset({"telegram"})
 PREVIOUS_LIMIT = 160  # the replaced answer is shown briefly; the new one always in full
 # Where her question went comes before the answer; the after-answer steps are "followup_*".
 _PURPOSE = {lc.FORWARDED: "forward_notice"}
@@ -112,7 +109,7 @@ async def _enqueue_pdf(ctx: Context, current: q.AnswerRevision,
     first = untold[0]
     receipt = ", ".join(s.receipt for s in untold)
     key = f"answer_pdf:{pdf.id}:{first.question_id}"
-    if first.channel in DOCUMENT_CHANNELS:
+    if first.channel in ctx.settings.document_channels:  # else: the Union holds it
         caption = ctx.t("console_files.pdf_caption", agency=current.agency, receipt=receipt)
         await attachments.enqueue_pdf(ctx.conn, first.channel, first.chat_id, caption, pdf.id,
                                       key, now=ctx.now)

@@ -99,6 +99,8 @@ class Settings:
     staff_chats: Mapping[str, str] = field(default_factory=dict)
     leaders: Mapping[str, str] = field(default_factory=dict)  # "channel:user id" -> commune
     commune_contacts: Mapping[str, str] = field(default_factory=dict)  # commune -> union contact
+    # Channels that send a document from the outbox (bot.channels.base.ChannelSpec).
+    document_channels: frozenset[str] = frozenset()
     invite_valid_days: int = 7
     invite_max_failures: int = 5
     invite_lock_minutes: int = 60

@@ -87,3 +87,6 @@ class ChannelSpec:
     open: Callable[[Runtime], Channel] | None = None
     webhook_admin: Callable[[ChannelSettings], WebhookAdmin] | None = None
     env_token: str = ""  # the environment variable holding its token, for messages
+    # Its outbox sender sends a file with a caption (`send_document`): a department's PDF
+    # answer goes as the file; elsewhere she is told the Union holds it (handlers.answers).
+    sends_documents: bool = False

@@ -64,7 +64,7 @@ class TerminalSettings:
 
 CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("telegram", _telegram_settings, _telegram, _telegram_admin,
-                env_token="TELEGRAM_BOT_TOKEN"),
+                env_token="TELEGRAM_BOT_TOKEN", sends_documents=True),
     ChannelSpec("zalo", _zalo_settings, _zalo, _zalo_admin, env_token="ZALO_BOT_TOKEN"),
     ChannelSpec("terminal", lambda r, env: TerminalSettings()),
 )
