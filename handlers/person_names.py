@@ -25,12 +25,12 @@ from functools import cached_property
 
 from handlers.text import fold
 
-__all__ = ["MASK_LABEL", "name_spans"]
+__all__ = ["GAP", "MASK_LABEL", "WORD", "name_spans"]
 
 Span = tuple[int, int]
 
-_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
-_GAP = re.compile(r"[ \u00a0]+")
+WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
+GAP = re.compile(r"[ \u00a0]+")
 # A mask already written ("[tên ẩn]", "[SĐT ẩn …678]"): never read again as words.
 MASK_LABEL = re.compile(r"\[[^\[\]]{0,40}ẩn[^\[\]]{0,40}\]")
 _NAME_MAX_WORDS = 4
@@ -137,7 +137,7 @@ def name_spans(text: str) -> list[Span]:
 
 
 def _words(text: str) -> Iterator[_Word]:
-    for m in _WORD.finditer(text):
+    for m in WORD.finditer(text):
         lower = unicodedata.normalize("NFC", m.group(0).lower())
         yield _Word(m.start(), m.end(), m.group(0), lower)
 
@@ -148,7 +148,7 @@ def _title_case(words: list[_Word]) -> bool:
 
 
 def _adjacent(text: str, left: _Word, right: _Word) -> bool:
-    return _GAP.fullmatch(text, left.end, right.start) is not None
+    return GAP.fullmatch(text, left.end, right.start) is not None
 
 
 def _chain(text: str, words: list[_Word], i: int) -> list[_Word]:
@@ -179,7 +179,7 @@ def _name_after(text: str, start: int, any_case: bool) -> Span | None:
     ("Thị", "văn", "A") is part of the name once a first word was taken."""
     end, taken, position = start, 0, start
     while taken < _NAME_MAX_WORDS:
-        match = _WORD.match(text, position)
+        match = WORD.match(text, position)
         if match is None:
             break
         word = match.group(0)
@@ -188,7 +188,7 @@ def _name_after(text: str, start: int, any_case: bool) -> Span | None:
         if not middle and (fold(word) in NOT_NAME or not (any_case or word[0].isupper())):
             break
         end, taken = match.end(), taken + 1
-        gap = _GAP.match(text, end)
+        gap = GAP.match(text, end)
         if gap is None:
             break
         position = gap.end()
@@ -196,8 +196,8 @@ def _name_after(text: str, start: int, any_case: bool) -> Span | None:
 
 
 def _word_follows(text: str, match: re.Match[str]) -> bool:
-    gap = _GAP.match(text, match.end())
-    return gap is not None and _WORD.match(text, gap.end()) is not None
+    gap = GAP.match(text, match.end())
+    return gap is not None and WORD.match(text, gap.end()) is not None
 
 
 # -- full names -----------------------------------------------------------------------------

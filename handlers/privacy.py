@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.person_names import MASK_LABEL, name_spans
+from handlers.person_names import GAP, MASK_LABEL, WORD, name_spans
 from handlers.text import fold
 
 __all__ = ["mask_for_member", "mask_pii", "published_text", "shared_words"]
@@ -115,7 +115,7 @@ def _mask_names(text: str, extra: list[tuple[int, int]] | None = None) -> str:
         return text
     merged: list[list[int]] = []
     for start, end in spans:
-        if merged and (start <= merged[-1][1] or _GAP.fullmatch(text, merged[-1][1], start)):
+        if merged and (start <= merged[-1][1] or GAP.fullmatch(text, merged[-1][1], start)):
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
@@ -127,8 +127,6 @@ def _mask_names(text: str, extra: list[tuple[int, int]] | None = None) -> str:
     return "".join(out)
 
 
-_GAP = re.compile(r"[ \u00a0]+")
-_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 
 
 def mask_for_member(text: str, asker_name: str = "") -> str:
@@ -146,7 +144,7 @@ _MIDDLE_NAMES = frozenset({"Thị", "Văn", "Thi", "Van"})  # alone they are ord
 
 
 def _display_name_spans(text: str, name: str) -> list[tuple[int, int]]:
-    words = {w for w in _WORD.findall(name) if len(w) > 1 and w[0].isupper()}
+    words = {w for w in WORD.findall(name) if len(w) > 1 and w[0].isupper()}
     core = sorted(words - _MIDDLE_NAMES, key=len, reverse=True)
     if not core:
         return []

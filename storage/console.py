@@ -17,7 +17,7 @@ import aiosqlite
 
 from . import lifecycle
 from .clock import stamp
-from .rows import scalar
+from .rows import new_id, scalar
 
 if TYPE_CHECKING:  # storage needs only its fields, never the handlers package at run time
     from handlers.domain import Department
@@ -65,7 +65,7 @@ async def create_account(conn: Conn, login: str, password_hash: str, role: str,
     cur = await conn.execute(
         "INSERT INTO console_accounts (login, password_hash, role, department, created_at) "
         "VALUES (?, ?, ?, ?, ?)", (login, password_hash, role, department, stamp(now)))
-    return int(cur.lastrowid or 0)
+    return new_id(cur)
 
 
 async def account_by_login(conn: Conn, login: str) -> Account | None:
@@ -202,7 +202,7 @@ async def reject_templates(conn: Conn) -> list[tuple[int, str]]:
 
 async def add_reject_template(conn: Conn, text: str) -> int:
     cur = await conn.execute("INSERT INTO reject_templates (text) VALUES (?)", (text,))
-    return int(cur.lastrowid or 0)
+    return new_id(cur)
 
 
 async def retire_reject_template(conn: Conn, template_id: int, *, now: dt.datetime) -> None:
@@ -250,7 +250,7 @@ class QueueRow:
 
 
 _OPEN_STATUSES = ("da_tra_loi", "khong_phu_hop")  # no longer waiting for staff
-_OPEN = "('da_tra_loi', 'khong_phu_hop')"
+_OPEN = "(" + ", ".join(f"'{status}'" for status in _OPEN_STATUSES) + ")"  # in SQL
 # Late, as storage.lifecycle.overdue counts it: once the dialogue's answer deadline has passed,
 # any live cluster without a written answer (the union's or its lead department's), forwarded
 # or not; at any time, a forward past its own deadline that its department has not answered.
@@ -559,7 +559,7 @@ async def submit_department_answer(conn: Conn, cluster_id: int, department: Depa
         "INSERT INTO department_answers (cluster_id, department, step_id, written_by, "
         "written_at) VALUES (?, ?, ?, ?, ?)",
         (cluster_id, department.name, step_id, written_by, stamp(now)))
-    return int(cur.lastrowid or 0)
+    return new_id(cur)
 
 
 async def department_answers(conn: Conn, cluster_id: int) -> list[DepartmentAnswer]:
