@@ -114,19 +114,18 @@ class VoiceSource:
     question_id: int
     cluster_id: int
     voice_url: str
-    disclosure: bool  # urgent or a danger disclosure: not played in the staff console
-    rejected: bool
+    disclosure: bool  # urgent or a danger disclosure: the safety role's alone
 
 
 async def voice_source(conn: Conn, question_id: int) -> VoiceSource | None:
     """The question's voice link; None when it has none (never had, or deleted)."""
     row = await first_row(
-        conn, "SELECT id, cluster_id, voice_url, urgent, danger, rejected_reason FROM questions "
+        conn, "SELECT id, cluster_id, voice_url, urgent, danger FROM questions "
               "WHERE id = ? AND voice_url IS NOT NULL AND deleted_at IS NULL", (question_id,))
     if row is None or row["cluster_id"] is None:
         return None
     return VoiceSource(row["id"], row["cluster_id"], row["voice_url"],
-                       bool(row["urgent"] or row["danger"]), row["rejected_reason"] is not None)
+                       bool(row["urgent"] or row["danger"]))
 
 
 @dataclass(frozen=True)

@@ -35,16 +35,27 @@ def instance_lock(database: Path | str) -> Iterator[Path | None]:
         yield None
         return
     path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)  # created private, like Database.open
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AlreadyRunning(path.resolve()) from None
+        fd = _locked(path, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise AlreadyRunning(path.resolve()) from None
+    try:
         yield path
     finally:
         os.close(fd)  # releases the lock
+
+
+def _locked(path: Path, operation: int) -> int:
+    """`path` (created private, like Database.open) open and holding flock `operation`; the
+    caller closes it to release. BlockingIOError, nothing left open, when it is taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, operation)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 # -- other processes with the database open (web console, terminal chat, one-off commands) ----
@@ -79,11 +90,8 @@ def database_in_use(database: Path | str) -> Iterator[None]:
     if str(database) == ":memory:":
         yield
         return
-    path = _users_file(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fd = _locked(_users_file(database), fcntl.LOCK_SH)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
         yield
     finally:
         os.close(fd)
@@ -93,13 +101,11 @@ def database_in_use(database: Path | str) -> Iterator[None]:
 def refuse_if_in_use(database: Path | str) -> Iterator[None]:
     """Held (exclusive) by `restore`: raise InUse at once while another process holds it."""
     path = _users_file(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InUse(Path(database).resolve(), _holders(path)) from None
+        fd = _locked(path, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise InUse(Path(database).resolve(), _holders(path)) from None
+    try:
         yield
     finally:
         os.close(fd)

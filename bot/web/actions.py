@@ -75,4 +75,3 @@ async def publish(ctx: Context, cluster_id: int, answer: str, agency: str,
     if pdf is not None:
         await attachments.publish_pdf(ctx.conn, pdf.id, revision.id)
     return await tell_answer(ctx, cluster_id)
-
