@@ -18,7 +18,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -559,15 +559,8 @@ class DangerDetector:
         """Do the local frames (a petition, a depiction) stand apart from the harm? True when
         some clause tells a specific person's harm or an act of danger with no frame of its
         own: they frame something else ("Đề nghị có xe buýt. Với lại con em bị giữ")."""
-        clauses = [part for part in _CLAUSE.split(texts[0]) if part and part.strip()]
-        if len(clauses) < 2:
-            return False
-        for clause in clauses:
-            variants = tuple(dict.fromkeys((clause, self._expand(clause))))
-            harm, seen = self._signals(variants, memo)
-            if (harm or "khan" in seen) and "nguoi" in seen and not _GENERAL & seen:
-                return True
-        return False
+        return any((harm or "khan" in seen) and "nguoi" in seen and not _GENERAL & seen
+                   for harm, seen in self._clause_signals(texts, memo))
 
     def _clause_alone(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
                       ) -> str | None:
@@ -575,17 +568,22 @@ class DangerDetector:
         nhà bên ... bị người ta đón đi"): the request's frame (a policy question, a flood)
         must not silence the clause that tells it. Judged clause by clause, it earns the gentle
         question at most: the rest of the message may still frame it."""
-        clauses = [part for part in _CLAUSE.split(texts[0]) if part and part.strip()]
-        if len(clauses) < 2:
-            return None
-        for clause in clauses:
-            variants = tuple(dict.fromkeys((clause, self._expand(clause))))
-            harm, seen = self._signals(variants, memo)
+        for harm, seen in self._clause_signals(texts, memo):
             done = harm or {"khan", "toi_bi"} & seen  # done to someone, not only feared
             if (done and {"nguoi", "gan_day"} <= seen and not _GENERAL & seen
                     and _judge(set(harm), seen) is not None):
                 return MAYBE
         return None
+
+    def _clause_signals(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
+                        ) -> Iterator[tuple[dict[str, DangerHit], set[str]]]:
+        """`_signals` of each clause of the message (it and its teencode reading), when it
+        has more than one."""
+        clauses = [part for part in _CLAUSE.split(texts[0]) if part and part.strip()]
+        if len(clauses) < 2:
+            return
+        for clause in clauses:
+            yield self._signals(tuple(dict.fromkeys((clause, self._expand(clause)))), memo)
 
     def _expand(self, text: str) -> str:
         table = self.teencode
