@@ -9,11 +9,11 @@ import asyncio
 import itertools
 import os
 import sqlite3
-import threading
 
 import storage.db
 from handlers.types import Incoming
 from storage.db import Database
+from tests.fakes.held_thread import database_thread_held
 
 _keys = itertools.count(1)
 
@@ -33,23 +33,9 @@ async def kept(db: Database, user: str) -> bool:
 async def test_she_is_answered_while_the_database_thread_is_held(runtime):
     # A long query holds aiosqlite's thread (outside the transaction lock, as a console read
     # may). Her message must not wait for it: it makes no trip to that thread.
-    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
-
-    def hold() -> int:
-        entered.set()
-        release.wait(10)  # bounded: without the change the test fails instead of hanging
-        finished.set()
-        return 0
-
-    await runtime.db.conn.create_function("hold", 0, hold)
-    held = asyncio.create_task(runtime.db.conn.execute("SELECT hold()"))
-    await asyncio.to_thread(entered.wait, 10)
-    try:
+    async with database_thread_held(runtime.db) as finished:
         replies = await runtime.dispatcher.handle(start("lan"))
         answered_while_held = not finished.is_set()
-    finally:
-        release.set()
-        await held
     assert replies and replies[0].text
     assert answered_while_held
     assert await kept(runtime.db, "lan")
