@@ -14,9 +14,11 @@ from bot.web.app import create_app
 from bot.web.auth import Passwords
 from handlers.types import Incoming, Kind
 from storage import console as store
+from tests.channels import conftest as channels
 from tests.chat import Member
 from tests.fakes.fake_bot_api import FakeBotAPI
 
+fake = channels.fake  # the fake Telegram Bot API on 127.0.0.1, as the channel tests use it
 PASSWORD = "mat-khau-dai-1"
 # Cheap argon2 parameters: the tests check behaviour, not the cost of the hash.
 CHEAP = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -89,15 +91,6 @@ async def page_csrf(http: httpx.AsyncClient, path: str = "/cum") -> str:
     response = await http.get(path)
     assert response.status_code == 200, response.status_code
     return csrf_of(response.text)
-
-
-@pytest.fixture
-async def fake():
-    """The fake Telegram Bot API, in this event loop."""
-    server = FakeBotAPI()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
