@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -459,6 +460,16 @@ from . import cli_report  # noqa: E402, F401  (registers `report`: issue 16)
 # --- entry point -------------------------------------------------------------------------------
 
 
+def _summary(doc: str) -> str:
+    """A command's one line in `--help`: its docstring's first sentence, cut before a colon
+    when long (the first line alone stopped mid-sentence: "…staff chats, webhooks,")."""
+    paragraph = " ".join(doc.split("\n\n", 1)[0].split())
+    sentence = re.split(r"(?<=\.)\s", paragraph, maxsplit=1)[0]
+    if len(sentence) > 100 and ": " in sentence:
+        sentence = sentence.split(": ", 1)[0] + "."
+    return sentence
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -468,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name, (fn, configure) in COMMANDS.items():
         doc = (fn.__doc__ or "").strip()
-        summary = doc.splitlines()[0] if doc else name
+        summary = _summary(doc) or name
         # argparse %-formats help strings: "answered %" would crash `python -m bot --help`.
         p = sub.add_parser(name, help=summary.replace("%", "%%"), description=doc,
                            formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -116,6 +116,15 @@ def test_help_of_the_cli_and_of_every_command_prints_and_exits_0(capsys):
         assert "usage: python -m bot" in capsys.readouterr().out
 
 
+def test_each_command_is_one_whole_sentence_in_the_command_list():
+    import argparse
+
+    from bot.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for choice in sub._choices_actions:
+        assert choice.help and choice.help.endswith("."), (choice.dest, choice.help)
+
+
 def demo_copy(tmp_path: Path) -> Path:
     """config.demo.toml in a fresh directory: its database lands beside it, in data/."""
     text = (ROOT / "config.demo.toml").read_text(encoding="utf-8")
