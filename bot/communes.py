@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from vietnam_provinces import ProvinceCode, Ward
 
@@ -11,6 +12,10 @@ from handlers.communes import CommuneBook
 from handlers.text import fold
 
 __all__ = ["commune_loader", "load_communes"]
+
+# Pre-July-2025 names and the commune each is part of now (deploy/legacy_communes.py writes it):
+# vietnam-provinces 2025.10.1, the release for Python 3.11, has no merger tables.
+LEGACY_TABLE = Path(__file__).with_name("legacy_communes.tsv")
 
 
 def load_communes(
@@ -26,14 +31,28 @@ def load_communes(
     rename = rename or {}
     names = {rename.get(w.name, w.name) for w in Ward.iter_by_province(code)}
     names.update(add)
-    return CommuneBook(tuple(sorted(names, key=_sort_key)), legacy=dict(legacy or {}),
+    known = {old: rename.get(new, new) for old, new in _table_legacy(province_code).items()}
+    return CommuneBook(tuple(sorted(names, key=_sort_key)), legacy={**known, **(legacy or {})},
                        legacy_search=_package_legacy(code, rename))
+
+
+@functools.cache
+def _table_legacy(province_code: int, path: Path = LEGACY_TABLE) -> dict[str, str]:
+    """Old name → commune now, for one province, from the shipped table."""
+    found: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        province, old, new = line.split("\t")
+        if int(province) == province_code:
+            found[old] = new
+    return found
 
 
 def _package_legacy(code: ProvinceCode, rename: Mapping[str, str]):
     """The package's 2025 merger tables, where it has them: vietnam-provinces 2026.x
     (`Ward.search_from_legacy`, Python ≥ 3.12). 2025.10.1, the release for Python 3.11, has
-    none: then only `[communes.legacy]` in config knows old names."""
+    none: then the shipped table (LEGACY_TABLE) and `[communes.legacy]` know old names."""
     search = getattr(Ward, "search_from_legacy", None)
     if search is None:
         return None

@@ -61,13 +61,23 @@ async def at_commune_step(runtime, user="lan") -> Member:
 
 async def test_a_name_that_only_looks_like_a_commune_is_asked_never_chosen(runtime):
     lan = await at_commune_step(runtime)
-    await lan.send("muong so")  # not a commune of Lai Châu today; close to Mường Mô
+    await lan.send("muong xo")  # no commune of Lai Châu, then or now; close to Mường Mô
     assert "Ý chị là Xã Mường Mô?" in lan.text and "Nhóm vấn đề" not in lan.text
     await lan.send("không")
     assert "Chị ở xã/phường nào?" in lan.text and "Mường Mô" not in lan.text.split("\n")[0]
-    await lan.send("muong so")
+    await lan.send("muong xo")
     await lan.send("dung roi")
     assert "Xã/phường: Xã Mường Mô." in lan.text  # her yes, then it is chosen
+
+
+async def test_a_pre_2025_commune_of_lai_chau_is_offered_the_commune_it_merged_into(runtime):
+    # Mường So became part of Phong Thổ in 2025; it only looks like Mường Mô (the case).
+    lan = await at_commune_step(runtime)
+    await lan.send("muong so")
+    assert "Từ tháng 7/2025, Xã Mường So đã sáp nhập vào Xã Phong Thổ. Ý chị là Xã Phong Thổ?" \
+        in lan.text and "Mường Mô" not in lan.text
+    await lan.send("1")
+    assert "Xã/phường: Xã Phong Thổ." in lan.text
 
 
 async def test_a_plain_name_or_a_small_typo_is_chosen_at_once(runtime):
