@@ -107,6 +107,9 @@ class Context:
     scrub_wal: bool = False
     action: str = ""  # the resolved button/typed choice, "" for free text
     text: str = ""  # cleaned free text
+    # Words a step hands back to the step it restored, to be read there as if just typed (she
+    # said "no, not in danger" to a question asked in the middle of her question).
+    replay: str | None = None
     prompts: dict[str, Callable[[Context], Awaitable[None]]] = field(default_factory=dict)
 
     # -- helpers used by every flow ----------------------------------------------------------
@@ -424,6 +427,9 @@ class Dispatcher:
         if handler is None:  # idle: the first flow decides what an unprompted message means
             handler = self.states[IDLE]
         await handler(ctx)
+        if ctx.replay is not None:  # a step handed back earlier words to the step it restored
+            ctx.text, ctx.action, ctx.replay = ctx.replay, "", None
+            await (self.states.get(ctx.state) or self.states[IDLE])(ctx)
 
     async def prompt(self, ctx: Context) -> None:
         """Show the current step's question again, so she is never left without a way on."""

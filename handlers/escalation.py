@@ -32,7 +32,7 @@ from .menus import menu
 from .privacy import mask_pii
 from .questions import Filing, file_question
 from .text import fold
-from .types import Reply
+from .types import Kind, Reply
 
 __all__ = ["Safety", "State", "escalate_danger"]
 
@@ -41,7 +41,9 @@ MAYBE = "maybe"
 HELP = "safety:help"  # valid on any older message: she may press it later
 _ALERT_CHARS = 600
 HOTLINES_BACKUP = dt.timedelta(seconds=10)  # the outbox copy goes out if no reply was sent
-_YES = frozenset({"co", "co a", "vang", "da co", "dung", "dung roi", "can giup", "cuu", "cuu em"})
+_YES = frozenset({"co", "co a", "vang", "da co", "dung", "dung roi", "can giup", "cuu", "cuu em",
+                  "can giup ngay", "toi can giup ngay", "co can giup ngay", "giup em", "giup toi",
+                  "cuu toi", "cuu voi", "cuu em voi", "giup em voi"})
 _NO = frozenset({"khong", "ko", "k", "khong a", "ko a", "hok", "khong co"})
 
 
@@ -75,15 +77,26 @@ async def escalate_danger(ctx: Context) -> bool:
     if level == DANGER:
         await disclose(ctx, category, ctx.text)
         return True
+    if ctx.state == State.ASK:
+        # Asked whether she is in danger, she answers with more such words: that is a yes.
+        await disclose(ctx, category, "\n".join(
+            t for t in (ctx.data.get("maybe_text", ""), ctx.text) if t))
+        return True
     ctx.data["maybe_text"] = ctx.text[: ctx.settings.question_max_chars]
     ctx.data["maybe_category"] = category
-    if ctx.state == IDLE and not ctx.incoming.is_edit:
+    if not ctx.incoming.is_edit and (ctx.incoming.kind == Kind.TEXT or ctx.state == IDLE):
+        # Asked before the flow goes on, mid-flow too: a note beside the flow's next menu lost
+        # her "help" to that menu where options are numbers (the terminal, Zalo), so typing
+        # 1 filed her plea as a question. "No" hands her words back to the step she was at.
+        if ctx.state != IDLE:
+            ctx.data["maybe_resume"] = ctx.state
         ctx.go(State.ASK, ctx.t("danger.maybe", hotlines=_hotlines(ctx)), menu([
             (ctx.t("danger.button.help"), HELP),
             (ctx.t("danger.button.no"), "safety:no"),
         ]))
         return True
-    # Mid-flow: a gentle note with a button she can press at any time; the flow goes on.
+    # An edit or a caption: a gentle note with a button she can press at any time; the flow
+    # goes on with her photo or where she was.
     ctx.say(ctx.t("danger.maybe_note", hotlines=_hotlines(ctx),
                   button=ctx.t("danger.button.help_now")),
             menu([(ctx.t("danger.button.help_now"), HELP)]))
@@ -94,7 +107,9 @@ async def disclose(ctx: Context, category: str, text: str) -> None:
     """Hotlines, alerts, urgent case, then the calm choice."""
     ctx.data["danger"] = category
     ctx.data["safety_text"] = text[: ctx.settings.question_max_chars]
-    if ctx.state not in (State.NEXT, State.ASK):
+    if "maybe_resume" in ctx.data:
+        ctx.data["safety_resume"] = ctx.data.pop("maybe_resume")
+    elif ctx.state not in (State.NEXT, State.ASK):
         ctx.data["safety_resume"] = ctx.state
     commune = await _commune(ctx)
     receipt = await _store_urgent(ctx, category, commune, text)
@@ -174,7 +189,7 @@ class Safety:
 
     async def on_ask(self, ctx: Context) -> None:
         said = fold(ctx.text).strip(" .!?")
-        if ctx.action == HELP or said in _YES:
+        if ctx.action == HELP or said in _YES or "🆘" in ctx.text:
             await disclose(ctx, ctx.data.get("maybe_category", "nguy_hiem"),
                            ctx.data.get("maybe_text", "🆘"))
         elif ctx.action == "safety:no" or said in _NO:
@@ -182,7 +197,12 @@ class Safety:
 
             draft = ctx.data.pop("maybe_text", "")
             ctx.data.pop("maybe_category", None)
-            await AskQuestion().begin(ctx, draft=draft)
+            resume = ctx.data.pop("maybe_resume", None)
+            if resume:  # back to her step, her words handled there as if just typed
+                ctx.state = resume
+                ctx.replay = draft
+            else:
+                await AskQuestion().begin(ctx, draft=draft)
         else:
             ctx.say(ctx.t("danger.choose"))
             await ctx.show(State.ASK)

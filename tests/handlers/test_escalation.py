@@ -236,3 +236,46 @@ async def test_hotlines_wait_in_the_outbox_until_her_reply_was_sent(staff_runtim
     await staff_runtime.dispatcher.delivered(replies)  # the channel sent the reply
     assert await rows(staff_runtime,
                       "SELECT * FROM outbox WHERE chat_id = 'd40' AND purpose = 'hotlines'") == []
+
+
+async def test_unsure_mid_question_on_a_numbered_channel_asks_first_and_1_is_help(
+        staff_runtime):
+    # Red-team pass 3: the gentle note came with the flow's next menu in the same turn, so on
+    # the terminal (and Zalo) "1" chose "Ghi tên tôi" and filed her plea; staff never heard.
+    m = Member(staff_runtime, user="d31")  # the terminal: options are numbers
+    for line in ("/start", "1", "nam tam", "4"):
+        await m.send(line)
+    await m.send("Em muốn hỏi khi bị bạo lực gia đình thì báo ai")
+    assert all(h in m.text for h in HOTLINES) and "không ạ?" in m.text
+    assert "Ghi tên" not in m.text and await alerts(staff_runtime) == []
+    await m.send("1")
+    calm(m)
+    assert len(await alerts(staff_runtime)) == 1
+
+
+async def test_unsure_mid_question_then_no_keeps_her_words_as_her_question(staff_runtime):
+    m = Member(staff_runtime, user="d32")
+    for line in ("/start", "1", "nam tam", "4"):
+        await m.send(line)
+    await m.send("Em muốn hỏi khi bị bạo lực gia đình thì báo ai")
+    await m.send("2")  # Không, tôi muốn gửi câu hỏi
+    assert "ghi tên mình hay gửi ẩn danh" in m.text  # on to anonymity, her words kept
+    await m.send("2")  # ẩn danh
+    await m.send("1")  # Gửi
+    await m.send("dong y")  # the separate consent for violence data (handlers.sensitive)
+    assert "LC27-000001" in m.text
+    stored = await rows(staff_runtime, "SELECT text, urgent FROM questions")
+    assert [(r["text"], r["urgent"]) for r in stored] == [
+        ("Em muốn hỏi khi bị bạo lực gia đình thì báo ai", 0)]
+    assert await alerts(staff_runtime) == []
+
+
+async def test_asked_if_in_danger_she_answers_in_words_and_is_heard(staff_runtime):
+    for user, answer in (("d33", "Tôi cần giúp ngay"), ("d34", "🆘"),
+                         ("d35", "chồng em vẫn đang đánh em")):
+        m = Member(staff_runtime, user=user)
+        await m.send("Em muốn hỏi khi bị bạo lực gia đình thì báo ai")
+        before = len(await alerts(staff_runtime))
+        await m.send(answer)
+        calm(m)
+        assert len(await alerts(staff_runtime)) == before + 1, user
