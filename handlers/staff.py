@@ -632,6 +632,8 @@ def _cluster_line(ctx: Context, c: reports.ClusterSummary) -> str:
     flag = "🚨 " if c.urgent else ""
     if not ctx.settings.texts_in_chat:  # staff's own wording may go; her words stay home
         text = c.public_text or _in_console(ctx, c.id)
+    elif c.disclosure:  # her account of danger: only the safety role reads it, in the console
+        text = ctx.t("digest.case_reference", id=c.id)
     else:
         text = mask_pii(c.text) or ctx.t("staff.voice_only")
     return ctx.t("staff.cluster_line", flag=flag, id=c.id, count=formats.asked(ctx.t, c),
@@ -667,6 +669,8 @@ def _question_line(ctx: Context, line: reports.QuestionLine) -> str:
     if not ctx.settings.texts_in_chat:  # neither her words nor her name leave the server
         who = ctx.t("ask.named") if not (line.anonymous or line.user_deleted) else who
         text = ctx.t("console.text_in_console", link="")
+    elif line.urgent:  # a disclosure: the safety role reads it in the console, nobody in chat
+        text = ctx.t("staff.disclosure_text")
     else:
         text = mask_pii(line.text) if line.text else ctx.t("staff.deleted_text")
         if line.voice_url:

@@ -369,3 +369,33 @@ async def test_a_question_split_off_an_answered_cluster_hears_its_own_answer(sta
     assert len(await told(staff_runtime, "91")) == 1
     _, own = await told(staff_runtime, "92")
     assert moved in own and SECOND in own and "50 triệu" in own
+
+
+async def test_xem_never_shows_a_danger_disclosure_in_chat_even_with_texts_in_chat(
+        staff_runtime):
+    # Red-team pass 3: with [privacy] texts_in_chat = true, /xem of her urgent cluster printed
+    # her account in the staff chat (Telegram's servers); only the safety role reads it.
+    m = Member(staff_runtime, user="61", channel="telegram")
+    for line in ("/start", "1", "nam tam", "4"):
+        await m.send(line)
+    await m.send("Chồng em DANGERWORD đánh em chảy máu tối qua, em sợ lắm")
+    async with staff_runtime.db.transaction() as conn:
+        (cluster,) = await (await conn.execute("SELECT cluster_id FROM questions")).fetchone()
+    s = staff(staff_runtime)
+    await s.send(f"/xem {cluster}")
+    assert "DANGERWORD" not in s.text and "chảy máu" not in s.text
+    assert "cán bộ an toàn" in s.text
+
+
+async def test_no_staff_command_shows_a_danger_disclosure_in_chat(staff_runtime):
+    m = Member(staff_runtime, user="62", channel="telegram")
+    for line in ("/start", "1", "nam tam", "4"):
+        await m.send(line)
+    await m.send("Chồng em DANGERWORD đánh em chảy máu tối qua, em sợ lắm")
+    async with staff_runtime.db.transaction() as conn:
+        (cluster,) = await (await conn.execute("SELECT cluster_id FROM questions")).fetchone()
+    s = staff(staff_runtime)
+    for command in ("/cum", "/cum 4", f"/xem {cluster}", "/tonghop", "/khan", "/tim DANGERWORD",
+                    "/tim chảy máu", f"/noidung {cluster}", "/homnay"):
+        await s.send(command)
+        assert "DANGERWORD" not in s.text, (command, s.text)

@@ -67,6 +67,8 @@ async def ask(runtime, user: str, question: str, topic: str = "1", commune: str 
     m = Member(runtime, user=user, channel=channel)
     for line in ("/start", "1", commune, topic, question):
         await m.send(line)
+    if "Không, tôi muốn gửi câu hỏi" in m.labels():  # the screen is unsure: she is not
+        await m.press("Không, tôi muốn gửi câu hỏi")
     if "Gửi câu hỏi cho Hội" in m.labels():
         await m.press("Gửi câu hỏi cho Hội")
     if "Ủng hộ" in " ".join(m.labels()):
