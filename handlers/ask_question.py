@@ -839,7 +839,8 @@ async def _offers(ctx: Context) -> list[q.Offer]:
 def _my_line(ctx: Context, row: q.MyQuestion) -> str:
     status = ctx.status_name(row.status)
     text = _shorten(_unworded(ctx, row) if row.shared else row.text, 120)
-    line = ctx.t("mine.item", receipt=row.receipt, status=status, text=text)
+    line = ctx.t("mine.item" if text else "mine.item_erased", receipt=row.receipt,
+                 status=status, text=text)
     if row.kind == "support":
         line += "\n" + ctx.t("mine.supported")
     if row.rejected_reason:

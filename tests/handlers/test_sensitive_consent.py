@@ -145,6 +145,8 @@ async def test_declining_after_danger_erases_her_words_and_says_the_alert_stays(
     assert row == {"text": "", "urgent": 1, "deleted_at": None}
     [alert] = await rows(staff_runtime, "SELECT text FROM outbox WHERE purpose = 'danger'")
     assert "Nà Cang" in alert["text"]  # what she was told: the alert is with staff
+    await m.send("/cua_toi")  # the case, and why it has no words: not an empty '""'
+    assert "LC27-000001" in m.text and '""' not in m.text and "đã được xóa" in m.text
 
 
 async def test_withdrawal_erases_the_sensitive_texts_everywhere_and_keeps_the_others(
