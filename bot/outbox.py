@@ -20,13 +20,18 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from handlers.domain import Settings
+from handlers.escalation import hotline_lines
+from handlers.locale import Locale
 from storage import attachments
 from storage import queries as q
 from storage.clock import stamp
 from storage.db import Database
 
-__all__ = ["DeliveryError", "OutboxWorker", "RetryLater", "Undeliverable"]
+__all__ = ["AlertFallback", "DeliveryError", "OutboxWorker", "RetryLater", "Undeliverable",
+           "alert_fallback"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,26 @@ class Undeliverable(DeliveryError):
     pass
 
 
+@dataclass(frozen=True)
+class AlertFallback:
+    """Where a danger alert goes when the staff chat refuses it for good: the staff members'
+    own chats on this channel; with none, `tell_her` (the hotlines and that staff were not
+    reached) goes to the member, so she is not left believing staff were told."""
+
+    staff_chats: tuple[str, ...] = ()
+    tell_her: str = ""
+
+
+def alert_fallback(settings: Settings, locale: Locale, channel: str) -> AlertFallback:
+    """The configured staff members of `channel` (their private chat is their id) and her
+    correction, with the hotlines."""
+    return AlertFallback(tuple(sorted(settings.staff_ids.get(channel, ()))), locale.t(
+        "danger.staff_unreachable", hotlines=hotline_lines(settings)))
+
+
+# Alerts about a member in danger: rerouted, never just marked failed.
+ALERT_PURPOSES = frozenset({"danger", q.REROUTED})
+
 Send = Callable[[str, str], Awaitable[None]]
 SendPhoto = Callable[[str, bytes], Awaitable[None]]
 # (chat id, file name, bytes, caption): a document with its caption, instead of a text.
@@ -68,7 +93,7 @@ class OutboxWorker:
                  send_photo: SendPhoto | None = None,
                  send_document: SendDocument | None = None, concurrency: int = 8,
                  idle_seconds: float = 1.0, per_chat_seconds: float = 1.0,
-                 chat_id: str | None = None) -> None:
+                 chat_id: str | None = None, fallback: AlertFallback | None = None) -> None:
         self.db = db
         self.channel = channel
         self.send = send
@@ -78,6 +103,7 @@ class OutboxWorker:
         self.idle_seconds = idle_seconds
         self.per_chat_seconds = per_chat_seconds
         self.chat_id = chat_id  # only this chat's rows (a terminal session sends to its user)
+        self.fallback = fallback or AlertFallback()
         self._wake = asyncio.Event()
         self.sent = 0
         # Who holds a lease on a row: unique per worker, so a second sender never sends it too.
@@ -169,6 +195,8 @@ class OutboxWorker:
             reason = self._reason(exc)
             log.warning("outbox %s #%s undeliverable: %s", self.channel, message.id, reason)
             await self._retry(message, reason, 0, give_up=True)
+            if message.purpose in ALERT_PURPOSES:
+                await self._reroute(message)
             return False
         except Exception as exc:  # an unexpected error must not stop the other messages
             log.exception("outbox %s #%s failed", self.channel, message.id)
@@ -191,6 +219,17 @@ class OutboxWorker:
                         self.channel, message.id)
         self.sent += 1
         return True
+
+    async def _reroute(self, message: q.OutboxMessage) -> None:
+        chats = tuple(c for c in self.fallback.staff_chats if c != message.chat_id)
+        async with self.db.transaction() as conn:
+            copies, told = await q.reroute_alert(conn, message.id, chats,
+                                                 self.fallback.tell_her, now=self.db.clock())
+        # ERROR: someone must put the bot back in the staff group (`python -m bot doctor`).
+        log.error("outbox %s #%s: danger alert refused by the staff chat; %d copies to staff "
+                  "members, member told staff were not reached: %s", self.channel, message.id,
+                  copies, "yes" if told else "no")
+        self.wake()
 
     async def _record_unmarked(self) -> None:
         for message_id in list(self._unmarked):

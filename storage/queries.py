@@ -530,6 +530,44 @@ async def enqueue(
     return cur.rowcount == 1
 
 
+REROUTED = "danger_rerouted"
+
+
+async def reroute_alert(conn: Conn, message_id: int, chats: tuple[str, ...], tell_her: str, *,
+                        now: dt.datetime) -> tuple[int, bool]:
+    """A danger alert refused for good (the bot removed from the staff group): a copy for each
+    of `chats` (staff members' own chats on the same channel, purpose REROUTED). When there
+    are none, or the last copy is refused too, `tell_her` goes to the member it is about, on
+    her own channel, so that "Hội đã báo…" is corrected. Returns (copies queued, she was told).
+    A refused copy is never copied again: no ping-pong between refusing chats."""
+    row = await _one(conn, "SELECT channel, text, purpose, priority, about_user_id, dedupe_key "
+                           "FROM outbox WHERE id = ?", (message_id,))
+    if row is None:
+        return 0, False
+    original = message_id
+    copies = 0
+    if row["purpose"] == REROUTED:
+        original = int((row["dedupe_key"] or "reroute:0:").split(":")[1])
+        if await _one(conn, "SELECT 1 FROM outbox WHERE purpose = ? AND failed_at IS NULL "
+                            "AND dedupe_key LIKE ?", (REROUTED, f"reroute:{original}:%")):
+            return 0, False  # another staff member's copy is still on its way, or was sent
+    else:
+        for chat in chats:
+            copies += await enqueue(conn, row["channel"], chat, row["text"], REROUTED,
+                                    dedupe_key=f"reroute:{message_id}:{chat}",
+                                    priority=row["priority"], now=now,
+                                    about_user=row["about_user_id"])
+    if copies or not tell_her or row["about_user_id"] is None:
+        return copies, False
+    her = await _one(conn, "SELECT channel, chat_id FROM users WHERE id = ? AND chat_id != ''",
+                     (row["about_user_id"],))
+    told = her is not None and await enqueue(
+        conn, her["channel"], her["chat_id"], tell_her, "hotlines",
+        dedupe_key=f"reroute-her:{original}", priority=10, now=now,
+        about_user=row["about_user_id"])
+    return 0, told
+
+
 async def cancel_queued(conn: Conn, dedupe_key: str) -> bool:
     """Withdraw a queued message not yet sent (its content reached her another way)."""
     cur = await conn.execute(

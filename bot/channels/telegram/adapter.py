@@ -50,7 +50,7 @@ from telegram.ext import (
 
 from handlers.types import Incoming, Kind, Reply
 
-from ...outbox import OutboxWorker, RetryLater, Undeliverable
+from ...outbox import OutboxWorker, RetryLater, Undeliverable, alert_fallback
 from ...runtime import Runtime
 from .._split import split_text
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
@@ -136,7 +136,9 @@ class TelegramChannel:
         self.app.add_error_handler(self._on_error)
         self.outbox = OutboxWorker(runtime.db, CHANNEL, self.send_queued,
                                    send_photo=self._send_photo,
-                                   send_document=self._send_document)
+                                   send_document=self._send_document,
+                                   fallback=alert_fallback(runtime.services.settings,
+                                                           runtime.services.locale, CHANNEL))
         self.username = ""
         # Update ids are unique per bot only: a new token starts them afresh. The part of the
         # token before ":" is the bot's public numeric id (what getMe calls `id`).

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from handlers.types import Incoming, Reply
 
 from ...config import ConfigError
-from ...outbox import OutboxWorker, RetryLater, Undeliverable
+from ...outbox import OutboxWorker, RetryLater, Undeliverable, alert_fallback
 from ...runtime import Runtime
 from .._split import split_text, utf16_units
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
@@ -82,7 +82,9 @@ class ZaloChannel:
         self._http = http or httpx.AsyncClient()
         self.api = ZaloBotApi(self._http, base_url or settings.base_url,
                               token or settings.token.value)
-        self.outbox = OutboxWorker(runtime.db, CHANNEL, self.send_queued)
+        self.outbox = OutboxWorker(runtime.db, CHANNEL, self.send_queued,
+                                   fallback=alert_fallback(runtime.services.settings,
+                                                           runtime.services.locale, CHANNEL))
         self.webhook_app = Starlette(routes=[
             Route(webhook_path(settings.webhook_path), self._on_webhook, methods=["POST"]),
         ])
