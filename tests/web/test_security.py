@@ -257,6 +257,18 @@ async def test_search_needs_no_diacritics_and_never_finds_a_disclosure(app, staf
     assert "0 cụm" in (await staff.get("/cum", params={"tim": "danh em"})).text
 
 
+async def test_search_finds_only_what_staff_read_so_a_masked_phone_cannot_be_probed(
+        app, staff_runtime):
+    # Red-team pass 3: '0933', then '444 555'... matched the raw text, so a phone shown as
+    # "[SĐT ẩn …555]" was recovered digit by digit; a name shown "[tên ẩn]" was found by name.
+    await ask(staff_runtime, "55", "Tôi là Đinh Thị Hoa, gọi 0933 444 555, hỏi về vay vốn nuôi bò",
+              anonymous=False)
+    staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
+    assert "1 cụm" in (await staff.get("/cum", params={"tim": "vay von"})).text
+    for probe in ("0933", "0933 444", "444 555", "dinh thi", "Đinh Thị Hoa"):
+        assert "0 cụm" in (await staff.get("/cum", params={"tim": probe})).text, probe
+
+
 async def test_search_never_finds_her_words_once_she_deleted_them(app, staff_runtime):
     await ask(staff_runtime, "53", "Em hỏi về trợ cấp cho mẹ đơn thân nuôi con nhỏ ở bản Pa Vệ")
     staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
