@@ -266,6 +266,7 @@ class Dispatcher:
                     return []
                 ctx = self._context(opened.conn, incoming, opened.first)
                 await self._route(ctx)
+                await _forget_if_never_agreed(ctx)
                 opened.last = close_message(
                     incoming.channel, incoming.chat_id, ctx.state, ctx.data,
                     offered_from(ctx.replies) or (ctx.offered if not ctx.replies else []),
@@ -434,6 +435,15 @@ class Dispatcher:
     async def prompt(self, ctx: Context) -> None:
         """Show the current step's question again, so she is never left without a way on."""
         await ctx.show(ctx.state)
+
+
+async def _forget_if_never_agreed(ctx: Context) -> None:
+    """Someone who never agreed (or declined) and is at rest after this message (/help, /id,
+    /cua_toi after "Không đồng ý"): her row goes again, as when she declined, unless something
+    needs it (a leader code, a danger alert about her). "Hội không lưu gì cả" stays true."""
+    if (ctx.state == IDLE and not ctx.data and not ctx.user.consented and not ctx.is_staff
+            and not ctx.erased and await q.forget_visitor(ctx.conn, ctx.user.id)):
+        ctx.erased = True  # no conversation row either, and the WAL emptied
 
 
 def _sqlite_code(exc: BaseException) -> str:

@@ -21,6 +21,11 @@ class MyData:
 
     async def command(self, ctx: Context, name: str, args: str) -> bool:
         if name in ("xoa_du_lieu", "xoadulieu"):
+            if (not ctx.user.consented and ctx.state == IDLE
+                    and await q.forget_visitor(ctx.conn, ctx.user.id)):
+                ctx.erased = True  # never agreed, nothing kept: nothing to confirm either
+                ctx.say(ctx.t("data.nothing_kept"))
+                return True
             ctx.data = {"resume": ctx.state} if ctx.state != CONFIRM_DELETE else ctx.data
             await ctx.show(CONFIRM_DELETE)
         elif name in ("tat_thong_bao", "tatthongbao"):

@@ -126,6 +126,23 @@ async def forget_declined_user(conn: Conn, user_id: int) -> bool:
     return False
 
 
+async def forget_visitor(conn: Conn, user_id: int) -> bool:
+    """Someone who never agreed, at rest after a command (/help, /id): her row goes when
+    nothing needs it, as after a refusal; wrong invite codes she typed keep it (the lockout
+    must outlive her next message). True when it went."""
+    cur = await conn.execute(
+        """
+        DELETE FROM users WHERE id = ? AND consent_at IS NULL AND leader_commune IS NULL
+          AND NOT EXISTS (SELECT 1 FROM questions WHERE user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM leader_invites WHERE used_by = users.id)
+          AND NOT EXISTS (SELECT 1 FROM outbox WHERE about_user_id = users.id)
+          AND NOT EXISTS (SELECT 1 FROM invite_failures WHERE user_id = users.id)
+        """,
+        (user_id,),
+    )
+    return cur.rowcount == 1
+
+
 async def set_announcements(conn: Conn, user_id: int, wanted: bool) -> None:
     await conn.execute(
         "UPDATE users SET announcements = ? WHERE id = ?", (int(wanted), user_id)

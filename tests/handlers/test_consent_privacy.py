@@ -37,6 +37,24 @@ async def test_declining_stores_nothing_that_identifies_her(staff_runtime):
     assert leaks(db_file, db_file.with_name(db_file.name + "-wal")) == []
 
 
+async def test_after_declining_her_later_commands_store_nothing_either(staff_runtime):
+    # Red-team pass 3: /cua_toi, /help or /id after "Không đồng ý" stored a users row with her
+    # Telegram id (kept until the 30-day sweep), though she had been told nothing was kept.
+    her = Person(staff_runtime, HER_ID, DISPLAY)
+    await her.send("/start")
+    await her.press("Không đồng ý")
+    for command in ("/cua_toi", "/help", "/id", "/xa_toi", "/xoa_du_lieu"):
+        await her.send(command)
+        assert her.text, command  # she is still answered
+        assert await rows_about_her(staff_runtime) == [], command
+    db_file = Path(staff_runtime.db.path)
+    assert leaks(db_file, db_file.with_name(db_file.name + "-wal")) == []
+    stranger = Person(staff_runtime, "5800999999", "Lò Thị Xuân")  # never wrote before
+    await stranger.send("/id")
+    assert "5800999999" in stranger.text
+    assert leaks(db_file, db_file.with_name(db_file.name + "-wal")) == []
+
+
 async def test_she_can_still_agree_later(staff_runtime):
     her = Person(staff_runtime, HER_ID, DISPLAY)
     await her.send("/start")
