@@ -40,8 +40,13 @@ def not_stored(services: Services, incoming: Incoming, alerts: AlertSink) -> lis
         staff_chats = settings.staff_chats if getattr(hit, "level", DANGER) == DANGER else {}
         replies.append(Reply(locale.t("danger.reply_unstored" if staff_chats
                                       else "danger.reply_no_staff", hotlines=hotlines)))
+        contact = f"{incoming.channel}:{incoming.chat_id}"
+        category = f"danger.category.{getattr(hit, 'category', 'nguy_hiem')}"
         alert = locale.t("danger.staff_alert_unstored", channel=incoming.channel,
-                         text=mask_pii(text), contact=f"{incoming.channel}:{incoming.chat_id}")
+                         text=mask_pii(text), contact=contact) if settings.texts_in_chat else \
+            locale.t("danger.staff_alert_unstored_private", channel=incoming.channel,
+                     contact=contact, category=locale.t(category)
+                     if category in locale.messages else "nguy hiểm")
         for channel, chat_id in staff_chats.items():
             alerts.put(channel, chat_id, alert, about=(incoming.channel, incoming.user_id))
     replies.append(Reply(locale.t("error.not_stored"), awaited=True))
