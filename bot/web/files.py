@@ -43,8 +43,8 @@ NAME_CHARS = 80
 
 def routes() -> list[Route]:
     return [
-        Route("/tra-loi/{answer_id:int}/pdf", answer_pdf, methods=["GET"]),
-        Route("/thoai/{question_id:int}", voice, methods=["GET"]),
+        Route("/tra-loi/{answer_id:id}/pdf", answer_pdf, methods=["GET"]),
+        Route("/thoai/{question_id:id}", voice, methods=["GET"]),
     ]
 
 

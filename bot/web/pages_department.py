@@ -26,8 +26,8 @@ MAX_ANSWER = 20_000
 def routes() -> list[Route]:
     return [
         Route("/so", department_queue, methods=["GET"]),
-        Route("/so/cum/{cluster_id:int}", department_cluster, methods=["GET"]),
-        Route("/so/cum/{cluster_id:int}/tra-loi", department_answer, methods=["POST"]),
+        Route("/so/cum/{cluster_id:id}", department_cluster, methods=["GET"]),
+        Route("/so/cum/{cluster_id:id}/tra-loi", department_answer, methods=["POST"]),
     ]
 
 

@@ -24,8 +24,8 @@ STEPS = ("take", "contacted", "referred", "close", "reopen")
 def routes() -> list[Route]:
     return [
         Route("/an-toan", cases, methods=["GET"]),
-        Route("/an-toan/{question_id:int}", case_page, methods=["GET"]),
-        Route("/an-toan/{question_id:int}", case_step, methods=["POST"]),
+        Route("/an-toan/{question_id:id}", case_page, methods=["GET"]),
+        Route("/an-toan/{question_id:id}", case_step, methods=["POST"]),
     ]
 
 
