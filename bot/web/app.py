@@ -185,6 +185,11 @@ async def login_submit(request: Request) -> Response:
         result = await auth.log_in(conn, console.passwords, console.web, login, password,
                                    address, now=console.now())
         account = result.account
+        earlier = request.cookies.get(auth.SESSION_COOKIE, "")
+        if result.session_token and earlier:
+            # Someone else logs in on this browser (a shared office PC): the session it held
+            # ends now, not at its idle timeout.
+            await store.end_session(conn, auth.token_hash(earlier))
         action = ("login" if result.session_token else
                   "login_throttled" if result.throttled else "login_failed")
         await store.audit(conn, account.login if account else "",

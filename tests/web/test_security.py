@@ -180,6 +180,23 @@ async def test_logout_ends_the_session_on_the_server(app, staff_runtime):
     assert (await replay.get("/cum")).status_code == 303
 
 
+async def test_a_new_login_on_a_shared_browser_ends_the_session_it_held(app, staff_runtime):
+    # A shared office PC: Lan walks away logged in, Mai logs in on the same browser. Anyone
+    # who copied Lan's cookie before (or a tab still holding it) must be logged out.
+    await add_account(staff_runtime, "lan", "staff")
+    await add_account(staff_runtime, "mai", "staff")
+    http = client(app)
+    await log_in(http, "lan")
+    lans = http.cookies["dt_session"]
+    assert (await log_in(http, "mai")).status_code == 303
+    assert http.cookies["dt_session"] != lans
+    assert (await http.get("/cum")).status_code == 200
+    copied = client(app)
+    copied.cookies.set("dt_session", lans)
+    response = await copied.get("/cum")
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
 async def test_audit_rows_cannot_be_changed_or_deleted(app, staff_runtime):
     await logged_in(app, "lan", "staff", runtime=staff_runtime)
     async with staff_runtime.db.transaction() as conn:
