@@ -486,6 +486,7 @@ async def cluster_questions(conn: Conn, cluster_id: int, *, limit: int = 200,
         """
         SELECT q.id, q.receipt, q.kind, q.commune, q.text, q.anonymous, q.represented,
                q.urgent, q.danger, q.voice_url, q.rejected_reason, q.created_at,
+               q.deleted_at IS NOT NULL AS erased,
                COALESCE(u.display_name, '') AS display_name,
                u.deleted_at IS NOT NULL OR u.id IS NULL OR q.deleted_at IS NOT NULL
                    AS user_deleted
@@ -497,7 +498,9 @@ async def cluster_questions(conn: Conn, cluster_id: int, *, limit: int = 200,
             id=r["id"], receipt=r["receipt"], kind=r["kind"], commune=r["commune"],
             text=r["text"], anonymous=bool(r["anonymous"]), represented=r["represented"],
             display_name=r["display_name"], user_deleted=bool(r["user_deleted"]),
-            disclosure=bool(r["urgent"] or r["danger"]), voice_url=r["voice_url"] or "",
+            # Her words erased: nothing is left to keep from anyone, so it reads as erased.
+            disclosure=bool((r["urgent"] or r["danger"]) and not r["erased"]),
+            voice_url=r["voice_url"] or "",
             rejected_reason=r["rejected_reason"] or "", created_at=r["created_at"],
         )
         for r in rows

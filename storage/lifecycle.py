@@ -240,6 +240,20 @@ async def _require_cluster(conn: Conn, cluster_id: int) -> aiosqlite.Row:
     return row
 
 
+async def _disclosure_without_wording(conn: Conn, cluster_id: int) -> bool:
+    row = await first_row(
+        conn,
+        """
+        SELECT 1 FROM clusters c
+        WHERE c.id = ? AND COALESCE(c.public_text, '') = ''
+          AND (c.urgent = 1 OR EXISTS (
+                SELECT 1 FROM questions q WHERE q.cluster_id = c.id AND q.deleted_at IS NULL
+                  AND (q.urgent = 1 OR q.danger IS NOT NULL)))
+        """,
+        (cluster_id,))
+    return row is not None
+
+
 async def _add_step(conn: Conn, cluster_id: int, step: str, *, by: str, now: dt.datetime,
                     department: tuple[str, str] | None = None, note: str | None = None,
                     due: dt.date | None = None) -> Step:
@@ -269,6 +283,10 @@ async def forward_cluster(
     goes in clusters.department/deadline, which older views read. Returns the active forwards,
     lead first."""
     await _require_cluster(conn, cluster_id)
+    if await _disclosure_without_wording(conn, cluster_id):
+        # A department reads a danger disclosure only as "Nội dung khẩn": it could not answer
+        # it, and her words must not reach it. Staff write what the department may read first.
+        raise LifecycleError("urgent_needs_wording", str(cluster_id))
     chosen = [lead, *cooperating]
     ids = [a.department.id for a in chosen]
     if len(set(ids)) != len(ids):

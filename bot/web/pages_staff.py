@@ -225,7 +225,8 @@ class _Refused(Exception):
 
 _LIFECYCLE_CODES = {"deadline_past": "bad_deadline", "deadline_after_dialogue": "bad_deadline",
                     "answer_deadline_passed": "answer_deadline_passed",
-                    "cluster_rejected": "cluster_rejected"}
+                    "cluster_rejected": "cluster_rejected",
+                    "urgent_needs_wording": "urgent_needs_wording"}
 
 
 async def _cluster_or_404(conn, cluster_id: int) -> reports.ClusterSummary:

@@ -3,6 +3,8 @@ look up its cluster; and the forward notices they are sent."""
 
 from __future__ import annotations
 
+import re
+
 from tests.chat import Member
 from tests.conftest import STAFF_TELEGRAM_ID
 
@@ -20,8 +22,9 @@ async def ask(runtime, user: str, question: str, topic: str = "1", anonymous: bo
     await m.send("1")
     if "Đồng ý" in " ".join(m.labels()):  # sensitive data: her separate consent
         await m.press("Đồng ý")
-    receipt = next(w for w in m.text.split() if w.startswith("LC27-"))
-    return receipt
+    found = re.search(r"LC27-\d{6}", m.text)
+    assert found, m.text
+    return found.group(0)
 
 
 async def cluster_of(runtime, receipt: str) -> int:

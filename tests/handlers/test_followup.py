@@ -57,6 +57,19 @@ async def test_a_deadline_outside_the_dialogue_is_refused_in_vietnamese(staff_ru
         assert await lc.forwards_of_cluster(conn, cluster) == []  # nothing half-stored
 
 
+async def test_a_disclosure_is_forwarded_from_chat_only_with_a_staff_wording(staff_runtime):
+    cluster = await cluster_of(staff_runtime, await ask(
+        staff_runtime, "22", "Chồng em đánh em, em sợ lắm, không dám về nhà", "4"))
+    s = staff(staff_runtime)
+    await s.send(f"/chuyen {cluster} 4")
+    assert "tin báo nguy hiểm" in s.text and f"/noidung {cluster}" in s.text
+    async with staff_runtime.db.transaction() as conn:
+        assert await lc.forwards_of_cluster(conn, cluster) == []
+    await s.send(f"/noidung {cluster} Nơi tạm lánh cho phụ nữ bị bạo lực gia đình")
+    await s.send(f"/chuyen {cluster} 4")
+    assert "Chủ trì: Sở Y tế" in s.text
+
+
 async def test_commitment_and_result_reach_each_asker_supporter_and_leader_once(
         staff_config, clock, tmp_path):
     staff_runtime = await open_runtime(staff_config, tmp_path / "staff.db", clock=clock)

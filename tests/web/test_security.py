@@ -117,6 +117,38 @@ async def test_a_department_sees_only_its_own_clusters(app, staff_runtime):
         assert (await dept.get(path)).status_code == 403, path
 
 
+async def test_a_disclosure_reaches_a_department_only_as_words_staff_wrote(app, staff_runtime):
+    # Forwarding her cluster as it is would hand the department a cluster it can only read as
+    # "Nội dung khẩn": staff must write what the department may read first.
+    receipt = await ask(staff_runtime, "33", "Chồng em đánh em, em sợ lắm, không dám về nhà", "4")
+    cid = await cluster_of(staff_runtime, receipt)
+    staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
+
+    async def forward() -> str:
+        response = await staff.post("/cum/hang-loat", data={
+            "csrf": await page_csrf(staff), "cum": str(cid), "viec": "forward",
+            "so_chu_tri": OTHER, "han": "2027-07-20", "dot": "lai-chau-2027"})
+        return response.headers["location"]
+
+    refused = await forward()
+    assert "ok=urgent_needs_wording" in refused
+    assert "sở không được đọc lời chị ấy" in (await staff.get(refused)).text
+    dept = await logged_in(app, "yte", "department", OTHER, runtime=staff_runtime)
+    assert f"/so/cum/{cid}" not in (await dept.get("/so")).text
+    await staff.post(f"/cum/{cid}/noi-dung", data={
+        "csrf": await page_csrf(staff, f"/cum/{cid}"),
+        "noi_dung": "Hỗ trợ nơi tạm lánh cho phụ nữ bị bạo lực gia đình ở xã"})
+    assert "ok=forwarded" in await forward()
+    page = (await dept.get(f"/so/cum/{cid}")).text
+    assert "nơi tạm lánh" in page and "dám về nhà" not in page
+    # She erases her words: the console says so instead of a danger mark over nothing.
+    her = Member(staff_runtime, user="33", channel="telegram")
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa")
+    cluster = (await staff.get(f"/cum/{cid}")).text
+    assert "đã xoá theo yêu cầu của người gửi" in cluster and "Nội dung khẩn" not in cluster
+
+
 async def test_safety_pages_are_for_the_safety_role_only(app, staff_runtime):
     for role in ("staff", "admin", "department"):
         http = await logged_in(app, f"u-{role}", role,
