@@ -124,7 +124,7 @@ async def test_leader_alert_says_staff_are_on_it_only_when_staff_were_alerted(no
             staff_rows = await conn.execute_fetchall(
                 "SELECT 1 FROM outbox WHERE purpose = 'danger'")
         assert bool(staff_rows) is staff_told
-        assert ("đang liên hệ với chị ấy" in alert["text"]) is staff_told
+        assert ("được gửi cùng lúc tới cán bộ Hội LHPN tỉnh" in alert["text"]) is staff_told
         assert ("CHƯA báo được cho cán bộ Hội LHPN tỉnh" in alert["text"]) is not staff_told
         if not staff_told:  # and she and her leader are told the same thing
             assert "chưa chuyển được tin của chị tới cán bộ Hội LHPN tỉnh" in member.text
