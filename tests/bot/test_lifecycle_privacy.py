@@ -20,6 +20,8 @@ async def test_reminders_and_department_sheets_never_carry_a_disclosure(staff_ru
         rows = await conn.execute_fetchall(
             "SELECT cluster_id, receipt, danger FROM questions ORDER BY id")
     disclosure = next(r for r in rows if r["danger"])
+    # An urgent cluster is forwarded only with a wording staff wrote (never her words).
+    await staff.send(f"/noidung {disclosure['cluster_id']} Hỗ trợ nơi tạm lánh ở cấp xã")
     await staff.send(f"/chuyen {disclosure['cluster_id']} 4 10/12/2026")
     assert "Chủ trì: Sở Y tế" in staff.text
     clock.now += dt.timedelta(days=9)  # 10/12/2026: the deadline day

@@ -65,6 +65,7 @@ async def test_an_urgent_cluster_is_forwarded_without_telling(staff_runtime):
     cluster = await cluster_of(staff_runtime, await ask(staff_runtime, "21", LOAN))
     s = staff(staff_runtime)
     await s.send(f"/khan {cluster}")
+    await s.send(f"/noidung {cluster} Vay vốn chăn nuôi cho hội viên")  # required when urgent
     await s.send(f"/chuyen {cluster} 4 20/07/2027")
     assert "Chủ trì: Sở Y tế" in s.text
     assert await notices(staff_runtime, "21") == []

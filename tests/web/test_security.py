@@ -258,6 +258,10 @@ async def test_masked_details_never_appear_unmasked_in_any_page(app, staff_runti
     staff = await logged_in(app, "lan", "staff", runtime=staff_runtime)
     pages = ["/", "/cum", f"/cum/{cid}", f"/cum/{danger_cid}", "/trung", "/nhat-ky",
              "/cum?tim=danh+em", "/cum/999999", "/cum/99999999999999999999", "/khong-co-trang"]
+    # An urgent cluster goes to a department only with a wording staff wrote.
+    await staff.post(f"/cum/{danger_cid}/noi-dung", data={
+        "csrf": await page_csrf(staff, f"/cum/{danger_cid}"),
+        "noi_dung": "Vay vốn làm ăn cho phụ nữ"})
     token = await page_csrf(staff, "/cum")
     await staff.post("/cum/hang-loat", data={"csrf": token, "cum": [str(cid), str(danger_cid)],
                                              "viec": "forward", "so_chu_tri": DEPARTMENT,
