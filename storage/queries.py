@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any
 
 import aiosqlite
@@ -1234,6 +1237,11 @@ async def _forget_texts(conn: Conn, texts: list[str], masked: Mask, scrubbed: st
     forms = {form[:cut] for text in texts for form in (text, masked(text)) for cut in _CUTS}
     needles = sorted((f for f in forms if len(f.strip()) >= _SHORTEST_NEEDLE), key=len,
                      reverse=True)
+    if not needles:
+        return
+    # Copies cut at any other length, or with her line breaks joined (a reminder, a future
+    # format): found by runs of her words, then every stretch they share with hers goes.
+    await _forget_copies(conn, [w for text in texts for w in (text, masked(text))], scrubbed)
     if len(needles) > _SQL_NEEDLES:  # a whole dialogue (purge): one pass over each table
         await _forget_in_one_pass(conn, needles, scrubbed)
         return
@@ -1253,6 +1261,87 @@ async def _forget_texts(conn: Conn, texts: list[str], masked: Mask, scrubbed: st
 
 
 _SQL_NEEDLES = 24
+_PROBE_WORDS = 4  # a copy holding this many of her words in a row is found
+_GAP = 3  # stretches of hers this close in a copy go as one (a space, a comma, "…")
+_COPY_MIN = 20  # a shorter stretch in common is a turn of phrase ("em muốn hỏi về"), not hers
+_WHITESPACE = re.compile(r"\s")
+
+
+def _flat(text: str) -> str:
+    """Every whitespace character a space: same length, so positions map back."""
+    return _WHITESPACE.sub(" ", text)
+
+
+def _probes(forms: Iterable[str]) -> dict[str, set[int]]:
+    """Runs of `_PROBE_WORDS` words (every second start) of each form: probe -> forms."""
+    probes: dict[str, set[int]] = defaultdict(set)
+    for n, form in enumerate(forms):
+        words = form.split()
+        starts = range(0, max(1, len(words) - _PROBE_WORDS + 1), 2)
+        for i in starts:
+            piece = " ".join(words[i : i + _PROBE_WORDS])
+            if len(piece) >= _SHORTEST_NEEDLE:
+                probes[piece].add(n)
+    return probes
+
+
+def _scrub_copies(text: str, forms: Iterable[str], scrubbed: str) -> str:
+    """`text` with every stretch of at least `_COPY_MIN` characters it shares with one of
+    `forms` (whitespace aside) replaced by `scrubbed`."""
+    for _ in range(3):  # a second copy of hers in the same message is found on the next turn
+        flat = _flat(text)
+        spans = sorted(
+            (b.a, b.a + b.size)
+            for form in forms
+            for b in SequenceMatcher(None, flat, " ".join(form.split()),
+                                     autojunk=False).get_matching_blocks()
+            if b.size >= _COPY_MIN)
+        if not spans:
+            return text
+        merged = [list(spans[0])]
+        for start, end in spans[1:]:
+            if start <= merged[-1][1] + _GAP:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        pieces, at = [], 0
+        for start, end in merged:
+            pieces += [text[at:start], scrubbed]
+            at = end
+        text = "".join(pieces) + text[at:]
+    return text
+
+
+async def _forget_copies(conn: Conn, forms: list[str], scrubbed: str) -> None:
+    probes = _probes(forms)
+    if not probes:
+        return
+    hits: dict[int, set[int]] = defaultdict(set)  # outbox row -> forms it holds runs of
+    texts: dict[int, str] = {}
+    if len(probes) <= 200:  # one member: SQLite scans for them
+        flat_sql = "replace(replace(replace(text, char(10), ' '), char(13), ' '), char(9), ' ')"
+        items = list(probes.items())
+        for i in range(0, len(items), 50):
+            chunk = items[i : i + 50]
+            rows = await conn.execute_fetchall(
+                f"SELECT id, text, {flat_sql} AS flat FROM outbox WHERE text != '' AND ("
+                + " OR ".join(f"instr({flat_sql}, ?) > 0" for _ in chunk) + ")",
+                [probe for probe, _ in chunk])
+            for row in rows:
+                texts[row["id"]] = row["text"]
+                for probe, owners in chunk:
+                    if probe in row["flat"]:
+                        hits[row["id"]] |= owners
+    else:  # a whole dialogue: one pass over the outbox
+        finder = _Needles(list(probes))
+        for row in await conn.execute_fetchall("SELECT id, text FROM outbox WHERE text != ''"):
+            for probe in finder.found(_flat(row["text"])):
+                texts[row["id"]] = row["text"]
+                hits[row["id"]] |= probes[probe]
+    for row_id, owners in hits.items():
+        text = _scrub_copies(texts[row_id], [forms[n] for n in owners], scrubbed)
+        if text != texts[row_id]:
+            await conn.execute("UPDATE outbox SET text = ? WHERE id = ?", (text, row_id))
 
 
 def _in_json(text: str) -> str:
@@ -1286,6 +1375,12 @@ class _Needles:
         self.by_prefix: dict[str, list[str]] = {}
         for needle in sorted(needles, key=len, reverse=True):
             self.by_prefix.setdefault(needle[: self.width], []).append(needle)
+
+    def found(self, text: str) -> set[str]:
+        """The needles that occur in `text`."""
+        return {n for i in range(len(text) - self.width + 1)
+                for n in self.by_prefix.get(text[i : i + self.width], ())
+                if text.startswith(n, i)}
 
     def replace(self, text: str, replacement: str) -> str:
         pieces, start, i = [], 0, 0

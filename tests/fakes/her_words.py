@@ -1,15 +1,18 @@
-"""A woman whose words the bot copies everywhere it copies them (a danger alert, a digest,
-messages from staff sent and unsent, another member's saved offer, the WAL), and a search of raw
-file bytes for anything of hers: what the deletion and privacy attacks share."""
+"""A woman whose words the bot copies everywhere it copies them (a danger alert, a digest, a
+deadline reminder, messages from staff sent and unsent, another member's saved offer, the WAL),
+and a search of raw file bytes for anything of hers: what the deletion and privacy attacks
+share."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import unicodedata
 from pathlib import Path
 
 from bot.digest import send_daily_digest
 from bot.outbox import OutboxWorker
+from bot.reminders import send_reminders
 from handlers.types import Incoming, Kind
 from storage import queries as q
 from tests.chat import Member
@@ -22,7 +25,13 @@ DANGER = (f"Em tên {DISPLAY}, số điện thoại {PHONE}, ở bản {WORD}. C
           "em muốn hỏi vay vốn ưu đãi để tự lo cho con")
 LOAN = (f"Em ở bản {WORD} muốn hỏi vay vốn ưu đãi chăn nuôi bò sinh sản thì làm thế nào, "
         f"gọi em {PHONE}")
-NEEDLES = (PHONE, DISPLAY, WORD, HER_ID, "Vàng Thị", "Khuổi")
+# Typed on a phone, with a line break: a reminder quotes it on one line and cut at its own length
+# (red-team pass 4, F3: such a copy escaped a scrubber that knew only exact cuts).
+HOUSE = ("Em muốn hỏi về hỗ trợ làm lại nhà cho hộ bị sạt lở\nnhà em ở bản "
+         f"{WORD} sập từ mùa mưa năm ngoái, giờ cả nhà vẫn ở nhờ nhà hàng xóm, hồ sơ xin hỗ trợ "
+         "gồm những giấy tờ gì ạ")
+NEEDLES = (PHONE, DISPLAY, WORD, HER_ID, "Vàng Thị", "Khuổi", "ở nhờ nhà hàng xóm",
+           "sập từ mùa mưa")
 
 
 _updates = itertools.count(1)
@@ -74,8 +83,9 @@ async def copy_her_words_everywhere(runtime, dialogue_start: tuple[str, ...] = (
     for line in (*dialogue_start, "/start", "1", "nam tam", "1", DANGER, "1", "1", "gui",
                  "dong y"):
         await her.send(line)
-    for line in ("/start", "nam tam", "1", LOAN, "1", "gui"):
-        await her.send(line)
+    for question, topic in ((LOAN, "1"), (HOUSE, "2")):
+        for line in ("/start", "nam tam", topic, question, "1", "gui"):
+            await her.send(line)
     async with runtime.db.transaction() as conn:
         receipts = [r["receipt"] for r in await conn.execute_fetchall(
             "SELECT q.receipt FROM questions q JOIN users u ON u.id = q.user_id "
@@ -86,8 +96,17 @@ async def copy_her_words_everywhere(runtime, dialogue_start: tuple[str, ...] = (
                                   {"dialogue": "lai-chau-2027",
                                    "similar": [{"cluster": 2, "question": 2, "text": LOAN}]},
                                   [], now=runtime.db.clock())
-    assert len(receipts) == 2, receipts
+    assert len(receipts) == 3, receipts
     staff = Member(runtime, user="900", channel="telegram")
+    # Her house question goes to Sở Y tế, due in two days: the reminder quotes it today.
+    async with runtime.db.transaction() as conn:
+        [house] = await conn.execute_fetchall(
+            "SELECT cluster_id FROM questions WHERE receipt = ?", (receipts[2],))
+    today = runtime.db.clock().astimezone(runtime.services.settings.timezone).date()
+    await staff.send(f"/chuyen {house[0]} 4 {today + dt.timedelta(days=2):%d/%m/%Y}")
+    assert "Chủ trì" in staff.text, staff.text
+    assert await send_reminders(runtime.db, runtime.services.settings,
+                                runtime.services.locale, runtime.db.clock()) >= 1
     await staff.send(f"/nhan {receipts[1]} Chị {DISPLAY} ơi, Hội đã nhận, cán bộ sẽ gọi lại")
     await send_daily_digest(runtime.db, runtime.services.settings, runtime.services.locale,
                             runtime.db.clock())
@@ -97,4 +116,5 @@ async def copy_her_words_everywhere(runtime, dialogue_start: tuple[str, ...] = (
         before = await conn.execute_fetchall("SELECT text FROM outbox")
     assert any(WORD in r["text"] for r in before)  # the attack has something to find
     assert any(DISPLAY in r["text"] for r in before)
+    assert any("sập từ mùa mưa" in r["text"] for r in before)  # the reminder
     return her

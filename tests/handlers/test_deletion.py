@@ -60,7 +60,11 @@ async def test_other_members_keep_their_words(staff_runtime):
     await her.press("Xóa thông tin")
     async with runtime.db.transaction() as conn:
         texts = [r["text"] for r in await conn.execute_fetchall("SELECT text FROM questions")]
+        digests = [r["text"] for r in await conn.execute_fetchall(
+            "SELECT text FROM outbox WHERE purpose = 'digest'")]
     assert mine in texts
+    # The digest that quoted both keeps hers: only what the two share word for word goes.
+    assert any("học nghề may cho phụ nữ dân tộc thiểu số" in d for d in digests)
 
 
 @pytest.mark.parametrize("others", [0, 12])  # few texts: scrubbed in SQL; many: in one pass
