@@ -5,7 +5,8 @@ agency's "by when"). A reminder fires `[lifecycle] remind_days_before` days befo
 that window, if the bot was down) and on the day (or the first run after it). Each is claimed in
 `reminders` in the transaction that queues its messages, so a restart, the catch-up at start-up
 or a second run never resend it. Messages carry cluster numbers and staff's official wording
-(or the masked question, never a disclosure), never a name.
+(or, only with `[privacy] texts_in_chat = true`, the masked question, never a disclosure), never
+a name: they go to department chats, outside the union.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ async def send_reminders(db: Database, settings: Settings, locale: Locale,
                  if await lc.claim_reminder(conn, r.key, now=now)]
         if not fired:
             return 0
-        lines = {r.key: await _line(conn, locale, r, today) for r in fired}
+        lines = {r.key: await _line(conn, settings, locale, r, today) for r in fired}
         for channel, chat_id in settings.staff_chats.items():
             text = "\n".join([locale.t("lifecycle.reminder.staff_header"),
                               *(f"{lines[r.key]} — {r.department_name}" for r in fired)])
@@ -98,10 +99,12 @@ async def send_reminders(db: Database, settings: Settings, locale: Locale,
     return len(fired)
 
 
-async def _line(conn, locale: Locale, r: Reminder, today: dt.date) -> str:
+async def _line(conn, settings: Settings, locale: Locale, r: Reminder, today: dt.date) -> str:
     summary = await reports.cluster_summary(conn, r.cluster_id)
     wording = ""
-    if summary is not None:
+    if summary is not None and not settings.texts_in_chat:  # her words stay home
+        wording = summary.public_text or locale.t("console.text_in_console", link="")
+    elif summary is not None:
         wording = published_text(summary.text, summary.public_text, summary.disclosure,
                                  locale.t("lifecycle.reminder.case", id=r.cluster_id))
     wording = formats.shortened(" ".join(wording.split()), 120)

@@ -12,7 +12,8 @@ from bot.reminders import send_reminders
 from bot.runtime import open_runtime
 from storage import lifecycle as lc
 from storage import queries as q
-from tests.conftest import STAFF_GROUP
+from tests.chat import Member
+from tests.conftest import STAFF_GROUP, STAFF_TELEGRAM_ID
 
 DEPT_CHAT = "-100777"
 
@@ -142,3 +143,45 @@ async def test_two_connections_racing_fire_each_reminder_once(reminder_config, c
         await rt.close()
     assert sorted(fired) == [0, 0, 0, 20]
     assert len(sent) == 2  # one message to the staff group, one to the department
+
+
+@pytest.mark.parametrize("texts_in_chat", [False, True])
+async def test_reminders_carry_her_words_only_when_config_lets_words_into_chat(
+        reminder_config, clock, tmp_path, texts_in_chat):
+    """Reminders go to the staff group and to the department's own chat, outside the union:
+    with the shipped `[privacy] texts_in_chat = false` (red-team pass 4, F4) they carry the
+    cluster number and staff's wording, never her words."""
+    text = reminder_config.path.read_text(encoding="utf-8")
+    path = tmp_path / "privacy.toml"
+    path.write_text(text.replace("\ntexts_in_chat = true",
+                                 f"\ntexts_in_chat = {str(texts_in_chat).lower()}", 1),
+                    encoding="utf-8")
+    config = load_config(path, environ={})
+    assert config.settings.texts_in_chat is texts_in_chat
+    clock.now = at(dt.date(2027, 7, 1))
+    rt = await open_runtime(config, tmp_path / "p.db", clock=clock)
+    try:
+        member = Member(rt, user="5801", channel="telegram")
+        for line in ("/start", "1", "nam tam", "1",
+                     "Bản Khuổi Phạc chưa có đường bê tông vào bản, mùa mưa trẻ con đi học "
+                     "phải lội bùn", "2", "1"):
+            await member.send(line)
+        async with rt.db.transaction() as conn:
+            [row] = await conn.execute_fetchall("SELECT cluster_id FROM questions")
+        staff = Member(rt, user=STAFF_TELEGRAM_ID, channel="telegram")
+        await staff.send(f"/chuyen {row[0]} 4 04/07/2027")
+        assert "Chủ trì: Sở Y tế" in staff.text
+        assert await send_reminders(rt.db, config.settings, rt.services.locale, clock.now) == 1
+        sent = await reminders(rt)
+        assert {chat for chat, _ in sent} == {STAFF_GROUP, DEPT_CHAT}
+        for _, reminder in sent:
+            assert ("Khuổi Phạc" in reminder) is texts_in_chat, reminder
+            assert f"#{row[0]}" in reminder
+        if not texts_in_chat:  # staff's own wording may go
+            await staff.send(f"/noidung {row[0]} Làm đường bê tông vào bản")
+            clock.now = at(dt.date(2027, 7, 4))
+            assert await send_reminders(rt.db, config.settings, rt.services.locale,
+                                        clock.now) == 1
+            assert "Làm đường bê tông vào bản" in (await reminders(rt))[-1][1]
+    finally:
+        await rt.close()
