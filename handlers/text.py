@@ -14,10 +14,19 @@ import unicodedata
 
 __all__ = ["FOLD_TABLE", "clean", "fold", "from_outside"]
 
-# Zero-width, bidi overrides and other invisible format characters (Unicode category Cf), plus
-# C0/C1 controls except newline and tab.
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
-                        r"\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
+# Every invisible format character (Unicode category Cf: soft hyphen, zero-width, bidi marks
+# and overrides, tags), the blanks that draw nothing (combining grapheme joiner, Hangul fillers),
+# plus C0/C1 controls except newline and tab. One left inside a phone number hid it from the
+# masking (red-team pass 4, F10: "0987<U+00AD>654<U+00AD>321").
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f"
+    "\u0890\u0891\u08e2\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+    "\U000e0100-\U000e01ef]")
+# Variation selectors belong after an emoji ("✍️" on a button she may type back); after a
+# letter or a digit they only hide it.
+_SELECTOR_IN_WORD = re.compile(r"(?<=\w)[\ufe00-\ufe0f]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -43,6 +52,7 @@ def from_outside(value: str) -> str:
         return value
     value = _UNENCODABLE.sub("\ufffd", value)
     value = _NEWLINES.sub("\n", value)
+    value = _SELECTOR_IN_WORD.sub("", value)
     return _INVISIBLE.sub("", _CONTROLS.sub("", value))  # bidi overrides, zero-width: never kept
 
 
@@ -50,7 +60,7 @@ def clean(text: str) -> str:
     """NFC, no control or invisible characters, tidy whitespace. Keeps newlines."""
     text = unicodedata.normalize("NFC", text or "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub("", text)
+    text = _SELECTOR_IN_WORD.sub("", _INVISIBLE.sub("", text))
     text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()

@@ -165,6 +165,14 @@ _FORBIDDEN = re.compile(
 )
 
 
+def test_clean_removes_every_format_character_unicode_knows() -> None:
+    # Category Cf as this Python's Unicode tables have it: a newer table is checked too.
+    for code in range(0x110000):
+        char = chr(code)
+        if unicodedata.category(char) == "Cf":
+            assert clean(f"09{char}12") == "0912", hex(code)
+
+
 @pytest.mark.parametrize("case", BAD_INPUT, ids=[c["name"] for c in BAD_INPUT])
 def test_clean_removes_invisible_and_control_chars(case: dict) -> None:
     cleaned = clean(_bad_text(case))

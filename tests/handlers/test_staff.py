@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from tests.chat import Member
 from tests.conftest import STAFF_GROUP, STAFF_TELEGRAM_ID
 from tests.fakes.staff_round import LOAN, LOAN_TYPED, WATER, ask, cluster_of, relay, staff, support
@@ -83,6 +87,23 @@ async def test_anonymous_asker_is_never_named_and_phone_numbers_are_masked(staff
     await s.send(f"/xem {cluster}")
     assert "Ẩn danh" in s.text and "Lan" not in s.text and "41" not in s.text.split("#")[0]
     assert "0912345678" not in s.text and "678" in s.text
+
+
+@pytest.mark.parametrize("hidden", ["\u00ad", "\u061c", "\U000e0030", "\u034f", "\ufe0f"])
+async def test_a_phone_with_invisible_characters_inside_is_masked_all_the_same(staff_runtime,
+                                                                                hidden):
+    # Pasted with soft hyphens, a bidi mark or tag characters inside, it looks like any phone
+    # number on screen (red-team pass 4, F10: shown in full in /xem and the export).
+    phone = hidden.join(("0987", "654", "321"))
+    await ask(staff_runtime, "42", f"Em muốn hỏi về vay vốn nuôi bò, gọi em {phone} nhé")
+    async with staff_runtime.db.transaction() as conn:
+        [row] = await conn.execute_fetchall("SELECT cluster_id, text FROM questions")
+    assert hidden not in row["text"]  # stored clean
+    s = staff(staff_runtime)
+    await s.send(f"/xem {row['cluster_id']}")
+    digits = re.sub(r"\D", "", s.text)
+    assert "987654" not in digits
+    assert "[SĐT ẩn …321]" in s.text
 
 
 async def test_merge_and_split_clusters(staff_runtime):
