@@ -250,6 +250,8 @@ class Dispatcher:
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
         if incoming.is_group and not self._addressed_in_group(incoming):
+            if self._staff_elsewhere(incoming):  # one word, no data: this group is not staff's
+                return [Reply(self.locale.t("staff.only_in_staff_chat"))]
             return []  # deliberate silence: groups are for staff, not member conversations
         if self._flooding(incoming) and not self._may_be_danger(incoming):
             return self._flood_reply(incoming)  # a message telling of danger is never muted
@@ -284,13 +286,25 @@ class Dispatcher:
         return ctx.replies
 
     def _addressed_in_group(self, incoming: Incoming) -> bool:
-        # In a group only staff commands are answered (the staff group uses them), and /id,
-        # which tells whoever asks the group's id: how the staff group is found at set-up.
+        # In a group only /id is answered (it tells whoever asks the group's id: how the staff
+        # group is found at set-up), and staff's commands and buttons in the staff chat. Any
+        # other group may hold anyone: a staff member's /xem there would post her question to
+        # strangers (red-team pass 4, F1).
+        if incoming.kind is Kind.ACTION:
+            return self._staff_in_staff_chat(incoming)
         if not incoming.text.startswith("/"):
             return False
         word = incoming.text[1:].split(maxsplit=1)[0].lower() if len(incoming.text) > 1 else ""
-        return word in ("id", "chatid") or self.services.settings.is_staff(
-            incoming.channel, incoming.user_id)
+        return word in ("id", "chatid") or self._staff_in_staff_chat(incoming)
+
+    def _staff_in_staff_chat(self, incoming: Incoming) -> bool:
+        settings = self.services.settings
+        return (settings.is_staff(incoming.channel, incoming.user_id)
+                and incoming.chat_id == settings.staff_chat(incoming.channel))
+
+    def _staff_elsewhere(self, incoming: Incoming) -> bool:
+        return (incoming.kind is Kind.TEXT and incoming.text.startswith("/")
+                and self.services.settings.is_staff(incoming.channel, incoming.user_id))
 
     def _flooding(self, incoming: Incoming) -> bool:
         settings = self.services.settings

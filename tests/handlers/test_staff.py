@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
 
+from handlers.types import Incoming, Kind
 from tests.chat import Member
 from tests.conftest import STAFF_GROUP, STAFF_TELEGRAM_ID
 from tests.fakes.staff_round import LOAN, LOAN_TYPED, WATER, ask, cluster_of, relay, staff, support
@@ -104,6 +106,55 @@ async def test_a_phone_with_invisible_characters_inside_is_masked_all_the_same(s
     digits = re.sub(r"\D", "", s.text)
     assert "987654" not in digits
     assert "[SĐT ẩn …321]" in s.text
+
+
+class InGroup(Member):
+    """A staff member typing and pressing buttons in a group chat, as Telegram sends it."""
+
+    def __init__(self, runtime, group: str) -> None:
+        super().__init__(runtime, user=STAFF_TELEGRAM_ID, channel="telegram")
+        self.group = group
+
+    async def send(self, text: str, **extra) -> list:
+        return await self._handle(Incoming(channel="telegram", chat_id=self.group,
+                                           user_id=self.user, text=text, is_group=True,
+                                           update_key=f"g{next(_group_keys)}"))
+
+    async def action(self, data: str) -> list:
+        return await self._handle(Incoming(channel="telegram", chat_id=self.group,
+                                           user_id=self.user, kind=Kind.ACTION, action=data,
+                                           is_group=True, update_key=f"g{next(_group_keys)}"))
+
+
+_group_keys = itertools.count(1)
+
+
+async def test_staff_commands_work_in_the_staff_group_only(staff_runtime):
+    # A staff member is in a family or commune group with the bot (anyone can add a bot to a
+    # group): /xem, /cum, /xuat there would post women's questions to strangers (red-team
+    # pass 4, F1). In the staff group her commands and the cluster buttons work (F2).
+    await ask(staff_runtime, "43", "Em muốn hỏi về vay vốn nuôi bò ở bản Khuổi Phạc",
+              anonymous=False)
+    async with staff_runtime.db.transaction() as conn:
+        [row] = await conn.execute_fetchall("SELECT cluster_id FROM questions")
+    cluster = row["cluster_id"]
+    foreign = InGroup(staff_runtime, "-2002")
+    for command in (f"/xem {cluster}", "/cum", "/xuat xlsx", "/tonghop", f"/duyet {cluster}"):
+        await foreign.send(command)
+        assert "Khuổi Phạc" not in foreign.text and "Lan" not in foreign.text, command
+        assert all(r.document is None for r in foreign.replies), command
+        assert "chỉ dùng trong nhóm cán bộ" in foreign.text, command
+    await foreign.action(f"st:open:{cluster}")
+    assert foreign.replies == []
+    async with staff_runtime.db.transaction() as conn:
+        [status] = await conn.execute_fetchall("SELECT status FROM clusters")
+    assert status[0] != "da_duyet"  # /duyet from the foreign group changed nothing
+    staff_group = InGroup(staff_runtime, STAFF_GROUP)
+    await staff_group.send(f"/xem {cluster}")
+    assert "Khuổi Phạc" in staff_group.text
+    await staff_group.send("/cum")
+    await staff_group.action(f"st:open:{cluster}")
+    assert "Khuổi Phạc" in staff_group.text
 
 
 async def test_merge_and_split_clusters(staff_runtime):
