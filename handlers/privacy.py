@@ -25,7 +25,8 @@ the phone that it was hers, without the full number leaking into an Excel sheet:
 Names are found by handlers.person_names (a "tên" cue, a full name with thị/văn/A, a kinship
 word + capitalised name, a mountain surname + a usual given name); overlapping or touching
 spans become one mask, no syllable left.
-Another member reads `mask_for_member`: the same, with no digit and no email domain left.
+Another member reads `mask_for_member`: the same, with no digit and no email domain left. The
+similar-question matcher reads `matching_text`: that, without the masks and their cue words.
 A place named alone (a commune, a bản, a street: "đường vào bản Nà Tăm bị sạt") is not her
 address and stays; so does a bản after her name ("[tên ẩn], bản Nà Tăm").
 
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from handlers.person_names import GAP, MASK_LABEL, WORD, name_spans
 from handlers.text import FOLD_TABLE, fold
 
-__all__ = ["mask_for_member", "mask_pii", "published_text", "shared_words"]
+__all__ = ["mask_for_member", "mask_pii", "matching_text", "published_text", "shared_words"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
@@ -147,6 +148,15 @@ _ADDRESS_STOP = frozenset({
 })
 _ADDRESS_MAX_WORDS = 6
 _SPACES_ONLY = re.compile(r"[ \u00a0]*")
+# The words that announce a personal detail, just before its mask: dropped with it for matching.
+_CUE_WORD = (r"(?:s[đd]t|[đd]t|s[oố]|[đd]i[eệ]n|tho[aạ]i|zalo|e?mail|gmail|th[uư]|cccd|cmnd|cmt"
+             r"|c[aă]n|c[uư][oớ]c|ch[uứ]ng|minh|stk|t[aà]i|kho[aả]n|h[oộ]|chi[eế]u|t[eê]n"
+             r"|h[oọ]|l[aà]|c[uủ]a|em|e|t[oô]i|tui|m[iì]nh|mk|ch[iị]|li[eê]n|h[eệ]|g[oọ]i"
+             r"|nh[aà]|[oở]|[đd][iị]a|ch[iỉ]|ng[uư][oờ]i|h[oỏ]i|k[yý]|v[aà])")
+_MASK_AND_CUE = re.compile(
+    rf"(?:(?<!\w){_CUE_WORD}(?!\w)[\s:,.\-]*)*\[[^\[\]]{{0,40}}ẩn[^\[\]]{{0,40}}\]",
+    re.IGNORECASE,
+)
 _CONTEXT_WINDOW = 30
 _MIN_DIGITS = 9
 _JOIN_BELOW = 10  # a phone has 10 digits: stop gluing groups once a number is that long
@@ -216,6 +226,14 @@ def mask_for_member(text: str, asker_name: str = "") -> str:
     return _mask_names(text, _display_name_spans(text, asker_name))
 
 
+def matching_text(text: str) -> str:
+    """What the similar-question matcher reads of a question: `mask_for_member` with the masks
+    taken out, and the words that announced them ("sđt", "zalo", "email", "số em", "tên em
+    là"), so neither a name, a phone, an email or an address, nor the label standing for one,
+    nor its cue can make two questions look alike."""
+    return _MASK_AND_CUE.sub(" ", mask_for_member(text)) if text else ""
+
+
 _MIDDLE_NAMES = frozenset({"Thị", "Văn", "Thi", "Van"})  # alone they are ordinary words
 
 
@@ -238,8 +256,10 @@ def _display_name_spans(text: str, name: str) -> list[tuple[int, int]]:
 def shared_words(hers: str, other: str) -> str:
     """What she may read of another member's question before staff worded it: runs of two or
     more of HER words, in her order, that `other` holds too, joined by "…". Nothing she did not
-    type herself; a lone shared word ("em", "hỏi") says nothing and is left out."""
-    theirs = {fold(w) for w in re.findall(r"\w+", MASK_LABEL.sub(" ", other))}
+    type herself; a lone shared word ("em", "hỏi") says nothing and is left out, and so are
+    the words that announced a masked detail ("zalo", "email", "số em"): that they are shared
+    would tell her the other woman wrote one."""
+    theirs = {fold(w) for w in re.findall(r"\w+", _MASK_AND_CUE.sub(" ", other))}
     runs: list[list[str]] = [[]]
     for word in re.findall(r"\w+", hers):
         if fold(word) in theirs:
