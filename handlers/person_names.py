@@ -10,7 +10,10 @@ A name is found in four ways, each kept narrow so ordinary words stay ("chị em
     any surname ("Hà Thị Lan", "Vàng A Sử"); typed in lower case only with a known surname
     ("lò thị mến", "nguyen thi hoa"), and without diacritics only with "thi" ("lo van de" is
     "lo vấn đề");
-  - a kinship word or title + capitalised words ("anh Vàng A Sử", "cháu Páo", "bà Mai").
+  - a kinship word or title + capitalised words ("anh Vàng A Sử", "cháu Páo", "bà Mai");
+  - a surname of the mountain peoples + a usual given name, no middle name ("Tôi Lò Hoa",
+    "Giàng Mỷ hỏi"): Kinh surnames begin too many place names for this ("Thái Hòa", "Hoàng
+    Mai"); without diacritics "lo thi hoa" counts only before a usual given name.
 Capitalised-only rules are skipped in a text written in Title Case, where capitals say nothing.
 Place names after "xã/bản/thôn" are kept: staff need the place, and they are not a person.
 """
@@ -70,6 +73,43 @@ _SURNAMES_FOLDED = frozenset([
     "nguyen", "tran", "pham", "hoang", "huynh", "bui", "vang", "sung", "giang", "tong", "quang",
     "thao", "chang", "trinh", "phung", "khoang",
 ])
+# Surnames that are common words without their marks ("lo", "le", "ly", "ha"): "lo thi hoa"
+# is a name only before a usual given name ("lo thi lo" is not).
+_SURNAMES_FOLDED_WORDS = frozenset([
+    "lo", "lu", "le", "ly", "ha", "cam", "tan", "luong", "dieu", "chao", "lau", "ngo", "tao",
+    "phan", "luu", "dao", "mai", "cao", "chu", "vi", "trieu", "sam", "hang", "sin",
+])
+# Usual given names, as typed with marks (NFC, lower case) and without; none an everyday word
+# a sentence would put after "thì" ("cho", "la", "may" are left out).
+_GIVEN = frozenset(unicodedata.normalize("NFC", s) for s in [
+    "hoa", "mai", "lan", "hương", "hằng", "linh", "ngọc", "phương", "trang", "thảo", "nga",
+    "nhung", "dung", "yến", "hiền", "tuyết", "xuân", "mỷ", "mỹ", "pà", "sua", "mẩy", "dế",
+    "mến", "nụ", "hạnh", "liên", "thơm", "thu", "huyền", "loan", "oanh", "nhàn", "hồng", "hà",
+    "thủy", "thuỷ", "thắm", "diệp", "quyên", "như", "chở", "súa", "dua", "mỉ", "sáy", "pằng",
+    "dính", "lả", "chi", "vân", "hoà", "hòa", "tâm", "thanh", "nhài", "lụa", "gấm", "nương",
+    "hiên", "dợ", "xuyến", "sinh",
+])
+# Without marks only the given names no common word folds to ("dung": dùng, đúng, dừng).
+_GIVEN_FOLDED = frozenset([
+    "hoa", "mai", "lan", "huong", "linh", "ngoc", "phuong", "trang", "thao", "nga", "nhung",
+    "yen", "hien", "tuyet", "xuan", "pa", "sua", "men", "hanh", "thom", "huyen", "loan", "oanh",
+    "thuy", "diep",
+])
+# Without a middle name only these surnames count ("Lò Hoa", "Giàng Mỷ"): Kinh surnames begin
+# too many place names ("Thái Hòa", "Quảng Hà", "Hoàng Mai", "Lương Tâm").
+_SURNAMES_ALONE = frozenset(unicodedata.normalize("NFC", s) for s in [
+    "lò", "lù", "vàng", "giàng", "sùng", "thào", "tòng", "quàng", "chảo", "tẩn", "lường", "cầm",
+    "điêu", "mùa", "hờ", "lầu", "vừ", "sần", "lỳ", "hạng", "sình", "phàn", "khoàng", "mè", "hảng",
+    "thàng", "sì", "cứ", "lý", "ly",
+])
+# Two capitalised words that are a place or a people, not a surname and a given name.
+_NOT_A_NAME_PAIR = frozenset({"hà lan", "hà giang", "lê hoa", "mai hoa", "mai lan"})
+# A place word before "Lò Hoa" makes it a place or a street ("đường Lê Lợi", "bản Lò Mai").
+_PLACE_BEFORE = frozenset({
+    "ban", "xa", "thon", "duong", "pho", "truong", "huyen", "tinh", "phuong", "cho", "song",
+    "nui", "ho", "cau", "to", "xom", "lang", "khu", "ngo", "doi", "suoi", "deo", "cong", "chua",
+    "den", "dinh", "quan", "benh", "vien", "cty", "hang", "hieu",
+})
 _COMPOUND_BEFORE = frozenset(["tu", "y", "vi", "quy", "xam", "tinh", "cau", "niem", "qua", "phu",
                               "bo", "kien", "ban"])
 _NOT_GIVEN_UNMARKED = frozenset(["dk", "phai", "phat", "sao", "ai", "gi", "j", "nao", "moi",
@@ -131,6 +171,7 @@ def name_spans(text: str) -> list[Span]:
     title_case = _title_case(words)
     spans = list(_after_cues(text, labels))
     spans += _full_names(text, words, title_case)
+    spans += _surname_and_given(text, words)  # Title Case too: both words come from lists
     if not title_case:
         spans += _after_kin(text, words)
     return spans
@@ -237,7 +278,9 @@ def _lower_full_name(surname: _Word, marker: _Word, given: _Word, before: _Word 
     """Lower case: a known surname; without diacritics only with "thi" ("lo van de")."""
     if surname.marked:
         return surname.lower in _SURNAMES and marker.lower in ("thị", "văn")
-    return (surname.folded in _SURNAMES_FOLDED and marker.lower == "thi"
+    known = surname.folded in _SURNAMES_FOLDED or (surname.folded in _SURNAMES_FOLDED_WORDS
+                                                   and given.folded in _GIVEN_FOLDED)
+    return (known and marker.lower == "thi"
             and not (before and before.folded in _COMPOUND_BEFORE)
             and given.folded not in _NOT_GIVEN_UNMARKED)
 
@@ -251,6 +294,33 @@ def _given_ok(marker: _Word, word: _Word) -> bool:
     if word.capital and word.marked and marker.capital:
         return True  # "Hoàng Thị Nụ": capitals on all three, whatever "nụ" folds to
     return word.folded not in NOT_NAME and (word.capital or word.folded not in _NOT_A_PERSON)
+
+
+# -- surname + usual given name, no middle name --------------------------------------------
+
+
+def _surname_and_given(text: str, words: list[_Word]) -> Iterator[Span]:
+    """"Tôi Lò Hoa ở bản…", "Giàng Mỷ hỏi": a capitalised surname from the list, then a
+    capitalised usual given name, with no place word before them ("đường Lê Lợi")."""
+    for i, surname in enumerate(words[:-1]):
+        if not surname.capital or surname.lower not in _SURNAMES_ALONE:
+            continue
+        given = words[i + 1]
+        if not (given.capital and _adjacent(text, surname, given) and _usual_given(given)):
+            continue
+        if f"{surname.lower} {given.lower}" in _NOT_A_NAME_PAIR:
+            continue
+        if i and _adjacent(text, words[i - 1], surname) and words[i - 1].folded in _PLACE_BEFORE:
+            continue
+        last = given
+        if (i + 2 < len(words) and words[i + 2].capital and _usual_given(words[i + 2])
+                and _adjacent(text, given, words[i + 2])):
+            last = words[i + 2]
+        yield surname.start, last.end
+
+
+def _usual_given(word: _Word) -> bool:
+    return word.lower in _GIVEN or (not word.marked and word.folded in _GIVEN_FOLDED)
 
 
 # -- kinship word + capitalised name --------------------------------------------------------

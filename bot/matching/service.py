@@ -5,6 +5,11 @@ the flows right after each commit, so the index always holds what a restart woul
 rejected, deleted or urgent question leaves it, a merge or split moves it. The flows ask
 `similar` (the offer to support, up to 3 at a low bar), `best_cluster` (joining, strict) and
 `possible_duplicate` (for staff's review list).
+
+Every text is matched as another member would read it, with names, phones, ID numbers, emails
+and addresses taken out (`handlers.privacy.matching_text`), on both sides: a member who types
+another woman's name or phone into a guess ("Lò Thị Hoa hỏi về vay vốn") is offered what the
+rest of her words match, never a question because it holds that name.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import aiosqlite
 
 from handlers.domain import Status
 from handlers.normalise import Normalizer
+from handlers.privacy import matching_text
 from storage import queries as q
 from storage import reports
 from storage.db import Database
@@ -66,7 +72,8 @@ class QuestionMatcher:
         if index is None:
             return []
         out = []
-        for match in index.similar(text, topic, limit=self.settings.max_similar + 2):
+        for match in index.similar(matching_text(text), topic,
+                                   limit=self.settings.max_similar + 2):
             summary = await reports.cluster_summary(conn, int(match.cluster_id))
             if (summary is None or summary.status == Status.REJECTED or summary.urgent
                     or not summary.text):
@@ -78,14 +85,15 @@ class QuestionMatcher:
     async def best_cluster(self, conn: aiosqlite.Connection, dialogue_id: str, text: str,
                            topic: int | None) -> Match | None:
         index = self._indexes.get(dialogue_id)
-        match = index.best_cluster(text, topic) if index is not None else None
+        match = index.best_cluster(matching_text(text), topic) if index is not None else None
         return await self._open(conn, match)
 
     async def possible_duplicate(self, conn: aiosqlite.Connection, dialogue_id: str,
                                  text: str, topic: int | None) -> Match | None:
         """A cluster this question came close to, below the joining bar: for staff to decide."""
         index = self._indexes.get(dialogue_id)
-        match = index.possible_duplicate(text, topic) if index is not None else None
+        match = (index.possible_duplicate(matching_text(text), topic) if index is not None
+                 else None)
         return await self._open(conn, match)
 
     async def _open(self, conn: aiosqlite.Connection, match: Match | None) -> Match | None:
@@ -102,7 +110,7 @@ class QuestionMatcher:
             topic: int | None, home_cluster_id: int | None = None) -> None:
         index = self._index(dialogue_id)
         if question_id not in index:
-            index.add(question_id, text, cluster_id, topic, home_cluster_id)
+            index.add(question_id, matching_text(text), cluster_id, topic, home_cluster_id)
 
     def add_rows(self, rows: Iterable[aiosqlite.Row]) -> None:
         """Index rows of `storage.queries.indexable_questions` (a start-up, a cluster back)."""

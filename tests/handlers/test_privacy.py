@@ -314,3 +314,59 @@ def test_her_display_name_and_the_cue_mask_one_whole_name(display_name: str) -> 
     text = "Em tên Lò Thị Bốn, số 0912345704, kiến nghị sửa cầu treo"
     expected = "Em tên [tên ẩn], số [SĐT ẩn], kiến nghị sửa cầu treo"
     assert mask_for_member(text, display_name) == expected
+
+
+# --- red-team pass 3: numbers in words and digits, spelled emails, her house, bare names ---
+
+
+@pytest.mark.parametrize(
+    ("text", "staff", "member"),
+    [
+        ("số em không chín một hai 345 678 nhé", "số em [SĐT ẩn …678] nhé", "số em [SĐT ẩn] nhé"),
+        ("gọi 0912 ba bốn năm sáu bảy tám", "gọi [SĐT ẩn …678]", "gọi [SĐT ẩn]"),
+        ("sđt 0 9 1 2 . 3 4 5 . 6 7 8 ạ", "sđt [SĐT ẩn …678] ạ", "sđt [SĐT ẩn] ạ"),
+        ("sdt: o912345678", "sdt: [SĐT ẩn …678]", "sdt: [SĐT ẩn]"),
+        ("ba 0912345678 năm nay", "ba [SĐT ẩn …678] năm nay", "ba [SĐT ẩn] năm nay"),
+        ("cccd 0 0 1 2 3 4 5 6 7 8 9 0", "cccd [CCCD ẩn …890]", "cccd [CCCD ẩn]"),
+        ("mail hoalo a còng gmail chấm com nhé", "mail [email ẩn h…@gmail.com] nhé",
+         "mail [email ẩn] nhé"),
+        ("mail hoalo at gmail dot com", "mail [email ẩn h…@gmail.com]", "mail [email ẩn]"),
+        ("mail hoalo@gmail .com", "mail [email ẩn h…@gmail.com]", "mail [email ẩn]"),
+        ("mail hoa.lo @ yahoo . com . vn", "mail [email ẩn h…@yahoo.com.vn]", "mail [email ẩn]"),
+        ("nhà em ở số 12 ngõ 5 đường Trần Phú, em hỏi", "nhà em ở [địa chỉ ẩn], em hỏi",
+         "nhà em ở [địa chỉ ẩn], em hỏi"),
+        ("số nhà 45 phố Hàng Bạc", "[địa chỉ ẩn]", "[địa chỉ ẩn]"),
+        ("nhà thứ 3 cạnh trường bản Nà Tăm, em muốn hỏi", "[địa chỉ ẩn], em muốn hỏi",
+         "[địa chỉ ẩn], em muốn hỏi"),
+        ("nhà em đối diện UBND xã Nậm Tăm", "[địa chỉ ẩn]", "[địa chỉ ẩn]"),
+        ("lo thi hoa xin hoi vay von", "[tên ẩn] xin hoi vay von", "[tên ẩn] xin hoi vay von"),
+        ("Tôi Lò Hoa ở bản Nà Tăm", "Tôi [tên ẩn] ở bản Nà Tăm", "Tôi [tên ẩn] ở bản Nà Tăm"),
+        ("Giàng Mỷ hỏi về vay vốn", "[tên ẩn] hỏi về vay vốn", "[tên ẩn] hỏi về vay vốn"),
+    ],
+)
+def test_details_written_the_way_women_type_them_are_masked(text: str, staff: str,
+                                                            member: str) -> None:
+    assert mask_pii(text) == staff
+    assert mask_for_member(text) == member
+    assert mask_pii(staff) == staff and mask_for_member(member) == member
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "năm nay em ba mươi tuổi, sinh năm 1990, có hai con 5 tuổi và 3 tuổi",
+        "từ năm 2020 đến năm 2025 có 2 3 lần, ba năm 2023 2024 2025",
+        "Ngày 5 tháng 7 năm 2025 họp, từ 05.07 - 01.12.2027",
+        "tổ 5 thôn 3 bản Nà Tăm, Đường 279 qua bản bị sạt, Quốc lộ 4D km 12",
+        "Nghị định số 100 đường bộ, Quyết định số 12 đường lối",
+        "Hỗ trợ xây nhà ở gần trường cho học sinh bán trú, nhà em cạnh suối",
+        "Sở Y tế, Hội Nông dân, Ngân hàng Chính sách xã hội cho vay 50 triệu",
+        "mùa lũ thì dừng học, lo thi lo, đi Hà Lan, Thái Lan, đường Lê Lợi",
+        "em ở Thái Hòa, Quảng Hà, Hoàng Mai, Lương Tâm, Lộc Hà hỏi",
+        "Em gọi 111 không ai nghe, điểm thi 9 8 7 6 5, xã có không chín một thôn",
+        "Nhà em thu 5 triệu một năm từ chè, nhà thu mua nông sản",
+    ],
+)
+def test_ordinary_words_and_numbers_stay_after_the_new_rules(text: str) -> None:
+    assert mask_pii(text) == text
+    assert mask_for_member(text) == text
