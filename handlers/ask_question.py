@@ -348,10 +348,10 @@ class AskQuestion:
         number = _int_suffix(ctx.action, "ask:topic:")
         if number is None and ctx.text:
             number = topic_from_text(ctx.text, dialogue.topics)
-            if number is None and len(ctx.text) >= ctx.settings.question_min_chars:
-                # She wrote her question here: keep it, and ask only for the topic.
-                ctx.data["text"] = ctx.text[: ctx.settings.question_max_chars]
-                ctx.say(ctx.t("ask.question_kept_choose_topic"))
+            if _reads_as_question(ctx, number):
+                # She wrote her question here: keep it whole (a topic word in it is no reason
+                # to drop it, red-team pass 4, F5) and ask only for the topic.
+                self._keep_early_question(ctx)
                 await ctx.show(State.TOPIC)
                 return
         if number is None or not 1 <= number <= len(dialogue.topics):
@@ -362,7 +362,25 @@ class AskQuestion:
         if ctx.data.get("text") and not ctx.data.get("editing"):
             await self._question_ready(ctx)  # she already typed it at the start
             return
+        if ctx.data.get("draft_cut") and not ctx.data.get("editing"):
+            # Typed too long at the topic menu: the same choice as at the question step.
+            ctx.say(ctx.t("ask.question_too_long", length=ctx.data.get("draft_length", 0),
+                          maximum=ctx.settings.question_max_chars,
+                          dropped=ctx.data.get("draft_length", 0)
+                          - ctx.settings.question_max_chars))
         await self._next(ctx, State.QUESTION)
+
+    def _keep_early_question(self, ctx: Context) -> None:
+        maximum = ctx.settings.question_max_chars
+        if len(ctx.text) > maximum:  # never cut without a word: she chooses at the next step
+            ctx.data["draft"] = ctx.text[:maximum]
+            ctx.data["draft_cut"] = True
+            ctx.data["draft_length"] = len(ctx.text)
+            ctx.data.pop("text", None)
+            ctx.say(ctx.t("ask.question_long_choose_topic", maximum=maximum))
+            return
+        ctx.data["text"] = ctx.text
+        ctx.say(ctx.t("ask.question_kept_choose_topic"))
 
     # -- question ---------------------------------------------------------------------------
 
@@ -425,8 +443,8 @@ class AskQuestion:
         await ctx.show(State.QUESTION)
 
     async def _question_ready(self, ctx: Context, look_for_similar: bool = True) -> None:
-        ctx.data.pop("draft", None)
-        ctx.data.pop("draft_cut", None)
+        for key in ("draft", "draft_cut", "draft_length"):
+            ctx.data.pop(key, None)
         look_for_similar = look_for_similar and not ctx.data.get("danger")
         if look_for_similar and not ctx.data.get("editing") and await self._similar(ctx):
             await ctx.show(State.SIMILAR)
@@ -771,6 +789,17 @@ def _in_progress(ctx: Context) -> bool:
 
 _TOPIC_FILLER = frozenset({"va", "cua", "cho", "trong", "voi", "cac", "nhung", "phu", "nu",
                            "tre", "em", "o", "co", "so", "khac"})
+
+
+# More words than anyone types to name a topic ("bạo lực gia đình", "nước sạch môi trường").
+_QUESTION_WORDS = 6
+
+
+def _reads_as_question(ctx: Context, topic: int | None) -> bool:
+    """What she typed at the topic menu is her question, not a topic named in words."""
+    if len(ctx.text) < ctx.settings.question_min_chars:
+        return False
+    return topic is None or len(ctx.text.split()) >= _QUESTION_WORDS
 
 
 def topic_from_text(text: str, topics: tuple[str, ...]) -> int | None:

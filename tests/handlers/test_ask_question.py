@@ -114,6 +114,47 @@ async def test_too_long_question_is_kept_and_can_be_cut(runtime):
     assert len(rows[0]["text"]) == 2000
 
 
+async def test_a_question_typed_at_the_topic_menu_is_kept_though_it_names_a_topic(runtime):
+    # Red-team pass 4, F5: "vay vốn" in it picked topic 1 and her words were dropped unsaid.
+    typed = "Em muốn hỏi thủ tục vay vốn ưu đãi để chăn nuôi bò sinh sản thì làm thế nào ạ"
+    m = Member(runtime)
+    for line in ("/start", "1", "nam tam"):
+        await m.send(line)
+    await m.send(typed)
+    assert "đang giữ câu chị vừa viết (chưa gửi)" in m.text and "nhóm vấn đề" in m.text
+    await m.send("1")
+    assert "ẩn danh" in m.text  # not asked to write it again
+    await m.send("2")
+    await m.send("1")
+    rows = await stored_questions(runtime)
+    assert rows[0]["text"] == typed and rows[0]["topic"] == 1
+
+
+async def test_a_topic_named_in_words_at_the_menu_is_still_a_topic(runtime):
+    m = Member(runtime)
+    for line in ("/start", "1", "nam tam", "vay vốn"):
+        await m.send(line)
+    assert "Nhóm vấn đề: Kinh tế" in m.text and "Chị viết câu hỏi" in m.text
+
+
+async def test_an_over_long_question_at_the_topic_menu_is_never_cut_unsaid(runtime):
+    # Red-team pass 4, F6: cut to 2,000 characters without a word, and "Hội đã ghi lại".
+    typed = "Em kể hoàn cảnh nhà em. " + "x" * 2700 + " PHẦN CUỐI: em hỏi về vay vốn"
+    m = Member(runtime)
+    for line in ("/start", "1", "nam tam"):
+        await m.send(line)
+    await m.send(typed)
+    assert "ghi lại" not in m.text and "chưa gửi" in m.text
+    await m.send("1")
+    assert str(len(typed)) in m.text and "Dùng phần đầu" in " ".join(m.labels())
+    await m.send("Em hỏi về vay vốn ưu đãi cho hộ nghèo nuôi bò sinh sản ạ")
+    assert "ẩn danh" in m.text
+    await m.send("2")
+    await m.send("1")
+    rows = await stored_questions(runtime)
+    assert rows[0]["text"] == "Em hỏi về vay vốn ưu đãi cho hộ nghèo nuôi bò sinh sản ạ"
+
+
 async def test_100000_characters_she_is_told_what_was_cut_never_kept_unchanged(runtime):
     """Red team: after 100,000 characters she read "Hội vẫn giữ nguyên bài của chị" while
     6,000 were kept. She is told the truth; what she sends next replaces the cut draft."""
@@ -299,7 +340,7 @@ async def test_topic_by_name_and_question_written_at_the_topic_step(runtime):
     assert "Môi trường" in m.text  # the topic typed in words
     await m.send("0")
     await m.send("em muon hoi ve vay von cho phu nu ngheo nuoi lon")
-    assert "đã ghi lại câu hỏi" in m.text
+    assert "đang giữ câu chị vừa viết" in m.text
     await m.send("1")
     assert "ẩn danh" in m.text  # no need to type the question again
     await m.send("1")
