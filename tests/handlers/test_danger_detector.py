@@ -92,6 +92,15 @@ def test_indirect_accounts_escalate(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
+    "nó thu hết giấy tờ của em rồi không cho về",  # her papers taken: still danger
+    "no thu het giay to cua e r k cho ve",
+])
+def test_papers_taken_are_still_danger(text: str) -> None:
+    found = default_detector()(text)
+    assert found is not None and found.level == DANGER, (text, found)
+
+
+@pytest.mark.parametrize("text", [
     "Đề nghị tỉnh có giải pháp chống tảo hôn ở vùng đồng bào",
     "Xin hỏi mức phạt đối với việc tổ chức tảo hôn hiện nay",
     "Tỉnh có chính sách gì hỗ trợ nạn nhân mua bán người trở về?",
@@ -111,6 +120,10 @@ def test_policy_questions_raise_nothing(text: str) -> None:
     "Chồng em mất 2 năm, em nuôi 3 con nhỏ, các con ốm liên miên, xin hỗ trợ làm nhà",
     "Bản em chưa có sóng điện thoại, có việc gấp không gọi được.",
     "ban e chua co dien, bao gio moi co a",
+    # "thủ tục … giấy tờ" read as someone taking her papers (red-team pass 4, F7)
+    "Thủ tục vay vốn cần giấy tờ gì, bao lâu thì được giải ngân, lãi suất bao nhiêu",
+    "thu tuc vay von can giay to gi, lai suat bao nhieu",
+    "Thủ tục làm lại giấy tờ nhà đất sau khi sáp nhập xã thế nào ạ",
 ])
 def test_ordinary_questions_raise_nothing(text: str) -> None:
     assert default_detector()(text) is None
