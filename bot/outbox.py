@@ -3,11 +3,14 @@
 Rows are written by flows in the same transaction as the change that causes them, so a message
 is never lost; a row is marked sent right after the platform accepts it. A crash in the few
 milliseconds between the two re-sends that one message on restart: at-least-once, by choice,
-because a missed answer is worse than a repeated one.
+because a missed answer is worse than a repeated one. A long text goes in pieces
+(`send_pieces`): when a later piece is refused, only the pieces not yet sent go next time. A
+platform that accepts a message but answers after the read timeout looks like a failure, and
+that piece is sent again (the same at-least-once choice).
 
 Error tree:
     DeliveryError
-      ├─ RetryLater(seconds)   429, network trouble: try again later
+      ├─ RetryLater(seconds, rest)   429, network trouble: try again later (only `rest`)
       └─ Undeliverable         blocked the bot, chat gone: stop trying
 """
 
@@ -19,7 +22,7 @@ import datetime as dt
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from handlers.domain import Settings
@@ -51,9 +54,25 @@ class DeliveryError(Exception):
 
 
 class RetryLater(DeliveryError):
-    def __init__(self, seconds: float, reason: str = "") -> None:
+    """Try again in `seconds`. `rest`: what is still to send when the first pieces of a long
+    message went out (only that is sent next time, so she never reads a piece twice)."""
+
+    def __init__(self, seconds: float, reason: str = "", rest: str | None = None) -> None:
         super().__init__(reason or f"retry in {seconds}s")
         self.seconds = seconds
+        self.rest = rest
+
+
+async def send_pieces(pieces: Sequence[str], send_one: Callable[[str], Awaitable[None]]) -> None:
+    """A long message, piece by piece. A retry after some pieces went out carries the rest
+    (red-team pass 4, F8: a refused second piece made the whole message go again)."""
+    for n, piece in enumerate(pieces):
+        try:
+            await send_one(piece)
+        except RetryLater as exc:
+            if n:
+                exc.rest = "\n\n".join(pieces[n:])
+            raise
 
 
 class Undeliverable(DeliveryError):
@@ -189,7 +208,8 @@ class OutboxWorker:
             else:
                 await self.send(message.chat_id, message.text)
         except RetryLater as exc:
-            await self._retry(message, self._reason(exc), exc.seconds, give_up=False)
+            await self._retry(message, self._reason(exc), exc.seconds, give_up=False,
+                              rest=exc.rest)
             return False
         except Undeliverable as exc:
             reason = self._reason(exc)
@@ -255,12 +275,12 @@ class OutboxWorker:
         return " · ".join(parts + known)[:REASON_CHARS]
 
     async def _retry(self, message: q.OutboxMessage, error: str, seconds: float,
-                     give_up: bool) -> None:
+                     give_up: bool, rest: str | None = None) -> None:
         now = self.db.clock()
         when = now + dt.timedelta(seconds=seconds)
         async with self.db.transaction() as conn:
             await q.mark_outbox_retry(conn, message.id, error,
-                                      stamp(when), give_up, now=now)
+                                      stamp(when), give_up, now=now, rest=rest)
 
 
 def _alive(owner: str) -> bool:

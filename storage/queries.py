@@ -670,15 +670,18 @@ async def mark_outbox_sent(conn: Conn, message_id: int, owner: str, *, now: dt.d
 
 
 async def mark_outbox_retry(
-    conn: Conn, message_id: int, error: str, not_before: str, give_up: bool, *, now: dt.datetime
+    conn: Conn, message_id: int, error: str, not_before: str, give_up: bool, *, now: dt.datetime,
+    rest: str | None = None,
 ) -> None:
+    """`rest`: the part of a long message not yet sent, which is all that goes next time."""
     await conn.execute(
         """
         UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ?,
-            failed_at = CASE WHEN ? THEN ? ELSE NULL END, lease_owner = NULL, lease_until = NULL
+            failed_at = CASE WHEN ? THEN ? ELSE NULL END, lease_owner = NULL, lease_until = NULL,
+            text = COALESCE(?, text)
         WHERE id = ?
         """,
-        (error[:500], not_before, int(give_up), stamp(now), message_id),
+        (error[:500], not_before, int(give_up), stamp(now), rest, message_id),
     )
 
 

@@ -80,3 +80,39 @@ async def test_a_server_that_never_answers_times_out():
         server.close()
         with contextlib.suppress(Exception):
             await server.wait_closed()
+
+
+async def test_a_long_message_refused_half_way_sends_only_the_rest_next_time(runtime, clock):
+    # Red-team pass 4, F8: Telegram refused piece 2 (429), and the next round sent the whole
+    # answer again, so she read piece 1 twice.
+    import datetime as dt
+
+    from bot.outbox import OutboxWorker
+    from storage import queries as q
+    from tests.fakes.fake_bot_api import RateLimits
+
+    server = FakeBotAPI(limits=RateLimits(per_chat_per_second=1, retry_after=1))
+    await server.start()
+    channel = TelegramChannel(runtime, token=server.token, base_url=server.base_url,
+                              rate_limit=False)
+    await channel.app.initialize()
+    try:
+        answer = "\n\n".join(f"Đoạn {n}: " + "Sở trả lời chi tiết về vay vốn ưu đãi. " * 60
+                             for n in range(1, 4))
+        async with runtime.db.transaction() as conn:
+            await q.enqueue(conn, "telegram", "6161", answer, purpose="answer",
+                            dedupe_key="answer:1:1", now=clock())
+        worker = OutboxWorker(runtime.db, "telegram", channel.send_queued, per_chat_seconds=0)
+        for _ in range(6):
+            await worker.drain_once()
+            if len(server.sent(6161)) >= 3:
+                break
+            clock.now += dt.timedelta(seconds=30)
+            await asyncio.sleep(1.05)  # the fake's per-chat window passes
+        await worker.drain_once()  # nothing is left to send
+        got = [m["text"].split(":")[0] for m in server.sent(6161) if m.get("text")]
+        assert server.rate_limited >= 1  # a piece was refused on the way
+        assert got == ["Đoạn 1", "Đoạn 2", "Đoạn 3"], got
+    finally:
+        await channel.app.shutdown()
+        await server.stop()

@@ -50,7 +50,7 @@ from telegram.ext import (
 
 from handlers.types import Incoming, Kind, Reply
 
-from ...outbox import OutboxWorker, RetryLater, Undeliverable, alert_fallback
+from ...outbox import OutboxWorker, RetryLater, Undeliverable, alert_fallback, send_pieces
 from ...runtime import Runtime
 from .._split import split_text
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
@@ -493,10 +493,14 @@ class TelegramChannel:
                                              caption=caption[:1024])
 
     async def send_queued(self, chat_id: str, text: str) -> None:
-        """The outbox's sender: map Telegram errors to retry or give up."""
+        """The outbox's sender: a long text in pieces, only the rest retried."""
+        await send_pieces(split_text(text, MAX_TEXT),
+                          lambda piece: self._send_piece(chat_id, piece))
+
+    async def _send_piece(self, chat_id: str, piece: str) -> None:
+        """Map Telegram errors to retry or give up."""
         try:
-            for piece in split_text(text, MAX_TEXT):
-                await self.app.bot.send_text(chat_id, piece)
+            await self.app.bot.send_text(chat_id, piece)
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after), "429") from exc
         except Forbidden as exc:

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from handlers.types import Incoming, Reply
 
 from ...config import ConfigError
-from ...outbox import OutboxWorker, RetryLater, Undeliverable, alert_fallback
+from ...outbox import OutboxWorker, RetryLater, Undeliverable, alert_fallback, send_pieces
 from ...runtime import Runtime
 from .._split import split_text, utf16_units
 from .._webhook import WebhookServer, read_capped, secret_ok, too_long, webhook_path
@@ -346,11 +346,14 @@ class ZaloChannel:
                 await asyncio.sleep(wait)
 
     async def send_queued(self, chat_id: str, text: str) -> None:
-        """The outbox's sender: map Zalo errors to retry later or give up."""
+        """The outbox's sender: a long text in pieces, only the rest retried."""
+        pieces = [p for p in split_text(text, MAX_TEXT, utf16_units) if p.strip()]
+        await send_pieces(pieces, lambda piece: self._queued_piece(chat_id, piece))
+
+    async def _queued_piece(self, chat_id: str, piece: str) -> None:
+        """Map Zalo errors to retry later or give up."""
         try:
-            for piece in split_text(text, MAX_TEXT, utf16_units):
-                if piece.strip():
-                    await self.api.send_message(chat_id, piece)
+            await self.api.send_message(chat_id, piece)
         except ZaloRateLimited as exc:
             raise RetryLater(60, str(exc)) from None
         except ZaloNetworkError as exc:
