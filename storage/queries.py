@@ -1179,6 +1179,13 @@ async def delete_user_data(
             "DELETE FROM conversations WHERE channel = ? AND chat_id = ?",
             (user.channel, user.chat_id),
         )
+        # An alert written while the database refused her message names her only by
+        # "<channel>:<chat id>" (it could not link her row): red-team pass 4, F9.
+        contact = f"{user.channel}:{user.chat_id}"
+        await conn.execute(
+            "UPDATE outbox SET text = replace(text, ?1, ?2) WHERE instr(text, ?1) > 0",
+            (contact, scrubbed),
+        )
     await _scrub_alerts_about(conn, user_id, scrubbed, unlink=True)
     await _forget_texts(conn, texts, masked, scrubbed)
     await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))

@@ -48,6 +48,34 @@ async def test_delete_my_data_leaves_nothing_in_db_wal_or_backup(staff_runtime, 
     assert any("đã xóa theo yêu cầu" in r["text"] for r in outbox)  # staff see why it is gone
 
 
+async def test_an_alert_written_while_the_database_refused_her_is_deleted_with_her(
+        staff_runtime, tmp_path):
+    # Her first message told of danger while the disk was full: the alert to staff, kept
+    # aside and stored later, names her only by her Telegram id. After her /xoa_du_lieu that
+    # id must be gone too (red-team pass 4, F9).
+    from bot.scheduler import drain_alert_spool
+    from handlers.fallback import not_stored
+    from handlers.types import Incoming
+
+    runtime = staff_runtime
+    not_stored(runtime.services, Incoming(
+        channel="telegram", chat_id=HER_ID, user_id=HER_ID, display_name="Vàng Thị Dung",
+        text="Chồng em đang cầm dao đòi giết em", update_key="spool-1"), runtime.dispatcher.alerts)
+    assert await drain_alert_spool(runtime) >= 1
+    her = Person(runtime, HER_ID, "Vàng Thị Dung")
+    for line in ("/start", "1", "nam tam", "1",
+                 "Em muốn hỏi vay vốn ưu đãi chăn nuôi bò thì làm thế nào ạ", "1", "gui"):
+        await her.send(line)
+    db_file = Path(runtime.db.path)
+    wal = db_file.with_name(db_file.name + "-wal")
+    assert HER_ID.encode() in db_file.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa thông tin")
+    backup = tmp_path / "after.db"
+    await runtime.db.backup(backup)
+    assert leaks(db_file, wal, backup) == []
+
+
 async def test_other_members_keep_their_words(staff_runtime):
     """Deletion is hers only: another woman's question and alert stay whole."""
     runtime = staff_runtime
