@@ -1180,12 +1180,15 @@ async def delete_user_data(
             (user.channel, user.chat_id),
         )
         # An alert written while the database refused her message names her only by
-        # "<channel>:<chat id>" (it could not link her row): red-team pass 4, F9.
-        contact = f"{user.channel}:{user.chat_id}"
-        await conn.execute(
-            "UPDATE outbox SET text = replace(text, ?1, ?2) WHERE instr(text, ?1) > 0",
-            (contact, scrubbed),
-        )
+        # "<channel>:<chat id>" (it could not link her row): it is about her, words and all
+        # (red-team pass 4, F9).
+        contact = re.compile(re.escape(f"{user.channel}:{user.chat_id}") + r"(?![\w-])")
+        for row in await conn.execute_fetchall(
+                "SELECT id, text FROM outbox WHERE instr(text, ?) > 0",
+                (f"{user.channel}:{user.chat_id}",)):
+            if contact.search(row["text"]):  # not another chat whose id starts with hers
+                await conn.execute("UPDATE outbox SET text = ?, last_error = NULL WHERE id = ?",
+                                   (scrubbed, row["id"]))
     await _scrub_alerts_about(conn, user_id, scrubbed, unlink=True)
     await _forget_texts(conn, texts, masked, scrubbed)
     await conn.execute("DELETE FROM invite_failures WHERE user_id = ?", (user_id,))
