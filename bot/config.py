@@ -193,8 +193,26 @@ class _Reader:
             where = f"{key.rpartition('.')[0]}." if parent else ""
             hint = f" Did you mean `{where}{close[0]}`?" if close else ""
             shown = f"table [{key}]" if is_table else f"key `{key}`"
+            if not is_table and name in _SECRET_KEYS:
+                raise ConfigError(_secret_in_file(self.path, key))
             raise ConfigError(f"{self.path}: unknown {shown}: nothing reads it, so it would be "
                               f"silently ignored.{hint}")
+
+
+# Keys someone might put a token or secret under: the error says where secrets go instead.
+_SECRET_KEYS = frozenset({"token", "bot_token", "secret", "webhook_secret", "api_key",
+                          "access_token", "password"})
+_SECRET_ENV = {"telegram": "TELEGRAM_BOT_TOKEN / TELEGRAM_WEBHOOK_SECRET",
+               "zalo": "ZALO_BOT_TOKEN / ZALO_WEBHOOK_SECRET"}
+
+
+def _secret_in_file(path: Path, key: str) -> str:
+    table = key.partition(".")[0]
+    env = _SECRET_ENV.get(table, "an environment variable (see docs/deploy.md)")
+    return (f"{path}: `{key}` looks like a secret, and secrets never go in the config file "
+            f"(it is copied, backed up, sent around). Remove the line, set {env} in the "
+            "environment instead, and if this file was shared, revoke the token and make a "
+            "new one.")
 
 
 def _shape(key: str) -> str:
@@ -435,6 +453,17 @@ def _staff(r: _Reader, channel: str) -> tuple[frozenset[str], str]:
     for i, v in enumerate(ids):
         r.check(f"{channel}.staff_ids[{i}]", v, (int, str), "Use user ids, e.g. [123456789].")
     chat = r.get(f"{channel}.staff_chat_id", (int, str), "")
+    if channel == "telegram":  # Telegram ids are whole numbers (a group's is negative)
+        for i, v in enumerate(ids):
+            if not re.fullmatch(r"[1-9]\d{0,15}", str(v)):
+                # The value is not echoed: a token pasted in the wrong place would be.
+                raise ConfigError(f"{r.path}: `telegram.staff_ids[{i}]` is not a "
+                                  "Telegram user id (a positive whole number). Each staff "
+                                  "member sends /id to the bot to learn hers.")
+        if chat not in (0, "") and not re.fullmatch(r"-?[1-9]\d{0,15}", str(chat)):
+            raise ConfigError(f"{r.path}: `telegram.staff_chat_id` is not "
+                              "a Telegram chat id (a whole number; a group's is negative, e.g. "
+                              "-1001234567890). Send /id in the staff group to learn it.")
     return frozenset(str(v) for v in ids), "" if chat in (0, "") else str(chat)
 
 

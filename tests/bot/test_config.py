@@ -40,6 +40,27 @@ def test_bad_value_names_key(tmp_path, old, new, key):
     assert f"`{key}`" in str(error.value)
 
 
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("staff_ids = []", 'staff_ids = ["lan"]', "telegram.staff_ids[0]"),
+    ("staff_ids = []", "staff_ids = [-5]", "telegram.staff_ids[0]"),
+    ("staff_chat_id = 0", 'staff_chat_id = "abc"', "telegram.staff_chat_id"),
+    ("staff_chat_id = 0", f'staff_chat_id = "{TOKEN}"', "telegram.staff_chat_id"),
+    ('mode = "polling"', f'mode = "polling"\ntoken = "{TOKEN}"', "telegram.token"),
+])
+def test_ids_that_are_not_ids_and_secrets_in_the_file_are_refused(tmp_path, old, new, key):
+    # Red-team pass 4, F11: a name, a token pasted into staff_chat_id were "valid"; a token in
+    # the file was only "unknown key". Found at the first danger alert, or never.
+    with pytest.raises(ConfigError) as error:
+        load_with(tmp_path, old, new)
+    message = str(error.value)
+    assert f"`{key}`" in message and "AAHdq" not in message and "123456789:" not in message
+    if key.endswith("token"):
+        assert "TELEGRAM_BOT_TOKEN" in message and "revoke" in message
+
+
 def test_missing_file_says_how_to_fix(tmp_path):
     with pytest.raises(ConfigError, match="--config"):
         load_config(tmp_path / "nope.toml", environ={})
