@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from handlers.normalise import DEFAULT_TEENCODE, load_teencode
+from handlers.person_names import GAP, name_spans
 from handlers.text import clean, fold
 
 __all__ = [
@@ -464,6 +465,44 @@ _PLACE_EM = re.compile(r"\b(xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|tỉn
                        r"trường|chi hội|chi hoi)\s+(?:em|e|tôi|toi|mình|minh)\b", re.IGNORECASE)
 
 
+# Personal data read as words: a name's syllables ("Lò Thị Hoa": lo = lo sợ, thi = thì) and
+# a phone number's "số" ("gọi em số 0912345678" folds to "em so", em sợ) are not signals. They
+# are screened as one neutral word that no rule names, so gaps around them stay as they were.
+_NEUTRAL = "qx"
+# A phone number (0 or +84 and 9-10 more digits, groups split by a space, dot or dash), with the
+# word that announces it ("số", "sđt", "số điện thoại", "zalo", "là", ":") when there is one.
+_PHONE = re.compile(
+    r"(?:\b(?:s[oố]|s[dđ]t|[dđ]t|zalo)(?:\s+(?:đi[eệ]n\s+tho[aạ]i|dien\s+thoai|[dđ]t))?"
+    r"(?:\s+(?:l[aà]|c[uủ]a\s+\w+))?\s*:?\s*)?"
+    r"(?<![\d+])(?:\+\s?84|84|0)(?:[ .\-]?\d){8,10}(?!\d)", re.IGNORECASE)
+# "số" typed with its marks before digits is a number ("số 3", "số nhà 12"), never "sợ".
+_NUMBER_WORD = re.compile(r"\bsố(?=\s*:?\s*\d)", re.IGNORECASE)
+
+
+def _neutral(text: str) -> str:
+    """`text` with phone numbers and names each replaced by one neutral word (see _NEUTRAL)."""
+    if not text:
+        return text or ""
+    text = unicodedata.normalize("NFC", text)  # as clean() reads it: "số" is one letter there
+    text = _PHONE.sub(f" {_NEUTRAL} ", text)
+    text = _NUMBER_WORD.sub(_NEUTRAL, text)
+    spans = sorted(name_spans(text))
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and (start <= merged[-1][1] or GAP.fullmatch(text, merged[-1][1], start)):
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out += [text[position:start], _NEUTRAL]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """What the detector concluded. `category` names the kind of harm for the staff alert;
@@ -510,14 +549,15 @@ class DangerDetector:
             del cache[next(iter(cache))]
         return found
 
-    def _assess(self, text: str) -> Assessment | None:
+    def _assess(self, typed: str) -> Assessment | None:
+        text = _neutral(typed)
         expanded = self._expand(text)
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
         memo: dict[str, tuple[str, str]] = {}
         harm, seen = self._signals(texts, memo)
         if "vat_nuoi" in seen and not harm and "khan" not in seen:
             seen.add("thien_tai")  # afraid for the cow, not of a person
-        words = len(_TEEN_WORD.findall(text or ""))
+        words = len(_TEEN_WORD.findall(typed or ""))
         if words <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
         if words <= _FRAGMENT:
