@@ -64,3 +64,47 @@ async def test_fear_beside_her_phone_number_is_still_heard(staff_runtime):
     await m.send("em sợ lắm, chồng em dọa giết em, gọi em số 0912345678")
     assert all(h in m.text for h in HOTLINES)
     assert await _alerts(staff_runtime) == 1
+
+
+# -- imminent danger reaches staff at once -----------------------------------------------------
+
+IMMINENT = [
+    # a cry for help with the man on his way
+    "chị ơi cứu em, nó sắp về rồi",
+    "chị ơi cứu, hắn đang tới đây",
+    "cứu với, bố dượng sắp về tới nhà rồi",
+    # a child to be sold
+    "ck e bảo mai sẽ mang con đi bán",
+    "chồng em nói tuần sau đem con đi bán",
+    "bố nó bảo sẽ bán thằng bé cho người ta",
+    "ck e doi mang con di ban lay tien",
+    "vo chong nha ben bao se bong con be di ban",
+    # a girl of a named age forced to marry, on a date
+    "nguoi ta bat em gai e 16 tuoi phai cuoi, mai la cuoi roi",
+    "nha chong ep chau gai e 15 tuoi phai cuoi, thu 7 nay nha trai den",
+    # her husband slaps her, told in teencode, and she cannot bear it any more
+    "ox e uong ruou xong la tat e, e chiu het noi r",
+    "ck e say xong la tat e, e chiu het noi roi",
+    "ox e nhau xong ve tat e may cai, e chiu k noi nua",
+    "ck e hom qua uong xong lai tat e, e het chiu noi roi",
+]
+
+
+@pytest.mark.parametrize("text", IMMINENT)
+async def test_imminent_danger_alerts_staff_without_asking_first(staff_runtime, text):
+    # Each got only the gentle question (or nothing): staff heard of it only if she answered.
+    await _sure(staff_runtime, "i1", text)
+
+
+@pytest.mark.parametrize("text", [
+    "Mẹ em hay mang con đi bán hàng ở chợ, có được hỗ trợ vay vốn không",
+    "nhà em nghèo, mang con lợn đi bán để đóng học cho con",
+    "Đội cứu hộ đang tới bản em sau lũ, xin hỗ trợ gạo",
+    "Đề nghị cứu trợ cho bà con, họ sắp về quê sau lũ",
+    "e muon hoi tat ca chi em phu nu co duoc vay von khong",
+])
+async def test_selling_goods_relief_and_tat_ca_stay_ordinary_questions(staff_runtime, text):
+    m = Member(staff_runtime, user="o1")
+    await m.send(text)
+    assert "113" not in m.text, (text, m.text)
+    assert await _alerts(staff_runtime) == 0
