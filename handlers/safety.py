@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from handlers.danger_model import DEFAULT_MODEL_PATH, DangerModel
 from handlers.normalise import DEFAULT_TEENCODE, load_teencode
 from handlers.person_names import GAP, name_spans
 from handlers.text import clean, fold
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_CONTEXT_PATH",
     "DEFAULT_KEYWORDS_PATH",
     "MAYBE",
+    "MODEL_SIGNAL",
     "Assessment",
     "DangerDetector",
     "DangerHit",
@@ -425,6 +427,12 @@ DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
 MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
 
 _RECENT = 256
+MODEL_SIGNAL = "mo_hinh"  # in `Assessment.signals`: only the model read danger here
+# Where the rules read fear for animals or of a flood ("bò nhà em bỏ ăn, em sợ nó chết", "gà nhà
+# em bị toi chết") or an illness ("em bị đau lưng mấy hôm nay", `om_dau`), their silence is a
+# decision: the model, which learned "bị ... chết", "bị ... mấy hôm nay" from women's stories,
+# does not overrule it.
+_MODEL_QUIET = frozenset({"thien_tai", "vat_nuoi", "om_dau"})
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
@@ -523,6 +531,9 @@ class DangerDetector:
     keywords: DangerKeywords
     context: DangerKeywords
     teencode: Mapping[str, str]
+    # The second reader (handlers.danger_model): on a message the rules leave silent, its
+    # positive reading is "maybe", never an alarm. None: the rules alone.
+    model: DangerModel | None = None
     # digest of a text -> its verdict, the last _RECENT texts (see __call__)
     _recent: dict[bytes, Assessment | None] = field(default_factory=dict, compare=False,
                                                     repr=False)
@@ -530,9 +541,15 @@ class DangerDetector:
     @classmethod
     def from_files(cls, keywords: Path = DEFAULT_KEYWORDS_PATH,
                    context: Path = DEFAULT_CONTEXT_PATH,
-                   teencode: Path = DEFAULT_TEENCODE) -> DangerDetector:
+                   teencode: Path = DEFAULT_TEENCODE,
+                   model: Path | None = DEFAULT_MODEL_PATH) -> DangerDetector:
+        """`model`: the second reader's weights; None for the rules alone."""
         return cls(DangerKeywords.from_file(keywords), DangerKeywords.from_file(context),
-                   load_teencode(teencode))
+                   load_teencode(teencode), DangerModel.from_file(model) if model else None)
+
+    def reading(self, text: str) -> str:
+        """The text as the model reads it: names and phones neutralised, teencode spelt out."""
+        return self._expand(_neutral(text))
 
     def __call__(self, text: str) -> Assessment | None:
         # One incoming message is screened several times (the screen, the flood check, the
@@ -550,6 +567,26 @@ class DangerDetector:
         return found
 
     def _assess(self, typed: str) -> Assessment | None:
+        level, harm, seen, texts = self._by_rules(typed)
+        if (level is None and self.model is not None and not _MODEL_QUIET & seen
+                and self.model(texts[-1])):
+            # the rules are silent, the model reads danger: asked gently, never an alarm
+            level = MAYBE
+            seen.add(MODEL_SIGNAL)
+        if level is None:
+            return None
+        category = next(iter(harm)) if harm else _indirect_category(seen)
+        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
+        return Assessment(level, category, signals)
+
+    def framed(self, text: str) -> bool:
+        """Did the rules read `text` as fear for animals, of a flood, or an illness
+        (`_MODEL_QUIET`)? Then their silence is a decision, and the model does not read it."""
+        return bool(_MODEL_QUIET & self._by_rules(text)[2])
+
+    def _by_rules(self, typed: str,
+                  ) -> tuple[str | None, dict[str, DangerHit], set[str], tuple[str, ...]]:
+        """The rules' verdict, harm found, signals seen, and the texts they read."""
         text = _neutral(typed)
         expanded = self._expand(text)
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
@@ -571,11 +608,7 @@ class DangerDetector:
                 seen, level = bare, other
         if level is None and (harm or {"khan", "toi_bi"} & seen) and not _TOLD_OVER & seen:
             level = self._clause_alone(texts, memo)
-        if level is None:
-            return None
-        category = next(iter(harm)) if harm else _indirect_category(seen)
-        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
-        return Assessment(level, category, signals)
+        return level, harm, seen, texts
 
     def _signals(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
                  ) -> tuple[dict[str, DangerHit], set[str]]:

@@ -108,3 +108,52 @@ async def test_selling_goods_relief_and_tat_ca_stay_ordinary_questions(staff_run
     await m.send(text)
     assert "113" not in m.text, (text, m.text)
     assert await _alerts(staff_runtime) == 0
+
+
+# -- the second reader: where the rules are silent, the gentle question, never an alarm ----------
+
+# Told without a word the rules know (checked: the rules alone leave each silent).
+MODEL_ONLY = [
+    "bé nhà em bị ông chú làm chuyện bậy",
+    "chong e no ko cho e cam tien, e ko co gi an",
+]
+
+
+@pytest.mark.parametrize("text", MODEL_ONLY)
+async def test_what_only_the_model_reads_as_danger_is_asked_gently_and_alerts_no_one(
+        staff_runtime, text):
+    from handlers.safety import DangerDetector
+
+    assert DangerDetector.from_files(model=None)(text) is None  # the rules alone: silent
+    m = Member(staff_runtime, user="m1")
+    await m.send(text)
+    assert all(h in m.text for h in HOTLINES) and "không ạ?" in m.text, (text, m.text)
+    assert await _alerts(staff_runtime) == 0  # never an alarm on the model's word
+    await m.send("1")  # 🆘: she says she needs help now
+    assert await _alerts(staff_runtime) == 1
+
+
+async def test_no_after_the_models_question_keeps_her_words_as_her_question(staff_runtime):
+    m = Member(staff_runtime, user="m2")
+    await m.send(MODEL_ONLY[1])
+    await m.press("Không, tôi muốn gửi câu hỏi")
+    assert "đồng ý" in m.text.lower()  # on to her question, her words kept as the draft
+    assert await _alerts(staff_runtime) == 0
+
+
+async def test_asked_if_in_danger_an_answer_only_the_model_reads_is_no_alarm(staff_runtime):
+    m = Member(staff_runtime, user="m3")
+    await m.send("Em muốn hỏi khi bị bạo lực gia đình thì báo ai")  # the rules' "maybe"
+    assert "không ạ?" in m.text
+    await m.send(MODEL_ONLY[0])
+    assert await _alerts(staff_runtime) == 0
+    assert "không ạ?" in m.text  # asked again, plainly: 1 for help, or no
+
+
+def test_a_broken_model_file_names_itself(tmp_path):
+    from handlers.danger_model import DangerModel
+
+    bad = tmp_path / "danger_model.json"
+    bad.write_text('{"weights": {}, "bias": 0, "threshold": 7}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"danger_model\.json"):
+        DangerModel.from_file(bad)
