@@ -26,10 +26,20 @@ Sets (tests/data/):
 - danger_blind5.jsonl: a fifth blind set (196 danger, 172 policy), measured once blind (recall
   0.944, false alarms 0.070), then split by `held_out(id, "blind5")`: `blind5_tune` (two thirds)
   read and tuned on, `blind5_check` (the third) not read, measured once at the end of that round.
+- danger_everyday.jsonl: 60 everyday messages, none of them danger ("policy": greetings, thanks,
+  contact details, "tối nay em về muộn", a family told in passing), written by the developer
+  of danger8 after reading the rules, not aimed at them. No other set has any: on main the rules
+  flagged 19 of them (2 as danger). Not blind; a regression set for false alarms on chat.
+
+The second reader (handlers/danger_model.py, locales/danger_model.json) is trained on every set
+above (bench/train_danger_model.py): its figures here are in-sample. Its honest estimate is that
+script's `--cv` (each file left out in turn, and the blind sets with the rules they were first
+measured on).
 
 Each message is judged three ways:
 - baseline: the rule on main before this work - any match in danger_keywords.txt escalates;
-- detector: `DangerDetector` called directly;
+- rules: `DangerDetector` without its model (the rules alone);
+- detector: `DangerDetector` called directly (rules, then the model where they are silent);
 - chat: the real path - a new member types the message at idle in the terminal chat; flagged if
   the reply shows a hotline, escalated if a staff alert was queued.
 recall = danger messages flagged (hotlines shown; "maybe" counts); false_alarm = policy messages
@@ -51,7 +61,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.safety import DANGER, default_detector, default_keywords, detect_danger
+from handlers.safety import (
+    DANGER,
+    DangerDetector,
+    default_detector,
+    default_keywords,
+    detect_danger,
+)
 
 __all__ = ["held_out", "load_sets", "main"]
 
@@ -100,6 +116,7 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
                         if not held_out(r["id"], "blind5")],
         "blind5_check": [(r["text"], r["label"] == "danger") for r in blind5
                          if held_out(r["id"], "blind5")],
+        "everyday": [(r["text"], r["label"] == "danger") for r in _rows("danger_everyday.jsonl")],
     }
 
 
@@ -107,11 +124,14 @@ def _score(cases: list[tuple[str, bool]], judged: list[tuple[bool, bool]]) -> di
     """judged: (flagged, escalated) per case."""
     danger = [j for (_, d), j in zip(cases, judged, strict=True) if d]
     policy = [j for (_, d), j in zip(cases, judged, strict=True) if not d]
+    def share(values: list) -> float | None:  # None: the set has none of that label
+        return round(sum(values) / len(values), 3) if values else None
+
     return {
-        "recall": round(sum(f for f, _ in danger) / len(danger), 3),
-        "false_alarm": round(sum(f for f, _ in policy) / len(policy), 3),
-        "escalated_danger": round(sum(e for _, e in danger) / len(danger), 3),
-        "escalated_policy": round(sum(e for _, e in policy) / len(policy), 3),
+        "recall": share([f for f, _ in danger]),
+        "false_alarm": share([f for f, _ in policy]),
+        "escalated_danger": share([e for _, e in danger]),
+        "escalated_policy": share([e for _, e in policy]),
     }
 
 
@@ -175,6 +195,7 @@ def main() -> None:
     detector = default_detector()
     baseline = _judge_direct(lambda text: detect_danger(text, keywords))
     direct = _judge_direct(detector)
+    rules = _judge_direct(DangerDetector.from_files(model=None))
     chat = asyncio.run(_judge_chat(sets))
     report: dict = {"bench": "danger_quality"}
     for name, cases in sets.items():
@@ -182,6 +203,7 @@ def main() -> None:
             "n_danger": sum(d for _, d in cases),
             "n_policy": sum(not d for _, d in cases),
             "baseline_keywords": _score(cases, [baseline(t) for t, _ in cases]),
+            "rules": _score(cases, [rules(t) for t, _ in cases]),
             "detector": _score(cases, [direct(t) for t, _ in cases]),
             "chat": _score(cases, chat[name]),
         }

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from handlers.safety import MODEL_SIGNAL
 from storage import dedupe
 from storage import queries as q
 
@@ -78,6 +79,8 @@ async def escalate_danger(ctx: Context) -> bool:
         await disclose(ctx, category, ctx.text)
         return True
     if ctx.state == State.ASK:
+        if MODEL_SIGNAL in getattr(found, "signals", ()):
+            return False  # only the model read danger: never an alarm; the question stands
         # Asked whether she is in danger, she answers with more such words: that is a yes.
         await disclose(ctx, category, "\n".join(
             t for t in (ctx.data.get("maybe_text", ""), ctx.text) if t))

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from handlers.danger_model import DEFAULT_MODEL_PATH, DangerModel
 from handlers.normalise import DEFAULT_TEENCODE, load_teencode
+from handlers.person_names import GAP, name_spans
 from handlers.text import clean, fold
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_CONTEXT_PATH",
     "DEFAULT_KEYWORDS_PATH",
     "MAYBE",
+    "MODEL_SIGNAL",
     "Assessment",
     "DangerDetector",
     "DangerHit",
@@ -424,6 +427,12 @@ DANGER = "danger"  # escalate: hotlines now, staff alerted, urgent case
 MAYBE = "maybe"  # hotlines gently and a question; no staff alarm until she says yes
 
 _RECENT = 256
+MODEL_SIGNAL = "mo_hinh"  # in `Assessment.signals`: only the model read danger here
+# Where the rules read fear for animals or of a flood ("bò nhà em bỏ ăn, em sợ nó chết", "gà nhà
+# em bị toi chết") or an illness ("em bị đau lưng mấy hôm nay", `om_dau`), their silence is a
+# decision: the model, which learned "bị ... chết", "bị ... mấy hôm nay" from women's stories,
+# does not overrule it.
+_MODEL_QUIET = frozenset({"thien_tai", "vat_nuoi", "om_dau"})
 _SHORT = 4  # words: a message this short that pleads is asked about, whoever it names
 _FRAGMENT = 8  # words: a fragment with fear or injury, now, is asked about gently
 _CONTEXT_SIGNALS = ("nguoi", "gan_day", "can_giup", "khan", "chinh_sach", "chung", "qua_khu",
@@ -464,6 +473,44 @@ _PLACE_EM = re.compile(r"\b(xã|xa|huyện|huyen|thôn|thon|xóm|xom|làng|tỉn
                        r"trường|chi hội|chi hoi)\s+(?:em|e|tôi|toi|mình|minh)\b", re.IGNORECASE)
 
 
+# Personal data read as words: a name's syllables ("Lò Thị Hoa": lo = lo sợ, thi = thì) and
+# a phone number's "số" ("gọi em số 0912345678" folds to "em so", em sợ) are not signals. They
+# are screened as one neutral word that no rule names, so gaps around them stay as they were.
+_NEUTRAL = "qx"
+# A phone number (0 or +84 and 9-10 more digits, groups split by a space, dot or dash), with the
+# word that announces it ("số", "sđt", "số điện thoại", "zalo", "là", ":") when there is one.
+_PHONE = re.compile(
+    r"(?:\b(?:s[oố]|s[dđ]t|[dđ]t|zalo)(?:\s+(?:đi[eệ]n\s+tho[aạ]i|dien\s+thoai|[dđ]t))?"
+    r"(?:\s+(?:l[aà]|c[uủ]a\s+\w+))?\s*:?\s*)?"
+    r"(?<![\d+])(?:\+\s?84|84|0)(?:[ .\-]?\d){8,10}(?!\d)", re.IGNORECASE)
+# "số" typed with its marks before digits is a number ("số 3", "số nhà 12"), never "sợ".
+_NUMBER_WORD = re.compile(r"\bsố(?=\s*:?\s*\d)", re.IGNORECASE)
+
+
+def _neutral(text: str) -> str:
+    """`text` with phone numbers and names each replaced by one neutral word (see _NEUTRAL)."""
+    if not text:
+        return text or ""
+    text = unicodedata.normalize("NFC", text)  # as clean() reads it: "số" is one letter there
+    text = _PHONE.sub(f" {_NEUTRAL} ", text)
+    text = _NUMBER_WORD.sub(_NEUTRAL, text)
+    spans = sorted(name_spans(text))
+    if not spans:
+        return text
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and (start <= merged[-1][1] or GAP.fullmatch(text, merged[-1][1], start)):
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out += [text[position:start], _NEUTRAL]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """What the detector concluded. `category` names the kind of harm for the staff alert;
@@ -484,6 +531,9 @@ class DangerDetector:
     keywords: DangerKeywords
     context: DangerKeywords
     teencode: Mapping[str, str]
+    # The second reader (handlers.danger_model): on a message the rules leave silent, its
+    # positive reading is "maybe", never an alarm. None: the rules alone.
+    model: DangerModel | None = None
     # digest of a text -> its verdict, the last _RECENT texts (see __call__)
     _recent: dict[bytes, Assessment | None] = field(default_factory=dict, compare=False,
                                                     repr=False)
@@ -491,9 +541,15 @@ class DangerDetector:
     @classmethod
     def from_files(cls, keywords: Path = DEFAULT_KEYWORDS_PATH,
                    context: Path = DEFAULT_CONTEXT_PATH,
-                   teencode: Path = DEFAULT_TEENCODE) -> DangerDetector:
+                   teencode: Path = DEFAULT_TEENCODE,
+                   model: Path | None = DEFAULT_MODEL_PATH) -> DangerDetector:
+        """`model`: the second reader's weights; None for the rules alone."""
         return cls(DangerKeywords.from_file(keywords), DangerKeywords.from_file(context),
-                   load_teencode(teencode))
+                   load_teencode(teencode), DangerModel.from_file(model) if model else None)
+
+    def reading(self, text: str) -> str:
+        """The text as the model reads it: names and phones neutralised, teencode spelt out."""
+        return self._expand(_neutral(text))
 
     def __call__(self, text: str) -> Assessment | None:
         # One incoming message is screened several times (the screen, the flood check, the
@@ -510,14 +566,35 @@ class DangerDetector:
             del cache[next(iter(cache))]
         return found
 
-    def _assess(self, text: str) -> Assessment | None:
+    def _assess(self, typed: str) -> Assessment | None:
+        level, harm, seen, texts = self._by_rules(typed)
+        if (level is None and self.model is not None and not _MODEL_QUIET & seen
+                and self.model(texts[-1])):
+            # the rules are silent, the model reads danger: asked gently, never an alarm
+            level = MAYBE
+            seen.add(MODEL_SIGNAL)
+        if level is None:
+            return None
+        category = next(iter(harm)) if harm else _indirect_category(seen)
+        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
+        return Assessment(level, category, signals)
+
+    def framed(self, text: str) -> bool:
+        """Did the rules read `text` as fear for animals, of a flood, or an illness
+        (`_MODEL_QUIET`)? Then their silence is a decision, and the model does not read it."""
+        return bool(_MODEL_QUIET & self._by_rules(text)[2])
+
+    def _by_rules(self, typed: str,
+                  ) -> tuple[str | None, dict[str, DangerHit], set[str], tuple[str, ...]]:
+        """The rules' verdict, harm found, signals seen, and the texts they read."""
+        text = _neutral(typed)
         expanded = self._expand(text)
         texts = (text,) if expanded == text else (text, expanded)  # same words: same signals
         memo: dict[str, tuple[str, str]] = {}
         harm, seen = self._signals(texts, memo)
         if "vat_nuoi" in seen and not harm and "khan" not in seen:
             seen.add("thien_tai")  # afraid for the cow, not of a person
-        words = len(_TEEN_WORD.findall(text or ""))
+        words = len(_TEEN_WORD.findall(typed or ""))
         if words <= _SHORT:
             seen.add("ngan")  # "chị ơi cứu", "cuu e": a cry with no story around it
         if words <= _FRAGMENT:
@@ -531,11 +608,7 @@ class DangerDetector:
                 seen, level = bare, other
         if level is None and (harm or {"khan", "toi_bi"} & seen) and not _TOLD_OVER & seen:
             level = self._clause_alone(texts, memo)
-        if level is None:
-            return None
-        category = next(iter(harm)) if harm else _indirect_category(seen)
-        signals = tuple(sorted(seen | {f"harm:{c}" for c in harm}))
-        return Assessment(level, category, signals)
+        return level, harm, seen, texts
 
     def _signals(self, texts: tuple[str, ...], memo: dict[str, tuple[str, str]],
                  ) -> tuple[dict[str, DangerHit], set[str]]:

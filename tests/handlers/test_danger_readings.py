@@ -1,0 +1,159 @@
+"""How the danger screen reads what she types, through the real terminal chat (tests/chat.py):
+her name and her phone number are not words of fear, an imminent threat reaches staff at once,
+and a message the rules leave silent but the model reads as danger gets the gentle question.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.chat import Member
+
+HOTLINES = ("111", "113", "1900 969 680")
+
+
+async def _alerts(runtime) -> int:
+    async with runtime.db.transaction() as conn:
+        cur = await conn.execute("SELECT COUNT(*) FROM outbox WHERE purpose = 'danger'")
+        return (await cur.fetchone())[0]
+
+
+async def _sure(runtime, user: str, text: str) -> Member:
+    """She types `text` at idle: hotlines and a staff alert at once, no gentle question."""
+    m = Member(runtime, user=user)
+    before = await _alerts(runtime)
+    await m.send(text)
+    assert all(h in m.text for h in HOTLINES), (text, m.text)
+    assert "không ạ?" not in m.text, (text, m.text)  # not asked: told staff were alerted
+    assert await _alerts(runtime) == before + 1, text
+    return m
+
+
+# -- her name is not a signal ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Tôi là Lò Thị Hoa, chồng tôi đánh tôi",
+    "Em là Lò Thị Mến, chồng em đánh em",
+    "em ten la lo thi hoa, ck em danh em",
+])
+async def test_a_woman_who_gives_her_name_then_tells_of_violence_reaches_staff(
+        staff_runtime, text):
+    # "Lò" folds to "lo" (lo sợ) and "Thị" to "thi" (thì: "if ... then"): the name made her
+    # own account read as a hypothetical, asked about gently instead of escalated.
+    await _sure(staff_runtime, "n1", text)
+
+
+# -- her phone number is not fear --------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "gọi em số 0912345678 nhé",
+    "em số 0912 345 678, chị gọi em nhé",
+    "zalo em so 0912345678 a",
+    "em so 0987.654.321, hoi ve vay von nuoi bo",
+])
+async def test_her_phone_number_is_not_read_as_fear(staff_runtime, text):
+    # "em số" folds to "em so", "em sợ": the number she gives read as "I am afraid".
+    m = Member(staff_runtime, user="p1")
+    await m.send(text)
+    assert "113" not in m.text and "không ạ?" not in m.text, (text, m.text)
+    assert await _alerts(staff_runtime) == 0
+
+
+async def test_fear_beside_her_phone_number_is_still_heard(staff_runtime):
+    m = Member(staff_runtime, user="p2")
+    await m.send("em sợ lắm, chồng em dọa giết em, gọi em số 0912345678")
+    assert all(h in m.text for h in HOTLINES)
+    assert await _alerts(staff_runtime) == 1
+
+
+# -- imminent danger reaches staff at once -----------------------------------------------------
+
+IMMINENT = [
+    # a cry for help with the man on his way
+    "chị ơi cứu em, nó sắp về rồi",
+    "chị ơi cứu, hắn đang tới đây",
+    "cứu với, bố dượng sắp về tới nhà rồi",
+    # a child to be sold
+    "ck e bảo mai sẽ mang con đi bán",
+    "chồng em nói tuần sau đem con đi bán",
+    "bố nó bảo sẽ bán thằng bé cho người ta",
+    "ck e doi mang con di ban lay tien",
+    "vo chong nha ben bao se bong con be di ban",
+    # a girl of a named age forced to marry, on a date
+    "nguoi ta bat em gai e 16 tuoi phai cuoi, mai la cuoi roi",
+    "nha chong ep chau gai e 15 tuoi phai cuoi, thu 7 nay nha trai den",
+    # her husband slaps her, told in teencode, and she cannot bear it any more
+    "ox e uong ruou xong la tat e, e chiu het noi r",
+    "ck e say xong la tat e, e chiu het noi roi",
+    "ox e nhau xong ve tat e may cai, e chiu k noi nua",
+    "ck e hom qua uong xong lai tat e, e het chiu noi roi",
+]
+
+
+@pytest.mark.parametrize("text", IMMINENT)
+async def test_imminent_danger_alerts_staff_without_asking_first(staff_runtime, text):
+    # Each got only the gentle question (or nothing): staff heard of it only if she answered.
+    await _sure(staff_runtime, "i1", text)
+
+
+@pytest.mark.parametrize("text", [
+    "Mẹ em hay mang con đi bán hàng ở chợ, có được hỗ trợ vay vốn không",
+    "nhà em nghèo, mang con lợn đi bán để đóng học cho con",
+    "Đội cứu hộ đang tới bản em sau lũ, xin hỗ trợ gạo",
+    "Đề nghị cứu trợ cho bà con, họ sắp về quê sau lũ",
+    "e muon hoi tat ca chi em phu nu co duoc vay von khong",
+])
+async def test_selling_goods_relief_and_tat_ca_stay_ordinary_questions(staff_runtime, text):
+    m = Member(staff_runtime, user="o1")
+    await m.send(text)
+    assert "113" not in m.text, (text, m.text)
+    assert await _alerts(staff_runtime) == 0
+
+
+# -- the second reader: where the rules are silent, the gentle question, never an alarm ----------
+
+# Told without a word the rules know (checked: the rules alone leave each silent).
+MODEL_ONLY = [
+    "bé nhà em bị ông chú làm chuyện bậy",
+    "chong e no ko cho e cam tien, e ko co gi an",
+]
+
+
+@pytest.mark.parametrize("text", MODEL_ONLY)
+async def test_what_only_the_model_reads_as_danger_is_asked_gently_and_alerts_no_one(
+        staff_runtime, text):
+    from handlers.safety import DangerDetector
+
+    assert DangerDetector.from_files(model=None)(text) is None  # the rules alone: silent
+    m = Member(staff_runtime, user="m1")
+    await m.send(text)
+    assert all(h in m.text for h in HOTLINES) and "không ạ?" in m.text, (text, m.text)
+    assert await _alerts(staff_runtime) == 0  # never an alarm on the model's word
+    await m.send("1")  # 🆘: she says she needs help now
+    assert await _alerts(staff_runtime) == 1
+
+
+async def test_no_after_the_models_question_keeps_her_words_as_her_question(staff_runtime):
+    m = Member(staff_runtime, user="m2")
+    await m.send(MODEL_ONLY[1])
+    await m.press("Không, tôi muốn gửi câu hỏi")
+    assert "đồng ý" in m.text.lower()  # on to her question, her words kept as the draft
+    assert await _alerts(staff_runtime) == 0
+
+
+async def test_asked_if_in_danger_an_answer_only_the_model_reads_is_no_alarm(staff_runtime):
+    m = Member(staff_runtime, user="m3")
+    await m.send("Em muốn hỏi khi bị bạo lực gia đình thì báo ai")  # the rules' "maybe"
+    assert "không ạ?" in m.text
+    await m.send(MODEL_ONLY[0])
+    assert await _alerts(staff_runtime) == 0
+    assert "không ạ?" in m.text  # asked again, plainly: 1 for help, or no
+
+
+def test_a_broken_model_file_names_itself(tmp_path):
+    from handlers.danger_model import DangerModel
+
+    bad = tmp_path / "danger_model.json"
+    bad.write_text('{"weights": {}, "bias": 0, "threshold": 7}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"danger_model\.json"):
+        DangerModel.from_file(bad)
