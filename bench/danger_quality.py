@@ -26,13 +26,18 @@ Sets (tests/data/):
 - danger_blind5.jsonl: a fifth blind set (196 danger, 172 policy), measured once blind (recall
   0.944, false alarms 0.070), then split by `held_out(id, "blind5")`: `blind5_tune` (two thirds)
   read and tuned on, `blind5_check` (the third) not read, measured once at the end of that round.
+- danger_blind7.jsonl: a seventh blind set (186 danger, 148 policy; a helper who never read the
+  code or the rule files), measured once blind on main b31cf40 (recall 0.957, false alarms
+  0.081) and once on 2adb7f3 after danger8 merged (recall 0.989, false alarms 0.081), both
+  before anyone read it. Split by `held_out(id, "blind7")` like the others for the next round.
 - danger_everyday.jsonl: 60 everyday messages, none of them danger ("policy": greetings, thanks,
   contact details, "tối nay em về muộn", a family told in passing), written by the developer
   of danger8 after reading the rules, not aimed at them. No other set has any: on main the rules
   flagged 19 of them (2 as danger). Not blind; a regression set for false alarms on chat.
 
 The second reader (handlers/danger_model.py, locales/danger_model.json) is trained on every set
-above (bench/train_danger_model.py): its figures here are in-sample. Its honest estimate is that
+above but danger_blind7, which came after the shipped weights (bench/train_danger_model.py
+--write would take it in): its figures here are in-sample, blind7's are not. Its honest estimate is that
 script's `--cv` (each file left out in turn, and the blind sets with the rules they were first
 measured on).
 
@@ -94,6 +99,7 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
     blind3 = _rows("danger_blind3.jsonl")
     blind4 = _rows("danger_blind4.jsonl")
     blind5 = _rows("danger_blind5.jsonl")
+    blind7 = _rows("danger_blind7.jsonl")
     return {
         "cases": [(r["text"], bool(r["danger"])) for r in _rows("danger_cases.jsonl")],
         "dev": [(r["text"], r["label"] == "danger") for r in dev if not held_out(r["id"])],
@@ -116,6 +122,10 @@ def load_sets() -> dict[str, list[tuple[str, bool]]]:
                         if not held_out(r["id"], "blind5")],
         "blind5_check": [(r["text"], r["label"] == "danger") for r in blind5
                          if held_out(r["id"], "blind5")],
+        "blind7_tune": [(r["text"], r["label"] == "danger") for r in blind7
+                        if not held_out(r["id"], "blind7")],
+        "blind7_check": [(r["text"], r["label"] == "danger") for r in blind7
+                         if held_out(r["id"], "blind7")],
         "everyday": [(r["text"], r["label"] == "danger") for r in _rows("danger_everyday.jsonl")],
     }
 

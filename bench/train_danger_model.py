@@ -69,6 +69,7 @@ FIRST_SEEN = {
     "danger_blind3": "41a7706",
     "danger_blind4": "8dd3584",
     "danger_blind5": "d783ab4",
+    "danger_blind7": "b31cf40",
 }
 THRESHOLDS = [round(0.5 + 0.01 * i, 2) for i in range(50)]
 
