@@ -157,3 +157,30 @@ def test_a_broken_model_file_names_itself(tmp_path):
     bad.write_text('{"weights": {}, "bias": 0, "threshold": 7}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"danger_model\.json"):
         DangerModel.from_file(bad)
+
+
+# -- her own means of ending her life ----------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "em uống lá ngón cho xong",  # how women in the province end their lives
+    "em định ăn lá ngón",
+    "e uong thuoc sau cho xong",
+    "em mua thuốc chuột rồi, tối nay em uống",
+    "thôi em đi đây, các con ở lại ngoan nhé",  # a farewell
+    "ck e mà biết e nhắn cho hội là e chết",
+])
+async def test_her_means_or_farewell_reaches_staff_at_once(staff_runtime, text):
+    # Red-team pass 5, F5: a stated means got only the gentle question; a farewell got nothing.
+    await _sure(staff_runtime, "s1", text)
+
+
+@pytest.mark.parametrize("text", [
+    "Tình trạng phụ nữ ăn lá ngón tự tử ở vùng cao, tỉnh có giải pháp gì",
+    "con em uống nhầm thuốc sâu phải đi viện, có được bảo hiểm không",
+    "thuốc sâu em phun cho lúa có độc không",
+    "các con ở lại ngoan nhé, mẹ đi chợ",
+])
+async def test_poison_and_farewell_words_in_other_senses_stay_ordinary(staff_runtime, text):
+    m = Member(staff_runtime, user="s2")
+    await m.send(text)
+    assert await _alerts(staff_runtime) == 0, (text, m.text)
