@@ -184,3 +184,27 @@ async def test_poison_and_farewell_words_in_other_senses_stay_ordinary(staff_run
     m = Member(staff_runtime, user="s2")
     await m.send(text)
     assert await _alerts(staff_runtime) == 0, (text, m.text)
+
+
+async def test_her_no_means_her_question_is_not_filed_as_violence(staff_runtime):
+    # Red-team pass 5, F4: after "Không" to the unsure screen, her question was still named
+    # "bạo lực, xâm hại" at send, asked a separate consent and hidden as a violence question.
+    text = "mấy hôm nay em lo quá, chồng em đi làm xa chưa về, nhà hết gạo rồi, xin hỗ trợ gạo"
+    m = Member(staff_runtime, user="v1")
+    for line in ("/start", "1", "nam tam", "1", text):
+        await m.send(line)
+    assert "không ạ?" in m.text  # asked whether she is in danger
+    await m.press("Không, tôi muốn gửi câu hỏi")
+    await m.send("2")  # anonymous
+    await m.send("1")  # send
+    assert "bạo lực" not in m.text and "LC27-" in m.text, m.text
+    async with staff_runtime.db.transaction() as conn:
+        [row] = await conn.execute_fetchall("SELECT text, danger, urgent FROM questions")
+    assert row["text"] == text and row["danger"] is None and not row["urgent"]
+    assert await _alerts(staff_runtime) == 0
+
+
+async def test_an_address_typed_without_marks_is_not_fear(staff_runtime):
+    m = Member(staff_runtime, user="v2")
+    await m.send("em o so 12 ngo 5 duong tran phu, em muon hoi vay von uu dai chan nuoi bo")
+    assert "không ạ?" not in m.text and "113" not in m.text, m.text
