@@ -1357,6 +1357,16 @@ async def _forget_copies(conn: Conn, forms: list[str], scrubbed: str) -> None:
         text = _scrub_copies(texts[row_id], [forms[n] for n in owners], scrubbed)
         if text != texts[row_id]:
             await conn.execute("UPDATE outbox SET text = ? WHERE id = ?", (text, row_id))
+    # A cluster's staff wording pasted from her question (red-team pass 5, F2): other members
+    # read it, so it goes whole; staff write a new one.
+    finder = _Needles(list(probes))
+    for row in await conn.execute_fetchall(
+            "SELECT id, public_text FROM clusters WHERE public_text IS NOT NULL"):
+        owners = {n for p in finder.found(_flat(row["public_text"])) for n in probes[p]}
+        if owners and _scrub_copies(row["public_text"], [forms[n] for n in owners], "") != \
+                row["public_text"]:
+            await conn.execute("UPDATE clusters SET public_text = NULL WHERE id = ?",
+                               (row["id"],))
 
 
 def _in_json(text: str) -> str:
