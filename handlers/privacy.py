@@ -60,7 +60,9 @@ __all__ = ["mask_for_member", "mask_pii", "matching_text", "published_text", "sh
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
-_RUN = re.compile(r"(?<!\d)(?:\(\+?(?=84)|\+\s?)?\d+(?:(?:\)?[ .\-\u00a0]|\))\d+)*")
+# Digits apart by a space, dot, dash, comma or a line break (a phone split over two lines,
+# "0912,345,678": red-team pass 5, F3) are one run; the run decides what it is.
+_RUN = re.compile(r"(?<!\d)(?:\(\+?(?=84)|\+\s?)?\d+(?:(?:\)?(?:, |[ .\-\u00a0,\n])|\))\d+)*")
 _GROUP = re.compile(r"\d+")
 # A phone written with slashes ("0912/345/686"): groups of 3-4 digits, which a date (d/m/yyyy)
 # never has in the middle; read as if spaced, so the run below labels it.
