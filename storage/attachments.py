@@ -115,17 +115,18 @@ class VoiceSource:
     cluster_id: int
     voice_url: str
     disclosure: bool  # urgent or a danger disclosure: the safety role's alone
+    anonymous: bool = True  # she chose not to give her name: her voice is not for departments
 
 
 async def voice_source(conn: Conn, question_id: int) -> VoiceSource | None:
     """The question's voice link; None when it has none (never had, or deleted)."""
     row = await first_row(
-        conn, "SELECT id, cluster_id, voice_url, urgent, danger FROM questions "
+        conn, "SELECT id, cluster_id, voice_url, urgent, danger, anonymous FROM questions "
               "WHERE id = ? AND voice_url IS NOT NULL AND deleted_at IS NULL", (question_id,))
     if row is None or row["cluster_id"] is None:
         return None
     return VoiceSource(row["id"], row["cluster_id"], row["voice_url"],
-                       bool(row["urgent"] or row["danger"]))
+                       bool(row["urgent"] or row["danger"]), bool(row["anonymous"]))
 
 
 @dataclass(frozen=True)

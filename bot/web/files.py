@@ -140,7 +140,9 @@ async def _may_hear(conn, console: Console, account: store.Account,
         return source.disclosure and account.role == "safety"
     if account.role in STAFF_ROLES:
         return True
-    if account.role != "department" or not account.department:
+    if account.role != "department" or not account.department or source.anonymous:
+        # A voice is who she is: no mask reaches it, so a department hears only a woman who
+        # gave her name (red-team pass 5, F6); staff transcribe the others.
         return False
     return any(f.department_id == account.department
                for f in await lifecycle.forwards_of_cluster(conn, source.cluster_id))

@@ -104,15 +104,17 @@ def voice_runtime(staff_runtime, fake):
     return staff_runtime
 
 
-async def ask_by_voice(runtime, fake: FakeBotAPI, user: str, audio: bytes) -> tuple[int, str]:
+async def ask_by_voice(runtime, fake: FakeBotAPI, user: str, audio: bytes,
+                       anonymous: bool = True) -> tuple[int, str]:
     """A member asks by a Telegram voice message whose file the fake Bot API holds; (question
     id, receipt)."""
     update = fake.push_voice(int(user), content=audio)
     link = "telegram-file:" + update["message"]["voice"]["file_id"]
-    return await ask_with_voice(runtime, "telegram", user, link)
+    return await ask_with_voice(runtime, "telegram", user, link, anonymous)
 
 
-async def ask_with_voice(runtime, channel: str, user: str, link: str) -> tuple[int, str]:
+async def ask_with_voice(runtime, channel: str, user: str, link: str,
+                         anonymous: bool = True) -> tuple[int, str]:
     """A member of `channel` asks by a voice message stored as `link`; (question id,
     receipt)."""
     m = Member(runtime, user=user, channel=channel)
@@ -120,7 +122,7 @@ async def ask_with_voice(runtime, channel: str, user: str, link: str) -> tuple[i
         await m.send(line)
     await m._handle(Incoming(channel=channel, chat_id=user, user_id=user, kind=Kind.VOICE,
                              media_url=link))
-    await m.send("2")
+    await m.send("2" if anonymous else "1")
     await m.send("1")
     receipt = re.search(r"LC27-\d{6}", m.text)
     assert receipt, m.text

@@ -177,7 +177,8 @@ async def test_staff_hear_a_voice_message_fetched_once_and_kept(app, voice_runti
 
 
 async def test_departments_hear_voice_only_in_their_own_clusters(app, voice_runtime, fake):
-    qid, receipt = await ask_by_voice(voice_runtime, fake, "82", silent_voice(1))
+    qid, receipt = await ask_by_voice(voice_runtime, fake, "82", silent_voice(1),
+                                      anonymous=False)
     cid = await cluster_of(voice_runtime, receipt)
     outsider = await logged_in(app, "taichinh", "department", DEPARTMENT, runtime=voice_runtime)
     assert (await outsider.get(f"/thoai/{qid}")).status_code == 404
@@ -347,3 +348,19 @@ async def test_only_the_safety_role_hears_a_disclosure_s_voice(app, voice_runtim
     assert heard.status_code == 200 and heard.content == audio
     normal_qid, _ = await ask_by_voice(voice_runtime, fake, "86", silent_voice(1))
     assert (await safety.get(f"/thoai/{normal_qid}")).status_code == 404  # hers only
+
+
+async def test_a_department_never_hears_the_voice_of_a_woman_who_stayed_anonymous(
+        app, voice_runtime, fake):
+    # Red-team pass 5, F6: a voice is who she is and no mask reaches it; departments heard it
+    # although she chose to stay anonymous. Staff still hear it (they transcribe it).
+    qid, receipt = await ask_by_voice(voice_runtime, fake, "84", silent_voice(1))
+    cid = await cluster_of(voice_runtime, receipt)
+    staff = await logged_in(app, "lan", "staff", runtime=voice_runtime)
+    await staff.post("/cum/hang-loat", data={
+        "csrf": await page_csrf(staff), "dot": "lai-chau-2027", "cum": str(cid),
+        "viec": "forward", "so_chu_tri": DEPARTMENT, "han": "2027-07-20"})
+    dept = await logged_in(app, "taichinh", "department", DEPARTMENT, runtime=voice_runtime)
+    assert (await dept.get(f"/thoai/{qid}")).status_code == 404
+    assert f'src="/thoai/{qid}"' not in (await dept.get(f"/so/cum/{cid}")).text
+    assert (await staff.get(f"/thoai/{qid}")).status_code == 200

@@ -141,6 +141,7 @@ async def test_a_disclosure_reaches_a_department_only_as_words_staff_wrote(app, 
     assert "ok=forwarded" in await forward()
     page = (await dept.get(f"/so/cum/{cid}")).text
     assert "nơi tạm lánh" in page and "dám về nhà" not in page
+    assert receipt not in page  # nor her receipt, commune and time (red-team pass 5, F6)
     # She erases her words: the console says so instead of a danger mark over nothing.
     her = Member(staff_runtime, user="33", channel="telegram")
     await her.send("/xoa_du_lieu")
