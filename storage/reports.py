@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from .rows import scalar
+from .rows import first_row, scalar
 
-__all__ = ["ClusterSummary", "QuestionLine"]
+__all__ = ["ClusterStanding", "ClusterSummary", "QuestionLine"]
 
 Conn = aiosqlite.Connection
 
@@ -99,6 +99,29 @@ async def cluster_summary(conn: Conn, cluster_id: int) -> ClusterSummary | None:
     cur = await conn.execute(_CLUSTER_SELECT + " WHERE c.id = ? GROUP BY c.id", (cluster_id,))
     row = await cur.fetchone()
     return _summary(row) if row else None
+
+
+@dataclass(frozen=True)
+class ClusterStanding:
+    """What a member's message needs of a cluster: `cluster_summary`'s status and disclosure."""
+
+    status: str
+    disclosure: bool
+
+
+async def cluster_standing(conn: Conn, cluster_id: int) -> ClusterStanding | None:
+    """`cluster_summary`'s status and disclosure (None where it gives None: no live question),
+    from the counts migration 0010's triggers keep in every change's transaction: one row read,
+    where the summary counts every question of the cluster. A member's question joining a
+    cluster of thousands asked for it twice (bench/throughput.py)."""
+    row = await first_row(
+        conn,
+        "SELECT c.status, c.urgent, k.disclosures FROM clusters c "
+        "JOIN console_cluster_counts k ON k.cluster_id = c.id WHERE c.id = ? AND k.live > 0",
+        (cluster_id,))
+    if row is None:
+        return None
+    return ClusterStanding(status=row[0], disclosure=bool(row[1] or row[2]))
 
 
 async def cluster_dialogue(conn: Conn, cluster_id: int) -> tuple[str, int | None] | None:

@@ -99,8 +99,8 @@ class QuestionMatcher:
     async def _open(self, conn: aiosqlite.Connection, match: Match | None) -> Match | None:
         if match is None:
             return None
-        summary = await reports.cluster_summary(conn, int(match.cluster_id))
-        if summary is None or summary.status in (Status.REJECTED, Status.ANSWERED):
+        standing = await reports.cluster_standing(conn, int(match.cluster_id))
+        if standing is None or standing.status in (Status.REJECTED, Status.ANSWERED):
             return None  # a new question should not silently join a closed cluster
         return match
 
