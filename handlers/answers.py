@@ -180,12 +180,12 @@ async def _forward_to_tell(ctx: Context, cluster_id: int) -> lc.Step | None:
 
     None for a cluster holding a danger disclosure: its forward is the safety staff's to
     tell, as exports give it no receipt code (a phone she shares may be read by others)."""
-    summary = await reports.cluster_summary(ctx.conn, cluster_id)
-    if summary is None or summary.disclosure:
-        return None
     leads = [s for s in await lc.steps_of_cluster(ctx.conn, cluster_id)
              if s.step == lc.FORWARDED and s.note == "lead"]
     if not leads:
+        return None
+    standing = await reports.cluster_standing(ctx.conn, cluster_id)
+    if standing is None or standing.disclosure:
         return None
     first = leads[-1]
     for earlier in reversed(leads[:-1]):

@@ -7,6 +7,7 @@ diacritics ("gui" → "Gửi").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -26,6 +27,7 @@ BACK = "nav:back"
 CANCEL = "nav:cancel"
 
 _NUMBER = re.compile(r"^\s*(?:so\s*)?(\d{1,3})\s*[.)]?\s*$")
+_PUNCT = re.compile(r"[^\w ]+")
 
 
 def menu(
@@ -51,29 +53,44 @@ def offered_from(replies: Sequence[Reply]) -> list[dict]:
     for reply in reversed(replies):
         if reply.options:
             return [
-                {"a": o.action, "n": o.number, "l": fold(o.label), "k": list(o.keywords)}
+                {"a": o.action, "n": o.number, "l": _folded_label(o.label), "k": list(o.keywords)}
                 for o in reply.options
             ]
     return []
 
 
+# A label is the locale's or config's (buttons, communes, topics, dialogues, "#12"), never what a
+# member typed, so the few hundred of them are folded once, not on every message (a commune page
+# is 11 of them: bench/throughput.py). Her own words are never kept here.
+@functools.lru_cache(maxsize=4096)
+def _folded_label(label: str) -> str:
+    return fold(label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_words(folded_label: str) -> str:
+    """A stored option's folded label as typed words are compared with it."""
+    return _strip_punct(folded_label)
+
+
 def resolve_typed(text: str, offered: Sequence[dict]) -> str | None:
     """The action a typed number or label stands for, or None."""
-    match = _NUMBER.match(fold(text))
+    typed = fold(text)
+    match = _NUMBER.match(typed)
     if match:
         number = int(match[1])
         return next((o["a"] for o in offered if o["n"] == number), None)
-    folded = _strip_punct(fold(text))
+    folded = _strip_punct(typed)
     if not folded:
         return None
     for option in offered:
-        if folded == _strip_punct(option["l"]) or folded in option["k"]:
+        if folded == _label_words(option["l"]) or folded in option["k"]:
             return option["a"]
     return None
 
 
 def _strip_punct(text: str) -> str:
-    return re.sub(r"[^\w ]+", "", text).strip()
+    return _PUNCT.sub("", text).strip()
 
 
 def render_text(reply: Reply, typed_hint: str, cancel_hint: str) -> str:

@@ -393,11 +393,9 @@ async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str,
         conn,
         f"""
         SELECT c.public_text, s.text, COALESCE(u.display_name, '') AS asker,
-            (SELECT COUNT(DISTINCT CASE WHEN n.kind IN ('member', 'support')
-                                        THEN COALESCE(n.user_id, -n.id) END)
-                    + COALESCE(SUM(CASE WHEN n.kind = 'relay' THEN n.represented END), 0)
-              FROM questions n WHERE n.cluster_id = c.id AND n.rejected_reason IS NULL) AS total
+            COALESCE(k.direct + k.relayed, 0) AS total
         FROM clusters c
+        LEFT JOIN console_cluster_counts k ON k.cluster_id = c.id
         LEFT JOIN questions s ON s.id = (SELECT r.id FROM questions r
                                          WHERE r.cluster_id = c.id AND {_SHAREABLE}
                                          ORDER BY r.id IS NOT ?3, r.id LIMIT 1)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from .rows import scalar
+from .rows import first_row, scalar
 
-__all__ = ["ClusterSummary", "QuestionLine"]
+__all__ = ["ClusterStanding", "ClusterSummary", "QuestionLine"]
 
 Conn = aiosqlite.Connection
 
@@ -99,6 +99,43 @@ async def cluster_summary(conn: Conn, cluster_id: int) -> ClusterSummary | None:
     cur = await conn.execute(_CLUSTER_SELECT + " WHERE c.id = ? GROUP BY c.id", (cluster_id,))
     row = await cur.fetchone()
     return _summary(row) if row else None
+
+
+@dataclass(frozen=True)
+class ClusterStanding:
+    """What a member's message needs of a cluster, as `cluster_summary` has it: status, urgent,
+    disclosure, `total` women and the first wording."""
+
+    status: str
+    urgent: bool
+    disclosure: bool
+    total: int
+    text: str
+
+
+async def cluster_standing(conn: Conn, cluster_id: int) -> ClusterStanding | None:
+    """`cluster_summary`'s status, urgency, disclosure, total and text (None where it gives None:
+    no live question), from the counts migration 0010's triggers keep in every change's
+    transaction and the cluster's first wording (an index seek): a few rows read, where the
+    summary counts every question of the cluster. A member's question joining a cluster of
+    thousands asked for it twice, and each similar cluster offered to her once
+    (bench/throughput.py)."""
+    row = await first_row(
+        conn,
+        """
+        SELECT c.status, c.urgent, k.disclosures, k.direct + k.relayed,
+               (SELECT r.text FROM questions r
+                 WHERE r.cluster_id = c.id AND r.kind IN ('member', 'relay') AND r.text != ''
+                   AND r.rejected_reason IS NULL
+                 ORDER BY r.id LIMIT 1)
+        FROM clusters c JOIN console_cluster_counts k ON k.cluster_id = c.id
+        WHERE c.id = ? AND k.live > 0
+        """,
+        (cluster_id,))
+    if row is None:
+        return None
+    return ClusterStanding(status=row[0], urgent=bool(row[1]),
+                           disclosure=bool(row[1] or row[2]), total=row[3], text=row[4] or "")
 
 
 async def cluster_dialogue(conn: Conn, cluster_id: int) -> tuple[str, int | None] | None:

@@ -74,11 +74,12 @@ class QuestionMatcher:
         out = []
         for match in index.similar(matching_text(text), topic,
                                    limit=self.settings.max_similar + 2):
-            summary = await reports.cluster_summary(conn, int(match.cluster_id))
-            if (summary is None or summary.status == Status.REJECTED or summary.urgent
-                    or not summary.text):
+            cluster_id = int(match.cluster_id)
+            standing = await reports.cluster_standing(conn, cluster_id)
+            if (standing is None or standing.status == Status.REJECTED or standing.urgent
+                    or not standing.text):
                 continue  # never offer a question staff found off-theme, nor an urgent one
-            out.append(Similar(int(match.item_id), summary.id, summary.text, summary.total,
+            out.append(Similar(int(match.item_id), cluster_id, standing.text, standing.total,
                                match.score))
         return out[: self.settings.max_similar]
 
@@ -99,8 +100,8 @@ class QuestionMatcher:
     async def _open(self, conn: aiosqlite.Connection, match: Match | None) -> Match | None:
         if match is None:
             return None
-        summary = await reports.cluster_summary(conn, int(match.cluster_id))
-        if summary is None or summary.status in (Status.REJECTED, Status.ANSWERED):
+        standing = await reports.cluster_standing(conn, int(match.cluster_id))
+        if standing is None or standing.status in (Status.REJECTED, Status.ANSWERED):
             return None  # a new question should not silently join a closed cluster
         return match
 
