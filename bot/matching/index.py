@@ -110,14 +110,11 @@ _CONCEPT_BOOST = 1.0
 _GATE_SHARE = 0.0
 # Character n-grams of the folded words, with word boundaries marked.
 _GRAM = 3
-# ... of the plain form (the words before concept phrases replace them), not the matching form.
-_GRAMS_FROM_PLAIN = True
 
 # Names of the pair features, in the order PairScorer weights them.
 FEATURES = ("dice", "containment", "token_set", "char_dice", "char_tfidf", "conflict",
             "action_conflict", "ask_conflict", "action_agree", "concept_jaccard",
-            "dice_x_token_set", "dice_squared", "request_jaccard", "ask_one_sided",
-            "concept_conflict")
+            "dice_x_token_set", "dice_squared", "request_jaccard", "ask_one_sided")
 _ACTION_CONFLICT = FEATURES.index("action_conflict")
 
 
@@ -257,7 +254,7 @@ class ClusterIndex:
         self._token_count = array("i")
         self._cluster_codes: dict[ClusterId, int] = {}
         # The bot asks similar()/best_cluster()/possible_duplicate() and add() for one text.
-        self._last: tuple[str, str, tuple[int, int], str] = ("", "", (0, 0), "")
+        self._last: tuple[str, str, tuple[int, int]] = ("", "", (0, 0))
         self._last_grams: tuple[str, frozenset[str]] = ("", frozenset())
 
     def __len__(self) -> int:
@@ -285,8 +282,8 @@ class ClusterIndex:
         into `cluster_id` (a rebuild from storage): it belongs to that part's core."""
         if item_id in self._items:
             raise ValueError(f"item {item_id!r} is already indexed; use move() or remove()")
-        norm, masks, plain = self._normalize(text)
-        entry_id = self._entry_for(norm, masks, plain)
+        norm, masks = self._normalize(text)
+        entry_id = self._entry_for(norm, masks)
         self._items[item_id] = _Item(entry_id, cluster_id, topic)
         self._link(item_id)
         self._join_core(item_id, cluster_id, cluster_id if home is None else home)
@@ -450,22 +447,20 @@ class ClusterIndex:
 
     # --- internals: bookkeeping -----------------------------------------------------------
 
-    def _normalize(self, text: str) -> tuple[str, tuple[int, int], str]:
-        last_text, last_norm, last_masks, last_plain = self._last
+    def _normalize(self, text: str) -> tuple[str, tuple[int, int]]:
+        last_text, last_norm, last_masks = self._last
         if text == last_text and last_text:
-            return last_norm, last_masks, last_plain
-        norm, masks, plain = self.normalizer.analyse_plain(text)
-        if not _GRAMS_FROM_PLAIN:
-            plain = norm
-        self._last = (text, norm, masks, plain)
-        return norm, masks, plain
+            return last_norm, last_masks
+        norm, masks = self.normalizer.analyse(text)
+        self._last = (text, norm, masks)
+        return norm, masks
 
-    def _grams_of(self, plain: str) -> frozenset[str]:
+    def _grams_of(self, norm: str) -> frozenset[str]:
         # A lookup and then add() of the same text: one computation.
-        cached, grams = self._last_grams
-        if plain != cached or not plain:
-            grams = _grams(plain)
-            self._last_grams = (plain, grams)
+        cached_norm, grams = self._last_grams
+        if norm != cached_norm or not norm:
+            grams = _grams(norm)
+            self._last_grams = (norm, grams)
         return grams
 
     def _cluster_topic(self, cluster_id: ClusterId) -> int | None:
@@ -516,7 +511,7 @@ class ClusterIndex:
             self._concept.append(1.0 if concept else 0.0)
         return token_id
 
-    def _entry_for(self, norm: str, masks: tuple[int, int], plain: str) -> int:
+    def _entry_for(self, norm: str, masks: tuple[int, int]) -> int:
         entry_id = self._entry_of.get(norm)
         if entry_id is None:
             entry_id = len(self._entries)
@@ -530,7 +525,7 @@ class ClusterIndex:
             self._action.append(masks[0])
             self._ask.append(masks[1])
             vocab = self._gram_vocab
-            grams = sorted({vocab.setdefault(g, len(vocab)) for g in self._grams_of(plain)})
+            grams = sorted({vocab.setdefault(g, len(vocab)) for g in self._grams_of(norm)})
             self._gram_df.extend([0] * (len(vocab) - len(self._gram_df)))
             self._gram_start.append(len(self._gram_flat))
             self._gram_count.append(len(grams))
@@ -587,7 +582,7 @@ class ClusterIndex:
     # --- internals: scoring ---------------------------------------------------------------
 
     def _query(self, text: str) -> _Query | None:
-        norm, (action, ask), plain = self._normalize(text)
+        norm, (action, ask) = self._normalize(text)
         tokens = set(norm.split())
         df = self._df
         known = sorted(tid for t in tokens if (tid := self._vocab.get(t)) is not None and df[tid])
@@ -600,7 +595,7 @@ class ClusterIndex:
         exact = self._entry_of.get(norm)
         if exact is not None and not self._entries[exact]:
             exact = None
-        gram_ids = [self._gram_vocab.get(g, -1) for g in self._grams_of(plain)]
+        gram_ids = [self._gram_vocab.get(g, -1) for g in self._grams_of(norm)]
         known_grams = sorted(g for g in gram_ids if g >= 0 and self._gram_df[g])
         return _Query(norm, np.array(known, dtype=np.int32), unknown, unknown_concepts,
                       action, ask,
@@ -634,7 +629,7 @@ class ClusterIndex:
             back = np.empty_like(order)
             back[order] = np.arange(len(order))
             overlap = tuple(p[back] for p in parts)
-        dice, containment, conflict, concepts, concept_conflict = overlap
+        dice, containment, conflict, concepts = overlap
         texts = [self._entries[e].text for e in entries.tolist()]
         token_set = process.cdist([query.norm], texts, scorer=fuzz.token_set_ratio,
                                   processor=None, dtype=np.float64)[0] / 100.0
@@ -653,8 +648,7 @@ class ClusterIndex:
         ask_one_sided = (ask != 0) != (query.ask != 0)
         return np.column_stack([dice, containment, token_set, char, char_tfidf, conflict,
                                 action_conflict, ask_conflict, action_agree, concepts,
-                                dice * token_set, dice * dice, request_jaccard, ask_one_sided,
-                                concept_conflict]
+                                dice * token_set, dice * dice, request_jaccard, ask_one_sided]
                                ).astype(np.float64)
 
     def _entry_grams(self, entry_id: int) -> list[int]:
@@ -785,16 +779,12 @@ class ClusterIndex:
                           + query.unknown_concepts)
         union = query_concepts + other_concepts - shared_concepts
         concepts = np.where(union > 0, shared_concepts / np.maximum(union, 1.0), 0.0)
-        # Both name concepts and share none ("#bao_hiem_y_te" / "#bao_luc" in one frame):
-        # another object, whatever the shared words.
-        concept_conflict = ((query_concepts > 0) & (other_concepts > 0)
-                            & (shared_concepts == 0)).astype(np.float64)
 
         dice = 2 * shared / (query_weight + other_weight)
         conflict = np.where((query_only > 0) & (other_only > 0),
                             np.minimum(query_only, other_only) / strongest, 0.0)
         containment = shared / np.maximum(np.minimum(query_weight, other_weight), 1e-9)
-        return dice, np.minimum(containment, 1.0), conflict, concepts, concept_conflict
+        return dice, np.minimum(containment, 1.0), conflict, concepts
 
     def _weights(self, token_ids: np.ndarray) -> np.ndarray:
         """IDF × boost of words: smoothed, always > 0, high for words never seen. (Background
