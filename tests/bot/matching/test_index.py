@@ -516,3 +516,25 @@ def test_the_joining_bar_is_chosen_for_f1_within_precision_and_every_writers_har
     assert select_threshold(pooled, per_set) == 40.0
     # Nothing qualifies: the most precise bar.
     assert select_threshold({30.0: _result(0.80, 0.6, 0.5), 45.0: _result(0.85, 0.4, 0.6)}) == 45.0
+
+
+def test_the_writer_cross_validation_never_trains_on_the_writer_it_scores(monkeypatch) -> None:
+    """Leave-one-writer-out (bench/train_pair_scorer.py --cv --writers) is the estimate for a
+    new writer only if the left-out file's pairs never reach its scorer, held-back files stay
+    out of training unless asked, and the bar it is scored at is picked on the other files."""
+    import bench.train_pair_scorer as tps
+
+    files = [(name, held, records[:50]) for name, held, records in tps.writers()
+             if name in ("dev", "holdout", "blind4")]
+    assert [(name, held) for name, held, _r in files] == [
+        ("dev", False), ("holdout", False), ("blind4", True)]
+    monkeypatch.setattr(tps, "writers", lambda: files)
+    normalizer = Normalizer.from_files()
+    out = tps.writer_cross_validate([40.0, 60.0], normalizer)
+    assert {n: f["trained_on"] for n, f in out["files"].items()} == {
+        "dev": ["holdout"], "holdout": ["dev"], "blind4": ["dev", "holdout"]}
+    assert set(out["methods"]) == {"join_40", "join_60", "bar_chosen_on_other_folds",
+                                   "rapidfuzz_baseline"}
+    assert set(out["methods"]["rapidfuzz_baseline"]["per_file"]) == {"dev", "holdout", "blind4"}
+    with_held = tps.writer_cross_validate([40.0], normalizer, with_held_back=True)
+    assert with_held["files"]["dev"]["trained_on"] == ["holdout", "blind4"]
