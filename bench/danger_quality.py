@@ -37,9 +37,9 @@ Sets (tests/data/):
 
 The second reader (handlers/danger_model.py, locales/danger_model.json) is trained on every set
 above but danger_blind7, which came after the shipped weights (bench/train_danger_model.py
---write would take it in): its figures here are in-sample, blind7's are not. Its honest estimate is that
-script's `--cv` (each file left out in turn, and the blind sets with the rules they were first
-measured on).
+--write would take it in): its figures here are in-sample, blind7's are not. Its honest
+estimate is that script's `--cv` (each file left out in turn, and the blind sets with the rules
+they were first measured on).
 
 Each message is judged three ways:
 - baseline: the rule on main before this work - any match in danger_keywords.txt escalates;

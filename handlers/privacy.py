@@ -53,7 +53,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from handlers.person_names import GAP, MASK_LABEL, WORD, name_spans
+from handlers.person_names import MASK_LABEL, WORD, replace_names
 from handlers.text import FOLD_TABLE, fold
 
 __all__ = ["mask_for_member", "mask_pii", "matching_text", "published_text", "shared_words"]
@@ -194,23 +194,8 @@ def _mask_numbers(text: str, strict: bool) -> str:
 
 def _mask_names(text: str, extra: list[tuple[int, int]] | None = None) -> str:
     """Every name span (and `extra`, her display name where she wrote it) replaced by one
-    "[tên ẩn]": spans that overlap or touch across spaces become one, so no syllable of a
-    name is left beside the mask ("[tên ẩn] Bốn")."""
-    spans = sorted(name_spans(text) + (extra or []))
-    if not spans:
-        return text
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and (start <= merged[-1][1] or GAP.fullmatch(text, merged[-1][1], start)):
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, position = [], 0
-    for start, end in merged:
-        out += [text[position:start], "[tên ẩn]"]
-        position = end
-    out.append(text[position:])
-    return "".join(out)
+    "[tên ẩn]", no syllable of a name left beside the mask ("[tên ẩn] Bốn")."""
+    return replace_names(text, "[tên ẩn]", extra)
 
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from handlers.danger_model import DEFAULT_MODEL_PATH, DangerModel
 from handlers.normalise import DEFAULT_TEENCODE, load_teencode
-from handlers.person_names import GAP, name_spans
+from handlers.person_names import replace_names
 from handlers.text import clean, fold
 
 __all__ = [
@@ -494,21 +494,7 @@ def _neutral(text: str) -> str:
     text = unicodedata.normalize("NFC", text)  # as clean() reads it: "số" is one letter there
     text = _PHONE.sub(f" {_NEUTRAL} ", text)
     text = _NUMBER_WORD.sub(_NEUTRAL, text)
-    spans = sorted(name_spans(text))
-    if not spans:
-        return text
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and (start <= merged[-1][1] or GAP.fullmatch(text, merged[-1][1], start)):
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, position = [], 0
-    for start, end in merged:
-        out += [text[position:start], _NEUTRAL]
-        position = end
-    out.append(text[position:])
-    return "".join(out)
+    return replace_names(text, _NEUTRAL)
 
 
 @dataclass(frozen=True)
