@@ -1,7 +1,8 @@
 """Fit the pair scorer (bot/matching/pair_scorer.json): logistic regression on labelled pairs,
 and estimate how the matcher does on concerns it never saw (`--cv`).
 
-Pairs come from every labelled set in tests/data/cluster_*.jsonl: for each question, every
+Pairs come from every labelled set in tests/data/cluster_*.jsonl (and, with `--with-held-back`,
+tests/data/held_back/: the shipped scorer is trained so since match7): for each question, every
 other stored wording of its set, with the word statistics of an index holding the whole set.
 Label: same concern. Pairs are formed within a set only: two writers may name one concern
 differently, so a pair across sets has no trustworthy label. Pairs that share no word at all
@@ -210,7 +211,7 @@ def cross_validate(thresholds: list[float], normalizer: Normalizer) -> dict:
 
 
 def writer_cross_validate(thresholds: list[float], normalizer: Normalizer,
-                          with_held_back: bool = False) -> dict:
+                          with_held_back: bool = False, offers: bool = False) -> dict:
     """Leave-one-writer-out: each file in turn is clustered whole by a scorer trained on the
     other files' pairs only (held-back files never trained on unless `with_held_back`)."""
     files = writers()
@@ -220,6 +221,7 @@ def writer_cross_validate(thresholds: list[float], normalizer: Normalizer,
     labels_at: dict[str, dict[float, list[str]]] = {}
     baseline: dict[str, dict] = {}
     trained_on: dict[str, list[str]] = {}
+    offer_parts: dict[str, dict] = {}
     for name, _held, records in files:
         train_on = [n for n, held, _r in files if n != name and (with_held_back or not held)]
         trained_on[name] = train_on
@@ -228,6 +230,9 @@ def writer_cross_validate(thresholds: list[float], normalizer: Normalizer,
                             np.concatenate([pairs[n][2] for n in train_on]))
         scorer = PairScorer(tuple(float(w) for w in weights), bias)
         baseline[name] = scores(rapidfuzz_baseline(records), records)
+        if offers:
+            offer_parts[name] = offers_and_reviews(records, scorer, normalizer,
+                                                   MatchSettings().join_threshold)
         for t in thresholds:
             settings = replace(MatchSettings(), join_threshold=t,
                                review_threshold=min(t, MatchSettings().review_threshold))
@@ -261,7 +266,102 @@ def writer_cross_validate(thresholds: list[float], normalizer: Normalizer,
     return {"cv": "leave one writer (file) out", "with_held_back": with_held_back,
             "files": {name: {"questions": len(r), "held_back": held,
                              "trained_on": trained_on[name]} for name, held, r in files},
-            "bars_chosen_per_file": chosen, "methods": methods}
+            "bars_chosen_per_file": chosen, "methods": methods,
+            **({"offers_and_reviews_at_shipped_join_bar": {
+                "all": _offer_rates(list(offer_parts.values())),
+                "per_file": {n: _offer_rates([p]) for n, p in offer_parts.items()}}}
+               if offers else {})}
+
+
+OFFER_BARS = (5.0, 8.0, 10.0, 12.0, 15.0)
+REVIEW_BARS = (15.0, 20.0, 25.0, 30.0)
+
+
+def offers_and_reviews(records: list[dict], scorer: PairScorer, normalizer: Normalizer,
+                       join: float) -> dict:
+    """How the offer ("someone asked this already") and staff's review list behave for one
+    writer's file, questions arriving in turn, at each bar of OFFER_BARS / REVIEW_BARS.
+
+    Offers: against the gold clusters of the earlier questions (as bench/cluster_quality.py):
+    how often the right concern is among the ≤ 3 offered (repeat questions), how often a new
+    concern is offered something. Reviews: as `cluster_records` clusters at `join`, a question
+    that joins nothing goes to review when its closest cluster scores at least the bar; of
+    those, how many are the right concern (precision), and of the repeat questions left
+    unjoined, how many are proposed to staff with the right concern (recall)."""
+    low = min(min(OFFER_BARS), min(REVIEW_BARS))
+    base = replace(MatchSettings(), similar_threshold=low, review_threshold=low,
+                   join_threshold=max(join, low))
+    offers = ClusterIndex(base, normalizer, scorer)
+    joins = ClusterIndex(base, normalizer, scorer)
+    seen: set[str] = set()
+    offer = {t: [0, 0] for t in OFFER_BARS}  # right offered, new offered something
+    review = {t: [0, 0, 0] for t in REVIEW_BARS}  # proposed, proposed right, repeats right
+    repeats = new = unjoined_repeats = 0
+    label_of: dict[str, str] = {}
+    concern_of_label: dict[str, list[str]] = {}
+    started = 0
+    for r in records:
+        matches = offers.similar(r["text"], r.get("topic"), limit=1000)
+        repeat = r["cluster"] in seen
+        repeats += repeat
+        new += not repeat
+        for t in OFFER_BARS:
+            shown = [m for m in matches if m.score >= t][:MatchSettings().max_similar]
+            if repeat:
+                offer[t][0] += any(m.cluster_id == r["cluster"] for m in shown)
+            else:
+                offer[t][1] += bool(shown)
+        offers.add(r["id"], r["text"], r["cluster"], r.get("topic"))
+        ranked = joins.cluster_scores(r["text"], r.get("topic"))
+        top = ranked[0] if ranked else None
+        if top is not None and top.score >= join:
+            label = str(top.cluster_id)
+        else:
+            started += 1
+            label = f"c{started}"
+            # A question earlier joined the same concern: the right cluster exists.
+            right_exists = any(r["cluster"] in concern_of_label.get(lab, ())
+                               for lab in set(label_of.values()))
+            unjoined_repeats += repeat and right_exists
+            if top is not None:
+                members = concern_of_label.get(str(top.cluster_id), [])
+                right = bool(members) and max(set(members), key=members.count) == r["cluster"]
+                for t in REVIEW_BARS:
+                    if top.score >= t:
+                        review[t][0] += 1
+                        review[t][1] += right
+                        review[t][2] += right and repeat
+        joins.add(r["id"], r["text"], label, r.get("topic"))
+        label_of[r["id"]] = label
+        concern_of_label.setdefault(label, []).append(r["cluster"])
+        seen.add(r["cluster"])
+    return {"repeats": repeats, "new": new, "unjoined_repeats": unjoined_repeats,
+            "offer": {f"{t:g}": {"right_offered": v[0], "new_offered": v[1]}
+                      for t, v in offer.items()},
+            "review": {f"{t:g}": {"proposed": v[0], "right": v[1], "repeats_right": v[2]}
+                       for t, v in review.items()}}
+
+
+def _offer_rates(parts: list[dict]) -> dict:
+    repeats = sum(p["repeats"] for p in parts)
+    new = sum(p["new"] for p in parts)
+    unjoined = sum(p["unjoined_repeats"] for p in parts)
+    out: dict = {"offer": {}, "review": {}}
+    for t in parts[0]["offer"]:
+        out["offer"][t] = {
+            "right_cluster_offered": round(sum(p["offer"][t]["right_offered"] for p in parts)
+                                           / max(repeats, 1), 4),
+            "new_concern_offered_something": round(
+                sum(p["offer"][t]["new_offered"] for p in parts) / max(new, 1), 4)}
+    for t in parts[0]["review"]:
+        proposed = sum(p["review"][t]["proposed"] for p in parts)
+        out["review"][t] = {
+            "proposed": proposed,
+            "precision": round(sum(p["review"][t]["right"] for p in parts)
+                               / max(proposed, 1), 4),
+            "unjoined_repeats_proposed_right": round(
+                sum(p["review"][t]["repeats_right"] for p in parts) / max(unjoined, 1), 4)}
+    return out
 
 
 def _other_folds(held_runs: dict[tuple[int, float], list[tuple[str, list[str], list[dict]]]],
@@ -355,7 +455,8 @@ def main(argv: list[str]) -> None:
         thresholds = given or [MatchSettings().join_threshold]
         if "--writers" in argv:
             print(json.dumps({"bench": "pair_scorer_writer_cv",
-                              **writer_cross_validate(thresholds, normalizer, with_held_back)},
+                              **writer_cross_validate(thresholds, normalizer, with_held_back,
+                                                      "--offers" in argv)},
                              ensure_ascii=False))
             return
         print(json.dumps({"bench": "pair_scorer_cv", **cross_validate(thresholds, normalizer)},
