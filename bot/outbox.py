@@ -11,6 +11,7 @@ that piece is sent again (the same at-least-once choice).
 Error tree:
     DeliveryError
       ├─ RetryLater(seconds, rest)   429, network trouble: try again later (only `rest`)
+      ├─ PartlySent(rest)            another error after some pieces went out: only `rest` again
       └─ Undeliverable         blocked the bot, chat gone: stop trying
 """
 
@@ -63,9 +64,19 @@ class RetryLater(DeliveryError):
         self.rest = rest
 
 
+class PartlySent(DeliveryError):
+    """An unexpected error after the first pieces of a long message went out: retried like any
+    unexpected error (and given up after as many tries), but only `rest` is sent again."""
+
+    def __init__(self, rest: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rest = rest
+
+
 async def send_pieces(pieces: Sequence[str], send_one: Callable[[str], Awaitable[None]]) -> None:
     """A long message, piece by piece. A retry after some pieces went out carries the rest
-    (red-team pass 4, F8: a refused second piece made the whole message go again)."""
+    (red-team pass 4, F8 and pass 5, F7: a refused second piece made the whole message go
+    again)."""
     for n, piece in enumerate(pieces):
         try:
             await send_one(piece)
@@ -73,6 +84,12 @@ async def send_pieces(pieces: Sequence[str], send_one: Callable[[str], Awaitable
             if n:
                 exc.rest = "\n\n".join(pieces[n:])
             raise
+        except Undeliverable:
+            raise
+        except Exception as exc:
+            if not n:
+                raise
+            raise PartlySent("\n\n".join(pieces[n:]), type(exc).__name__) from exc
 
 
 class Undeliverable(DeliveryError):
@@ -222,7 +239,7 @@ class OutboxWorker:
             log.exception("outbox %s #%s failed", self.channel, message.id)
             give_up = message.attempts + 1 >= MAX_ATTEMPTS
             await self._retry(message, self._reason(exc), 2 ** min(message.attempts, 8),
-                              give_up)
+                              give_up, rest=exc.rest if isinstance(exc, PartlySent) else None)
             return False
         try:
             async with self.db.short_transaction() as conn:

@@ -466,7 +466,9 @@ class AskQuestion:
         for m in found:
             if len(items) == MAX_SIMILAR:
                 break
-            if await q.offer_of_cluster(ctx.conn, int(m.cluster_id), dialogue_id) is not None:
+            offer = await q.offer_of_cluster(ctx.conn, int(m.cluster_id), dialogue_id,
+                                             int(m.item_id))
+            if offer is not None and _worth_offering(offer, ctx.data["text"]):
                 items.append({"cluster": int(m.cluster_id), "question": int(m.item_id)})
         ctx.data["similar"] = items
         return items
@@ -847,8 +849,14 @@ def offer_text(offer: q.Offer, her_text: str) -> str:
     bản, her children's ages, her husband's job identify her in a small commune. So she reads
     only the words she typed herself that the other question shares ("… vay vốn ưu đãi …")."""
     if offer.approved:
-        return offer.text
+        return mask_for_member(offer.text, "")  # staff may have pasted her details in it
     return shared_words(her_text, mask_for_member(offer.text, offer.asker_name))
+
+
+def _worth_offering(offer: q.Offer, her_text: str) -> bool:
+    """Only an offer she can recognise by her own words (or staff's wording): one matched by a
+    name, a place or a number she guessed would tell her that such a question exists."""
+    return offer.approved or offer_text(offer, her_text) != "…"
 
 
 async def _offers(ctx: Context) -> list[q.Offer]:
@@ -857,7 +865,8 @@ async def _offers(ctx: Context) -> list[q.Offer]:
     so the numbers on the buttons match what she reads."""
     offers, kept = [], []
     for item in ctx.data.get("similar", []):
-        offer = await q.offer_of_cluster(ctx.conn, int(item["cluster"]), ctx.data["dialogue"])
+        offer = await q.offer_of_cluster(ctx.conn, int(item["cluster"]), ctx.data["dialogue"],
+                                         int(item.get("question", 0)) or None)
         if offer is not None:
             offers.append(offer)
             kept.append(item)

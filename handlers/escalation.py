@@ -206,6 +206,7 @@ class Safety:
                 ctx.replay = draft
             else:
                 await AskQuestion().begin(ctx, draft=draft)
+            ctx.data["said_not_danger"] = True  # her question is not then a violence one
         else:
             ctx.say(ctx.t("danger.choose"))
             await ctx.show(State.ASK)

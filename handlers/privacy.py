@@ -60,7 +60,9 @@ __all__ = ["mask_for_member", "mask_pii", "matching_text", "published_text", "sh
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-]+)@([\w-]+(?:\.[\w-]+)+)")
 # A run of digit groups; "(+84)" and "+84" prefixes included so the mask covers them.
-_RUN = re.compile(r"(?<!\d)(?:\(\+?(?=84)|\+\s?)?\d+(?:(?:\)?[ .\-\u00a0]|\))\d+)*")
+# Digits apart by a space, dot, dash, comma or a line break (a phone split over two lines,
+# "0912,345,678": red-team pass 5, F3) are one run; the run decides what it is.
+_RUN = re.compile(r"(?<!\d)(?:\(\+?(?=84)|\+\s?)?\d+(?:(?:\)?(?:, |[ .\-\u00a0,\n])|\))\d+)*")
 _GROUP = re.compile(r"\d+")
 # A phone written with slashes ("0912/345/686"): groups of 3-4 digits, which a date (d/m/yyyy)
 # never has in the middle; read as if spaced, so the run below labels it.
@@ -246,13 +248,47 @@ def shared_words(hers: str, other: str) -> str:
     would tell her the other woman wrote one."""
     theirs = {fold(w) for w in re.findall(r"\w+", _MASK_AND_CUE.sub(" ", other))}
     runs: list[list[str]] = [[]]
-    for word in re.findall(r"\w+", hers):
-        if fold(word) in theirs:
+    for word in _sayable(hers):
+        if word and fold(word) in theirs:
             runs[-1].append(word)
         elif runs[-1]:
             runs.append([])
-    kept = [" ".join(run) for run in runs if len(run) > 1]
+    kept = [" ".join(run) for run in runs
+            if len(run) > 1 and any(fold(w) not in _FILLER for w in run)]
     return " … ".join(kept) if kept else "…"
+
+
+# Words that say nothing of what a question asks: a run of them alone is not shared content.
+_FILLER = frozenset({
+    "a", "ah", "ak", "ay", "chi", "cho", "co", "cua", "da", "dc", "de", "di", "do", "duoc", "e",
+    "em", "gi", "ha", "hoi", "khong", "k", "ko", "la", "lam", "luc", "ma", "minh", "muon", "nao",
+    "nay", "nhe", "nhi", "o", "oi", "roi", "sao", "the", "thi", "toi", "tui", "va", "ve", "voi",
+    "vs", "xin"})
+# After these, the next words are a place's name (her bản, her hamlet, her street): written
+# with marks, or plain where the plain form is no everyday word ("ban" is also bán, bạn).
+_PLACE = frozenset({"bản", "thôn", "xóm", "tổ", "khu", "đội", "xã", "phường", "huyện",
+                    "đường", "phố", "ngõ", "hẻm", "thon", "xom", "phuong", "huyen"})
+
+
+def _sayable(hers: str) -> list[str]:
+    """Her words, with "" where a word may not be echoed: what would confirm a detail of the
+    other woman's if it were shared (red-team pass 5, F1: "bản Nà Tăm", "3 con", a name).
+    Out: numbers, capitalised words inside a sentence (names, places), and the two words
+    after a place word ("ban na tam" typed plainly)."""
+    out: list[str] = []
+    after_place = 0
+    for match in re.finditer(r"\w+|[.!?\n]", hers):
+        word = match.group(0)
+        if word in ".!?\n":
+            out.append("")
+            after_place = 0
+            continue
+        starts_sentence = not out or out[-1] == ""
+        blocked = (any(ch.isdigit() for ch in word) or after_place > 0
+                   or (word[0].isupper() and not starts_sentence))
+        after_place = 2 if word.lower() in _PLACE else max(0, after_place - 1)
+        out.append("" if blocked else word)
+    return out
 
 
 def published_text(text: str, public_text: str, disclosure: bool, reference: str) -> str:

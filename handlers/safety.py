@@ -484,7 +484,10 @@ _PHONE = re.compile(
     r"(?:\s+(?:l[aà]|c[uủ]a\s+\w+))?\s*:?\s*)?"
     r"(?<![\d+])(?:\+\s?84|84|0)(?:[ .\-]?\d){8,10}(?!\d)", re.IGNORECASE)
 # "số" typed with its marks before digits is a number ("số 3", "số nhà 12"), never "sợ".
-_NUMBER_WORD = re.compile(r"\bsố(?=\s*:?\s*\d)", re.IGNORECASE)
+# Without marks "so" is "sợ" as often as "số": a number only in an address ("em o so 12 ngo 5").
+_NUMBER_WORD = re.compile(
+    r"\bsố(?=\s*:?\s*\d)|\bso(?=\s*\d+[a-z]?\s*,?\s*(?:ngo|ngõ|hem|hẻm|kiet|kiệt|duong|đường|pho"
+    r"|phố|to|tổ|khu|nha|nhà|thon|thôn|ban|bản)\b)", re.IGNORECASE)
 
 
 def _neutral(text: str) -> str:

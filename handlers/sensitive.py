@@ -39,6 +39,7 @@ from .engine import IDLE, Context, Services
 from .menus import BACK, menu
 from .normalise import CONCEPT_MARK, DEFAULT_TEENCODE, Normalizer, load_concepts, load_teencode
 from .privacy import mask_pii
+from .safety import MAYBE
 from .text import fold
 from .types import Option
 
@@ -114,11 +115,15 @@ class SensitiveWords:
         return bool(_HER.search(_NOT_HER.sub(" ", f" {words} ")))
 
 
-def kinds_in_text(services: Services, text: str, danger: bool = False) -> tuple[str, ...]:
+def kinds_in_text(services: Services, text: str, danger: bool = False,
+                  unsure_counts: bool = True) -> tuple[str, ...]:
     """The kinds of sensitive data in `text`, in the order they are named to her. `danger`:
-    the conversation already raised a danger alert (violence), whatever this text says."""
+    the conversation already raised a danger alert (violence), whatever this text says.
+    `unsure_counts` false: she was asked whether she is in danger and said no, so a screen
+    that was only unsure ("maybe") does not make her question a violence one."""
     found = set(services.sensitive(text)) if services.sensitive and text else set()
-    if danger or (services.danger is not None and text and services.danger(text) is not None):
+    read = services.danger(text) if services.danger is not None and text else None
+    if danger or (read is not None and (unsure_counts or getattr(read, "level", "") != MAYBE)):
         found.add(VIOLENCE)
     return tuple(sorted(found, key=lambda k: (_ORDER.index(k) if k in _ORDER else len(_ORDER),
                                               k)))
@@ -131,7 +136,8 @@ def needs_consent(ctx: Context) -> bool:
     """Before her question is stored: does it name sensitive data? Remembers which kinds."""
     ctx.data.pop("sensitive_agreed", None)
     kinds = kinds_in_text(ctx.services, ctx.data.get("text", "") if not ctx.data.get(
-        "voice_url") else "", danger=bool(ctx.data.get("danger")))
+        "voice_url") else "", danger=bool(ctx.data.get("danger")),
+        unsure_counts=not ctx.data.get("said_not_danger"))
     ctx.data["sensitive"] = list(kinds)
     return bool(kinds)
 

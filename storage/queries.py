@@ -383,10 +383,12 @@ _SHAREABLE = """
 """
 
 
-async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str) -> Offer | None:
+async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str,
+                           question_id: int | None = None) -> Offer | None:
     """The cluster as a similar-question offer, re-read from the database so a stale matching
     index can never show what must not be shown. None: not offerable (merged, rejected,
-    urgent, holds a danger disclosure without a staff wording, or nothing shareable left)."""
+    urgent, holds a danger disclosure without a staff wording, or nothing shareable left).
+    `question_id`: the wording that matched hers, when it is still shareable (else the first)."""
     row = await _one(
         conn,
         f"""
@@ -398,15 +400,15 @@ async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str) -> Off
         FROM clusters c
         LEFT JOIN questions s ON s.id = (SELECT r.id FROM questions r
                                          WHERE r.cluster_id = c.id AND {_SHAREABLE}
-                                         ORDER BY r.id LIMIT 1)
+                                         ORDER BY r.id IS NOT ?3, r.id LIMIT 1)
         LEFT JOIN users u ON u.id = s.user_id
-        WHERE c.id = ? AND c.dialogue_id = ? AND c.merged_into IS NULL AND c.urgent = 0
+        WHERE c.id = ?1 AND c.dialogue_id = ?2 AND c.merged_into IS NULL AND c.urgent = 0
           AND c.status != 'khong_phu_hop'
           AND (c.public_text IS NOT NULL OR NOT EXISTS (
                 SELECT 1 FROM questions d WHERE d.cluster_id = c.id AND d.deleted_at IS NULL
                   AND (d.urgent = 1 OR d.danger IS NOT NULL)))
         """,
-        (cluster_id, dialogue_id),
+        (cluster_id, dialogue_id, question_id),
     )
     if row is None:
         return None
@@ -1355,6 +1357,16 @@ async def _forget_copies(conn: Conn, forms: list[str], scrubbed: str) -> None:
         text = _scrub_copies(texts[row_id], [forms[n] for n in owners], scrubbed)
         if text != texts[row_id]:
             await conn.execute("UPDATE outbox SET text = ? WHERE id = ?", (text, row_id))
+    # A cluster's staff wording pasted from her question (red-team pass 5, F2): other members
+    # read it, so it goes whole; staff write a new one.
+    finder = _Needles(list(probes))
+    for row in await conn.execute_fetchall(
+            "SELECT id, public_text FROM clusters WHERE public_text IS NOT NULL"):
+        owners = {n for p in finder.found(_flat(row["public_text"])) for n in probes[p]}
+        if owners and _scrub_copies(row["public_text"], [forms[n] for n in owners], "") != \
+                row["public_text"]:
+            await conn.execute("UPDATE clusters SET public_text = NULL WHERE id = ?",
+                               (row["id"],))
 
 
 def _in_json(text: str) -> str:

@@ -116,3 +116,34 @@ async def test_a_long_message_refused_half_way_sends_only_the_rest_next_time(run
     finally:
         await channel.app.shutdown()
         await server.stop()
+
+
+async def test_a_long_message_failing_half_way_for_another_reason_sends_only_the_rest(
+        runtime, clock):
+    # Red-team pass 5, F7: any error but 429 or the network made the whole text go again.
+    import datetime as dt
+
+    from bot.outbox import OutboxWorker
+    from storage import queries as q
+
+    server = FakeBotAPI()
+    await server.start()
+    channel = TelegramChannel(runtime, token=server.token, base_url=server.base_url,
+                              rate_limit=False)
+    await channel.app.initialize()
+    try:
+        server.refuse_text_after[6162] = 1  # piece 1 goes, piece 2 is refused once
+        answer = "\n\n".join(f"Đoạn {n}: " + "Sở trả lời chi tiết về vay vốn ưu đãi. " * 60
+                             for n in range(1, 4))
+        async with runtime.db.transaction() as conn:
+            await q.enqueue(conn, "telegram", "6162", answer, purpose="answer",
+                            dedupe_key="answer:2:1", now=clock())
+        worker = OutboxWorker(runtime.db, "telegram", channel.send_queued, per_chat_seconds=0)
+        for _ in range(4):
+            await worker.drain_once()
+            clock.now += dt.timedelta(minutes=10)
+        got = [m["text"].split(":")[0] for m in server.sent(6162) if m.get("text")]
+        assert got == ["Đoạn 1", "Đoạn 2", "Đoạn 3"], got
+    finally:
+        await channel.app.shutdown()
+        await server.stop()

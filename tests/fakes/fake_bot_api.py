@@ -274,6 +274,9 @@ class FakeBotAPI:
         self.calls: list[tuple[str, JSON]] = []
         self.rate_limited = 0
         self.blocked_chats: set[int] = set()  # sends to these get 403 "bot was blocked"
+        # chat id -> how many more sendMessage calls to it succeed before ONE is refused with
+        # 400 (a fault no retry cures the same way: "can't parse entities", a bad markup)
+        self.refuse_text_after: dict[int, int] = {}
         self.confirmed_upto = 0  # highest getUpdates offset seen
         self.port = 0
         self._pending: deque[JSON] = deque()  # unconfirmed updates, ascending update_id
@@ -849,6 +852,12 @@ class FakeBotAPI:
         visible = _visible_text(str(text), params.get("parse_mode"))
         if len(visible) > _MAX_TEXT:
             raise _ApiError(400, "Bad Request: message is too long")
+        chat = _chat_id_of(params)
+        if isinstance(chat, int) and chat in self.refuse_text_after:
+            if self.refuse_text_after[chat] == 0:
+                del self.refuse_text_after[chat]
+                raise _ApiError(400, "Bad Request: can't parse entities")
+            self.refuse_text_after[chat] -= 1
         return self._send("sendMessage", params, {"text": visible})
 
     async def _send_photo(self, params: JSON) -> JSON:

@@ -157,3 +157,54 @@ def test_a_broken_model_file_names_itself(tmp_path):
     bad.write_text('{"weights": {}, "bias": 0, "threshold": 7}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"danger_model\.json"):
         DangerModel.from_file(bad)
+
+
+# -- her own means of ending her life ----------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "em uống lá ngón cho xong",  # how women in the province end their lives
+    "em định ăn lá ngón",
+    "e uong thuoc sau cho xong",
+    "em mua thuốc chuột rồi, tối nay em uống",
+    "thôi em đi đây, các con ở lại ngoan nhé",  # a farewell
+    "ck e mà biết e nhắn cho hội là e chết",
+])
+async def test_her_means_or_farewell_reaches_staff_at_once(staff_runtime, text):
+    # Red-team pass 5, F5: a stated means got only the gentle question; a farewell got nothing.
+    await _sure(staff_runtime, "s1", text)
+
+
+@pytest.mark.parametrize("text", [
+    "Tình trạng phụ nữ ăn lá ngón tự tử ở vùng cao, tỉnh có giải pháp gì",
+    "con em uống nhầm thuốc sâu phải đi viện, có được bảo hiểm không",
+    "thuốc sâu em phun cho lúa có độc không",
+    "các con ở lại ngoan nhé, mẹ đi chợ",
+])
+async def test_poison_and_farewell_words_in_other_senses_stay_ordinary(staff_runtime, text):
+    m = Member(staff_runtime, user="s2")
+    await m.send(text)
+    assert await _alerts(staff_runtime) == 0, (text, m.text)
+
+
+async def test_her_no_means_her_question_is_not_filed_as_violence(staff_runtime):
+    # Red-team pass 5, F4: after "Không" to the unsure screen, her question was still named
+    # "bạo lực, xâm hại" at send, asked a separate consent and hidden as a violence question.
+    text = "mấy hôm nay em lo quá, chồng em đi làm xa chưa về, nhà hết gạo rồi, xin hỗ trợ gạo"
+    m = Member(staff_runtime, user="v1")
+    for line in ("/start", "1", "nam tam", "1", text):
+        await m.send(line)
+    assert "không ạ?" in m.text  # asked whether she is in danger
+    await m.press("Không, tôi muốn gửi câu hỏi")
+    await m.send("2")  # anonymous
+    await m.send("1")  # send
+    assert "bạo lực" not in m.text and "LC27-" in m.text, m.text
+    async with staff_runtime.db.transaction() as conn:
+        [row] = await conn.execute_fetchall("SELECT text, danger, urgent FROM questions")
+    assert row["text"] == text and row["danger"] is None and not row["urgent"]
+    assert await _alerts(staff_runtime) == 0
+
+
+async def test_an_address_typed_without_marks_is_not_fear(staff_runtime):
+    m = Member(staff_runtime, user="v2")
+    await m.send("em o so 12 ngo 5 duong tran phu, em muon hoi vay von uu dai chan nuoi bo")
+    assert "không ạ?" not in m.text and "113" not in m.text, m.text

@@ -136,3 +136,24 @@ def test_purge_leaves_nothing_of_the_dialogue_in_db_wal_or_backup(staff_config, 
     backup = tmp_path / "purged-backup.db"
     assert main(["backup", str(backup), "--db", str(db_file), "--config", str(config)]) == 0
     assert leaks(db_file, wal, backup) == []
+
+
+async def test_a_staff_wording_pasted_from_her_question_goes_with_her_words(staff_runtime,
+                                                                              tmp_path):
+    # Red-team pass 5, F2: staff pasted the masked question into the cluster's wording; after
+    # her /xoa_du_lieu "Khuổi Phạc" stayed in clusters.public_text, the db and a backup.
+    runtime = staff_runtime
+    her = await copy_her_words_everywhere(runtime)
+    async with runtime.db.transaction() as conn:
+        [row] = await conn.execute_fetchall(
+            "SELECT q.cluster_id, q.text FROM questions q JOIN users u ON u.id = q.user_id "
+            "WHERE u.external_id = ? AND q.text LIKE '%chăn nuôi bò%'", (HER_ID,))
+    staff = Person(runtime, "900", "Cán bộ")
+    pasted = row["text"].replace("0987654321", "[SĐT ẩn …321]")
+    await staff.send(f"/noidung {row['cluster_id']} {pasted}")
+    await her.send("/xoa_du_lieu")
+    await her.press("Xóa thông tin")
+    db_file = Path(runtime.db.path)
+    backup = tmp_path / "after.db"
+    await runtime.db.backup(backup)
+    assert leaks(db_file, db_file.with_name(db_file.name + "-wal"), backup) == []

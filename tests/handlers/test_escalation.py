@@ -261,8 +261,7 @@ async def test_unsure_mid_question_then_no_keeps_her_words_as_her_question(staff
     await m.send("2")  # Không, tôi muốn gửi câu hỏi
     assert "ghi tên mình hay gửi ẩn danh" in m.text  # on to anonymity, her words kept
     await m.send("2")  # ẩn danh
-    await m.send("1")  # Gửi
-    await m.send("dong y")  # the separate consent for violence data (handlers.sensitive)
+    await m.send("1")  # Gửi: she said she is not in danger, so no violence-data consent
     assert "LC27-000001" in m.text
     stored = await rows(staff_runtime, "SELECT text, urgent FROM questions")
     assert [(r["text"], r["urgent"]) for r in stored] == [

@@ -15,6 +15,7 @@ import pytest
 
 from bot.runtime import open_runtime
 from tests.chat import Member
+from tests.conftest import STAFF_TELEGRAM_ID as STAFF
 from tests.fakes.offers import LOAN, OFFERED, SIMILAR, ask, assert_nothing_of_hers, chat
 
 DANGER = LOAN.replace("Em muốn", "Chồng em hay đánh em. Em muốn")
@@ -162,3 +163,32 @@ async def test_her_display_name_written_without_a_cue_is_masked_too(staff_runtim
     assert "Câu hỏi chung về chủ đề" in b.text and "Pa Ủ" not in b.text
     for word in ("Giàng", "Mỷ"):
         assert word not in b.text
+
+
+async def test_a_guess_of_her_name_place_or_children_is_no_oracle(staff_runtime):
+    # Red-team pass 5, F1: the offer quoted back whichever of B's words A's question held, so
+    # B could confirm A's bản ("bản Nà Tăm" echoed, "bản Huổi Luông" not), "có 3 con", and a
+    # name the masker missed ("Nguyễn Hoa xin hỏi ạ" was offered A's question).
+    hers = ("Em Nguyễn Hoa ở bản Nà Tăm, nhà có 3 con nhỏ, muốn vay vốn ưu đãi chăn nuôi bò "
+            "sinh sản thì làm thủ tục thế nào ạ")
+    await chat(staff_runtime, "a", ask(hers, "2", "gui"))
+    guess = await chat(staff_runtime, "b", ask("Nguyễn Hoa ở bản Nà Tăm có 3 con xin hỏi ạ"))
+    assert OFFERED not in guess  # nothing but her name, place and children matched
+    similar = await chat(staff_runtime, "c", ask(
+        "Em ở bản Nà Tăm có 3 con, muốn vay vốn ưu đãi chăn nuôi bò sinh sản thì làm sao ạ"))
+    assert OFFERED in similar  # a real look-alike is still offered
+    offered = similar[similar.index(OFFERED):]
+    for detail in ("Nà Tăm", "Tăm", "3 con", "Nguyễn", "Hoa"):
+        assert detail not in offered, detail
+    assert "vay vốn ưu đãi chăn nuôi bò sinh sản" in offered
+
+
+async def test_a_staff_wording_is_masked_for_other_members(staff_runtime):
+    # Red-team pass 5, F2: staff pasted the masked text into the wording; B read it as written.
+    await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))
+    s = Member(staff_runtime, user=STAFF, channel="telegram")
+    await s.send("/noidung 1 Chị Sùng Thị Pà, bản Khuổi Phạc, gọi 0912 345 678, hỏi vay vốn ưu "
+                 "đãi chăn nuôi bò sinh sản")
+    screen = await chat(staff_runtime, "b", ask(SIMILAR))
+    assert OFFERED in screen
+    assert_nothing_of_hers(screen)

@@ -370,3 +370,17 @@ def test_details_written_the_way_women_type_them_are_masked(text: str, staff: st
 def test_ordinary_words_and_numbers_stay_after_the_new_rules(text: str) -> None:
     assert mask_pii(text) == text
     assert mask_for_member(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Red-team pass 5, F3: a phone split over a line break, or written with commas
+    ("gọi em 0912,345,678 nhé", "gọi em [SĐT ẩn …678] nhé"),
+    ("số em 0912\n345 678", "số em [SĐT ẩn …678]"),
+    ("gọi em 0912, 345, 678", "gọi em [SĐT ẩn …678]"),
+    # numbers that are not phones stay
+    ("vay 1,5 triệu, 2 con, 3 tuổi", "vay 1,5 triệu, 2 con, 3 tuổi"),
+    ("năm 2025, 2026 và 2027", "năm 2025, 2026 và 2027"),
+    ("100,000,000 đồng", "100,000,000 đồng"),
+])
+def test_phones_split_by_commas_or_lines_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
