@@ -430,6 +430,13 @@ class Normalizer:
 
     def analyse(self, text: str) -> tuple[str, tuple[int, int]]:
         """(matching form, request masks), in one pass over the text."""
+        norm, masks, _plain = self.analyse_plain(text)
+        return norm, masks
+
+    def analyse_plain(self, text: str) -> tuple[str, tuple[int, int], str]:
+        """(matching form, request masks, plain form): the plain form is the folded content
+        words BEFORE concept phrases replace theirs ("vac xin" stays), for character n-grams:
+        a concept word says what a question is about, its own words what it asks for."""
         text = unicodedata.normalize("NFC", text or "").lower()
         if _REPEATED.search(text):  # rare; the search alone is 4x cheaper than sub()
             text = _REPEATED.sub(_squeeze, text)
@@ -438,9 +445,16 @@ class Normalizer:
         folded = words.translate(FOLD_TABLE)
         masks = self.requests.masks(folded) if self.requests else (0, 0)
         found: list[str] = []
+        plain = folded
         if self.concepts:
             folded, found = self.concepts.apply(words, folded)
+        single = self._single
         if self._phrases is not None:
             folded = self._phrases.sub(" ", folded)
-        single = self._single
-        return " ".join([w for w in folded.split() if w not in single] + found), masks
+            plain = self._phrases.sub(" ", plain) if found else folded
+        norm = " ".join([w for w in folded.split() if w not in single] + found)
+        if plain is not folded:
+            plain = " ".join([w for w in plain.split() if w not in single])
+        else:
+            plain = norm
+        return norm, masks, plain

@@ -254,7 +254,8 @@ def shared_words(hers: str, other: str) -> str:
         elif runs[-1]:
             runs.append([])
     kept = [" ".join(run) for run in runs
-            if len(run) > 1 and any(fold(w) not in _FILLER for w in run)]
+            if len(run) > 1 and any(fold(w) not in _FILLER and fold(w) not in _PLACE_CUES
+                                    for w in run)]
     return " … ".join(kept) if kept else "…"
 
 
@@ -268,6 +269,10 @@ _FILLER = frozenset({
 # with marks, or plain where the plain form is no everyday word ("ban" is also bán, bạn).
 _PLACE = frozenset({"bản", "thôn", "xóm", "tổ", "khu", "đội", "xã", "phường", "huyện",
                     "đường", "phố", "ngõ", "hẻm", "thon", "xom", "phuong", "huyen"})
+# Beside filler, these say where she lives, not what she asks: "ở bản" shared is no content (it
+# would tell B that a question from a bản exists, found by the bản's name she guessed). Not
+# "đường" (a road is a concern), nor cues whose bare letters are everyday words (tổ, đội, khu).
+_PLACE_CUES = frozenset({"ban", "thon", "xom", "xa", "phuong", "huyen"})
 
 
 def _sayable(hers: str) -> list[str]:

