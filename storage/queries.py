@@ -396,9 +396,11 @@ async def offer_of_cluster(conn: Conn, cluster_id: int, dialogue_id: str,
             COALESCE(k.direct + k.relayed, 0) AS total
         FROM clusters c
         LEFT JOIN console_cluster_counts k ON k.cluster_id = c.id
-        LEFT JOIN questions s ON s.id = (SELECT r.id FROM questions r
-                                         WHERE r.cluster_id = c.id AND {_SHAREABLE}
-                                         ORDER BY r.id IS NOT ?3, r.id LIMIT 1)
+        LEFT JOIN questions s ON s.id = COALESCE(
+            (SELECT r.id FROM questions r WHERE r.id = ?3 AND r.cluster_id = c.id
+                                            AND {_SHAREABLE}),
+            (SELECT r.id FROM questions r WHERE r.cluster_id = c.id AND {_SHAREABLE}
+                                          ORDER BY r.id LIMIT 1))
         LEFT JOIN users u ON u.id = s.user_id
         WHERE c.id = ?1 AND c.dialogue_id = ?2 AND c.merged_into IS NULL AND c.urgent = 0
           AND c.status != 'khong_phu_hop'
