@@ -208,3 +208,23 @@ async def test_an_address_typed_without_marks_is_not_fear(staff_runtime):
     m = Member(staff_runtime, user="v2")
     await m.send("em o so 12 ngo 5 duong tran phu, em muon hoi vay von uu dai chan nuoi bo")
     assert "không ạ?" not in m.text and "113" not in m.text, m.text
+
+
+@pytest.mark.parametrize("text", [
+    "con gái em 20 tuổi, sắp lấy chồng, cần giấy tờ gì ạ",  # marriage papers, nobody's taken
+])
+async def test_marriage_papers_raise_no_alert(staff_runtime, text):
+    # It sent a staff alert: "lấy … giấy tờ" read as her papers taken.
+    m = Member(staff_runtime, user="w1")
+    await m.send(text)
+    assert await _alerts(staff_runtime) == 0, (text, m.text)
+
+
+@pytest.mark.parametrize("text", [
+    "con gái em 14 tuổi bố nó bắt lấy chồng cần giấy tờ gì",
+    "nó bắt con em cuối tuần này phải cưới",
+    "tuần sau nó bắt em lấy chồng",
+    "nó lấy giấy tờ của em rồi không cho về",
+])
+async def test_a_forced_marriage_or_her_papers_taken_still_alert(staff_runtime, text):
+    await _sure(staff_runtime, "w2", text)
