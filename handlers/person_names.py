@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
-from handlers.text import fold
+from handlers.text import fold, replace_spans
 
 __all__ = ["GAP", "MASK_LABEL", "WORD", "name_spans", "replace_names"]
 
@@ -352,18 +352,8 @@ def _after_kin(text: str, words: list[_Word]) -> Iterator[Span]:
 def replace_names(text: str, replacement: str, extra: list[Span] | None = None) -> str:
     """Every name span (and `extra`) replaced by one `replacement`: spans that overlap or touch
     across spaces become one, so no syllable of a name is left beside it."""
-    spans = sorted(name_spans(text) + (extra or []))
-    if not spans:
-        return text
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and (start <= merged[-1][1] or GAP.fullmatch(text, merged[-1][1], start)):
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, position = [], 0
-    for start, end in merged:
-        out += [text[position:start], replacement]
-        position = end
-    out.append(text[position:])
-    return "".join(out)
+    return replace_spans(text, name_spans(text) + (extra or []), replacement, _touching)
+
+
+def _touching(text: str, end: int, start: int) -> bool:
+    return start <= end or GAP.fullmatch(text, end, start) is not None

@@ -54,7 +54,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.person_names import MASK_LABEL, WORD, replace_names
-from handlers.text import FOLD_TABLE, fold
+from handlers.text import FOLD_TABLE, fold, replace_spans
 
 __all__ = ["mask_for_member", "mask_pii", "matching_text", "published_text", "shared_words"]
 
@@ -365,18 +365,7 @@ def _mask_addresses(text: str) -> str:
     spans += [_locator_span(folded, m) for m in _LOCATOR.finditer(folded)
               if m.group("nth") is None or text[m.start("nth") : m.end("nth")].lower() == "thứ"
               or _NTH_AFTER.match(folded, m.end())]
-    if not spans:
-        return text
-    out, position = [], 0
-    for start, end in sorted(spans):
-        if start < position:  # overlapping spans: one mask
-            if end > position:
-                position = end
-            continue
-        out += [text[position:start], _ADDRESS]
-        position = end
-    out.append(text[position:])
-    return "".join(out)
+    return replace_spans(text, spans, _ADDRESS)  # overlapping spans: one mask
 
 
 def _fold_in_place(text: str) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 
-__all__ = ["FOLD_TABLE", "clean", "fold", "from_outside"]
+__all__ = ["FOLD_TABLE", "clean", "fold", "from_outside", "replace_spans"]
 
 # Every invisible format character (Unicode category Cf: soft hyphen, zero-width, bidi marks
 # and overrides, tags), the blanks that draw nothing (combining grapheme joiner, Hangul fillers),
@@ -94,3 +95,26 @@ def fold(text: str) -> str:
         text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     return " ".join(text.split())
 
+
+def _overlap(text: str, end: int, start: int) -> bool:
+    return start < end
+
+
+def replace_spans(text: str, spans: Iterable[tuple[int, int]], replacement: str,
+                  joins: Callable[[str, int, int], bool] = _overlap) -> str:
+    """`text` with each run of `spans` replaced by one `replacement`: a span joins the run
+    before it when `joins(text, run_end, span_start)` (by default when they overlap)."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and joins(text, merged[-1][1], start):
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if not merged:
+        return text
+    out, position = [], 0
+    for start, end in merged:
+        out += [text[position:start], replacement]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
