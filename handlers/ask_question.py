@@ -364,18 +364,13 @@ class AskQuestion:
             return
         if ctx.data.get("draft_cut") and not ctx.data.get("editing"):
             # Typed too long at the topic menu: the same choice as at the question step.
-            ctx.say(ctx.t("ask.question_too_long", length=ctx.data.get("draft_length", 0),
-                          maximum=ctx.settings.question_max_chars,
-                          dropped=ctx.data.get("draft_length", 0)
-                          - ctx.settings.question_max_chars))
+            ctx.say(_too_long(ctx))
         await self._next(ctx, State.QUESTION)
 
     def _keep_early_question(self, ctx: Context) -> None:
         maximum = ctx.settings.question_max_chars
         if len(ctx.text) > maximum:  # never cut without a word: she chooses at the next step
-            ctx.data["draft"] = ctx.text[:maximum]
-            ctx.data["draft_cut"] = True
-            ctx.data["draft_length"] = len(ctx.text)
+            _hold_cut(ctx, ctx.text)
             ctx.data.pop("text", None)
             ctx.say(ctx.t("ask.question_long_choose_topic", maximum=maximum))
             return
@@ -413,12 +408,8 @@ class AskQuestion:
         if len(text) > settings.question_max_chars:
             # Only what "Dùng phần đầu" would send is kept, and she is told so: never "kept
             # unchanged" for what was dropped.
-            ctx.data["draft"] = text[: settings.question_max_chars]
-            ctx.data["draft_cut"] = True
-            ctx.say(ctx.t("ask.question_too_long", length=len(text),
-                          maximum=settings.question_max_chars,
-                          dropped=len(text) - settings.question_max_chars),
-                    _nav_menu(ctx, _cut_choice(ctx)))
+            _hold_cut(ctx, text)
+            ctx.say(_too_long(ctx), _nav_menu(ctx, _cut_choice(ctx)))
             return
         if len(text) < settings.question_min_chars:
             ctx.data["draft"] = text
@@ -791,6 +782,21 @@ def _in_progress(ctx: Context) -> bool:
 
 _TOPIC_FILLER = frozenset({"va", "cua", "cho", "trong", "voi", "cac", "nhung", "phu", "nu",
                            "tre", "em", "o", "co", "so", "khac"})
+
+
+def _hold_cut(ctx: Context, text: str) -> None:
+    """An over-long question: only its first `question_max_chars` are held, as "Dùng phần
+    đầu" would send them, and how long it was, for `_too_long`."""
+    ctx.data["draft"] = text[: ctx.settings.question_max_chars]
+    ctx.data["draft_cut"] = True
+    ctx.data["draft_length"] = len(text)
+
+
+def _too_long(ctx: Context) -> str:
+    """What she is told of the over-long question `_hold_cut` held."""
+    length, maximum = ctx.data.get("draft_length", 0), ctx.settings.question_max_chars
+    return ctx.t("ask.question_too_long", length=length, maximum=maximum,
+                 dropped=length - maximum)
 
 
 # More words than anyone types to name a topic ("bạo lực gia đình", "nước sạch môi trường").
