@@ -1300,17 +1300,24 @@ def _probes(forms: Iterable[str]) -> dict[str, set[int]]:
     return probes
 
 
+def _shared_stretches(text: str, forms: Iterable[str]) -> list[tuple[int, int]]:
+    """Where `text` holds a stretch of at least `_COPY_MIN` characters of one of `forms`
+    (whitespace aside), sorted."""
+    flat = _flat(text)
+    return sorted(
+        (b.a, b.a + b.size)
+        for form in forms
+        for b in SequenceMatcher(None, flat, " ".join(form.split()),
+                                 autojunk=False).get_matching_blocks()
+        if b.size >= _COPY_MIN)
+
+
 def _scrub_copies(text: str, forms: Iterable[str], scrubbed: str) -> str:
     """`text` with every stretch of at least `_COPY_MIN` characters it shares with one of
     `forms` (whitespace aside) replaced by `scrubbed`."""
+    forms = list(forms)
     for _ in range(3):  # a second copy of hers in the same message is found on the next turn
-        flat = _flat(text)
-        spans = sorted(
-            (b.a, b.a + b.size)
-            for form in forms
-            for b in SequenceMatcher(None, flat, " ".join(form.split()),
-                                     autojunk=False).get_matching_blocks()
-            if b.size >= _COPY_MIN)
+        spans = _shared_stretches(text, forms)
         if not spans:
             return text
         merged = [list(spans[0])]
@@ -1363,8 +1370,7 @@ async def _forget_copies(conn: Conn, forms: list[str], scrubbed: str) -> None:
     for row in await conn.execute_fetchall(
             "SELECT id, public_text FROM clusters WHERE public_text IS NOT NULL"):
         owners = {n for p in finder.found(_flat(row["public_text"])) for n in probes[p]}
-        if owners and _scrub_copies(row["public_text"], [forms[n] for n in owners], "") != \
-                row["public_text"]:
+        if owners and _shared_stretches(row["public_text"], [forms[n] for n in owners]):
             await conn.execute("UPDATE clusters SET public_text = NULL WHERE id = ?",
                                (row["id"],))
 
